@@ -1,0 +1,53 @@
+import {Command, Flags} from '@oclif/core'
+import {TfsoptError, EXIT} from './errors.js'
+
+/**
+ * Every tfsopt command extends this. It keeps the contract the README promises:
+ * results as JSON on stdout with --json, human text on stderr, and exit codes
+ * 0 ok / 1 runtime failure / 2 usage error / 3 regression detected — also under --json, where oclif
+ * would otherwise drop the exit code (oclif/core#1423).
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  /** Human-readable output goes to stderr so stdout stays clean for --json and pipes. */
+  say(msg = ''): void {
+    if (!this.jsonEnabled()) process.stderr.write(msg + '\n')
+  }
+
+  warnUser(msg: string): void {
+    process.stderr.write(`warning: ${msg}\n`)
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (err instanceof TfsoptError) {
+      const exit = err.exit
+      if (this.jsonEnabled()) {
+        this.logJson({error: {code: err.code, message: err.message}})
+        process.exitCode = exit
+        return
+      }
+      process.stderr.write(`error [${err.code}]: ${err.message}\n`)
+      this.exit(exit)
+    }
+    // oclif parse errors (unknown flag, bad option) are usage errors: exit 2.
+    if (err?.oclif?.exit === undefined && /flag|argument|Expected|Missing|Unexpected/i.test(err.message ?? '') && err.name?.includes('Error') && (err as {parse?: unknown}).parse) {
+      err.oclif = {exit: EXIT.USAGE}
+    }
+    return super.catch(err)
+  }
+}
+
+/** Flags several commands share, spread into their `static flags`. */
+export const deviceFlags = {
+  device: Flags.string({
+    description: 'where inference runs: auto picks a GPU provider when one is installed, else CPU',
+    options: ['auto', 'cpu', 'gpu'],
+    default: 'auto',
+  }),
+  backend: Flags.string({
+    description: 'inference runtime: onnx (onnxruntime-node) or tfjs; auto follows the model format',
+    options: ['auto', 'onnx', 'tfjs'],
+    default: 'auto',
+  }),
+}

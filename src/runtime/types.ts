@@ -1,0 +1,37 @@
+/**
+ * The one small interface every inference backend implements: load, describe I/O, run a batch,
+ * dispose. The server's workers, the optimisers' evaluations and `inspect` only ever talk to this.
+ */
+import type {DType, TensorInfo} from '../models/dtypes.js'
+
+export type Device = 'auto' | 'cpu' | 'gpu'
+export type BackendKind = 'onnx' | 'tfjs'
+
+/** A tensor on the host, in a form every runtime can take (and a worker thread can transfer). */
+export interface Tensor {
+  dtype: DType
+  dims: number[]
+  /** float16 carried as Uint16 bits; int64 as BigInt64Array; strings as string[]. */
+  data: Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | string[]
+}
+
+export type Feeds = Record<string, Tensor>
+
+export interface SessionOptions {
+  device?: Device
+  intraOpThreads?: number
+  interOpThreads?: number
+}
+
+export interface InferenceSession {
+  readonly backend: BackendKind
+  /** Human description of what runs it, e.g. "onnxruntime-node 1.30.0 (cpu)" or "tfjs 4.22 (wasm)". */
+  readonly engine: string
+  /** The device actually in use ("cpu", "cuda", "webgpu", ...), and why when `auto` chose it. */
+  readonly device: string
+  readonly deviceNote: string
+  readonly inputs: TensorInfo[]
+  readonly outputs: TensorInfo[]
+  run(feeds: Feeds, outputNames?: string[]): Promise<Record<string, Tensor>>
+  dispose(): Promise<void>
+}
