@@ -1,0 +1,62 @@
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+// Runs the compiled CLI (`npm run build` first; `npm test` does). Skipped when dist is missing.
+const built = existsSync('dist/commands/queue/mmc.js')
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, ['bin/run.js', 'queue', ...args], {encoding: 'utf8'})
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+test('queue mmc --json: reference values, ms units, exit 0', {skip: !built && 'run npm run build first'}, () => {
+  const r = run('mmc', '--servers', '2', '--arrival-rate', '150', '--service-time', '10', '--percentiles', '50,99', '--service-cv', '0', '--json')
+  assert.equal(r.code, 0, r.stderr)
+  const j = JSON.parse(r.stdout)
+  assert.ok(Math.abs(j.probWait - 0.64285714) < 1e-7)
+  assert.ok(Math.abs(j.wMs - 22.857143) < 1e-5)
+  assert.ok(Math.abs(j.responsePercentilesMs.p99 - 97.095034) < 1e-5)
+  assert.ok(j.variants.mdc.wMs < j.wMs)
+})
+
+test('queue mmc: ρ ≥ 1 exits 2 with and without --json', {skip: !built && 'run npm run build first'}, () => {
+  const plain = run('mmc', '--servers', '2', '--arrival-rate', '250', '--service-time', '10')
+  assert.equal(plain.code, 2)
+  assert.match(plain.stderr, /E_USAGE.*unstable/)
+  const json = run('mmc', '--servers', '2', '--arrival-rate', '250', '--service-time', '10', '--json')
+  assert.equal(json.code, 2)
+  assert.equal(JSON.parse(json.stdout).error.code, 'E_USAGE')
+})
+
+test('queue usl: fits a CSV, refuses too few points and unreadable files (exit 2)', {skip: !built && 'run npm run build first'}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tfsopt-usl-'))
+  const csv = join(dir, 'p.csv')
+  writeFileSync(csv, 'concurrency,throughput\n' + [1, 2, 4, 8, 16, 32].map((n) => `${n},${(100 * n) / (1 + 0.05 * (n - 1) + 0.001 * n * (n - 1))}`).join('\n'))
+  const ok = run('usl', '--data', csv, '--json')
+  assert.equal(ok.code, 0, ok.stderr)
+  const j = JSON.parse(ok.stdout)
+  assert.ok(Math.abs(j.fit.sigma - 0.05) < 1e-5 && Math.abs(j.fit.kappa - 0.001) < 1e-6)
+  assert.ok(Array.isArray(j.curve) && j.curve.length >= 32)
+  writeFileSync(csv, '1,100\n2,190\n3,270\n')
+  const few = run('usl', '--data', csv)
+  assert.equal(few.code, 2)
+  assert.match(few.stderr, /at least 6/)
+  assert.equal(run('usl', '--data', join(dir, 'missing.csv')).code, 2)
+})
+
+test('queue batch and queue cache --json shapes', {skip: !built && 'run npm run build first'}, () => {
+  const b = run('batch', '--alpha', '5', '--beta', '1', '--max-batch-size', '32', '--arrival-rate', '500', '--json')
+  assert.equal(b.code, 0, b.stderr)
+  const bj = JSON.parse(b.stdout)
+  assert.ok(Math.abs(bj.meanLatencyMs - 15) < 1e-9)
+  assert.ok(Math.abs(bj.capacityPerS - 32 / 0.037) < 1e-6)
+  const c = run('cache', '--hit-ratio', '0.8', '--hit-time', '0.2', '--miss-time', '12', '--json')
+  assert.equal(c.code, 0, c.stderr)
+  const cj = JSON.parse(c.stdout)
+  assert.ok(Math.abs(cj.effectiveLatencyMs - 2.56) < 1e-12)
+  assert.match(cj.article.label, /article/)
+  assert.equal(run('cache', '--hit-ratio', '1.5', '--hit-time', '1', '--miss-time', '2').code, 2)
+})
