@@ -30,9 +30,10 @@ export abstract class BaseCommand extends Command {
       process.stderr.write(`error [${err.code}]: ${err.message}\n`)
       this.exit(exit)
     }
-    // oclif parse errors (unknown flag, bad option) are usage errors: exit 2.
-    if (err?.oclif?.exit === undefined && /flag|argument|Expected|Missing|Unexpected/i.test(err.message ?? '') && err.name?.includes('Error') && (err as {parse?: unknown}).parse) {
-      err.oclif = {exit: EXIT.USAGE}
+    // Under --json, oclif's Command.catch turns a parse error (unknown flag, missing argument, bad
+    // option) into exit 1, dropping its oclif.exit of 2 (oclif/core#1423): re-throw it as E_USAGE.
+    if (this.jsonEnabled() && err?.oclif?.exit === EXIT.USAGE) {
+      return this.catch(new TfsoptError('E_USAGE', err.message.replace(/\nSee more help with --help$/, '')))
     }
     return super.catch(err)
   }
