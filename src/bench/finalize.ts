@@ -1,0 +1,39 @@
+/**
+ * After measuring: queueing fits and per-point predictions (src/queueing via models.ts), the Pareto
+ * front, the recommendation and the run-level warnings, added to the BenchRun in place.
+ */
+import {fitGroup, predictionsFor, serverKeyOf, type GroupFits} from './models.js'
+import {paretoFront} from './pareto.js'
+import {recommend} from './recommend.js'
+import type {BenchRun, PointResult} from './result.js'
+
+export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: string; cores: number; workersOf: (p: PointResult) => number}): void {
+  const groups = new Map<string, PointResult[]>()
+  for (const p of run.points) {
+    const k = serverKeyOf(p)
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k)!.push(p)
+  }
+  const fits: GroupFits[] = []
+  for (const pts of groups.values()) {
+    const f = fitGroup(pts, o.workersOf(pts[0]!))
+    fits.push(f)
+    for (const p of pts) p.queueing = predictionsFor(p, f)
+  }
+  run.fits = fits
+  const usable = run.points.filter((p) => !p.failed && p.errors.total === 0 && Number.isFinite(p.latency.p99Ms))
+  run.pareto = paretoFront(usable.map((p) => ({id: p.id, throughput: p.inferencesPerSec, p99Ms: p.latency.p99Ms}))).map((p) => p.id)
+  const rec = recommend(run.points, {sloP99Ms: o.sloP99Ms, modelArg: o.modelArg, cores: o.cores})
+  run.recommendation = rec ?? null
+  const warnings = (run.warnings as string[] | undefined) ?? []
+  const unstable = run.points.filter((p) => !p.stable && !p.failed).length
+  if (unstable) warnings.push(`${unstable} point(s) did not stabilise within the trial limit (marked unstable; their numbers are less trustworthy)`)
+  const flagged = run.points.filter((p) => p.errors.total > 0 && !p.failed).length
+  if (flagged) warnings.push(`${flagged} point(s) had request errors (flagged; excluded from the recommendation)`)
+  const failed = run.points.filter((p) => p.failed).length
+  if (failed) warnings.push(`${failed} point(s) failed`)
+  if (!rec) warnings.push(o.sloP99Ms !== undefined ? `no configuration met p99 ≤ ${o.sloP99Ms} ms without errors` : 'no configuration completed without errors')
+  if (o.cores <= 2 && run.target.builtIn) warnings.push(`this machine has ${o.cores} cores: the load generator and the server share them, so absolute numbers are lower than on a dedicated server and client`)
+  run.warnings = warnings
+  run.measuringTimeS = run.points.reduce((s, p) => s + ((p.measuredS as number | undefined) ?? 0), 0)
+}

@@ -1,0 +1,85 @@
+/**
+ * The recommendation: the highest-throughput configuration whose p99 meets the SLO with no errors
+ * (stable points first: an unstable point's numbers are not trusted). Rendered as `tfsopt serve` flags
+ * and as TF Serving's batching_parameters.txt plus its thread flags, so either server can take it.
+ */
+import type {PointResult, ServerConfig} from './result.js'
+
+export interface Recommendation {
+  pointId: string
+  reason: string
+  throughput: number
+  inferencesPerSec: number
+  p99Ms: number
+  server: ServerConfig
+  client: PointResult['config']['client']
+  serveCommand: string
+  tfServing: {batchingParametersTxt: string; flags: string[]}
+  /** Set when only unstable points met the SLO. */
+  caveat?: string
+}
+
+export function eligible(p: PointResult, sloP99Ms?: number): boolean {
+  return !p.failed && p.errors.total === 0 && Number.isFinite(p.latency.p99Ms) && (sloP99Ms === undefined || p.latency.p99Ms <= sloP99Ms)
+}
+
+export function pickBest(points: PointResult[], sloP99Ms?: number): {best?: PointResult; unstableOnly: boolean} {
+  const ok = points.filter((p) => eligible(p, sloP99Ms))
+  const stable = ok.filter((p) => p.stable)
+  const pool = stable.length ? stable : ok
+  const best = [...pool].sort((a, b) => b.inferencesPerSec - a.inferencesPerSec)[0]
+  return {best, unstableOnly: !stable.length && ok.length > 0}
+}
+
+export function serveFlags(s: ServerConfig): string[] {
+  const f: string[] = []
+  if (s.workers !== undefined) f.push(`--workers ${s.workers}`)
+  if (s.intraOpThreads !== undefined) f.push(`--intra-op-threads ${s.intraOpThreads}`)
+  if (s.interOpThreads !== undefined) f.push(`--inter-op-threads ${s.interOpThreads}`)
+  if (s.maxBatchSize !== undefined) f.push(`--max-batch-size ${s.maxBatchSize}`)
+  if (s.batchTimeoutMicros !== undefined) f.push(`--batch-timeout-micros ${s.batchTimeoutMicros}`)
+  if (s.maxEnqueuedBatches !== undefined) f.push(`--max-enqueued-batches ${s.maxEnqueuedBatches}`)
+  if (s.cacheSize !== undefined) f.push(`--cache-size ${s.cacheSize}`)
+  if (s.extraFlags?.length) f.push(...s.extraFlags)
+  return f
+}
+
+/** TF Serving batching_parameters.txt (text proto). num_batch_threads = workers, as the batching README advises (threads = cores). */
+export function batchingParameters(s: ServerConfig, cores: number): string {
+  const threads = s.workers ?? cores
+  const lines = [
+    `max_batch_size { value: ${s.maxBatchSize ?? 1} }`,
+    `batch_timeout_micros { value: ${s.batchTimeoutMicros ?? 0} }`,
+    // Online serving: max_enqueued_batches = num_batch_threads (TF Serving batching README).
+    `max_enqueued_batches { value: ${s.maxEnqueuedBatches ?? threads} }`,
+    `num_batch_threads { value: ${threads} }`,
+  ]
+  return lines.join('\n') + '\n'
+}
+
+export function recommend(points: PointResult[], opts: {sloP99Ms?: number; modelArg: string; cores: number}): Recommendation | undefined {
+  const {best, unstableOnly} = pickBest(points, opts.sloP99Ms)
+  if (!best) return undefined
+  const s = best.config.server
+  const c = best.config.client
+  const load = c.mode === 'closed' ? `concurrency ${c.concurrency}` : `${c.rate} req/s (${c.arrival})`
+  return {
+    pointId: best.id,
+    reason: `highest throughput${opts.sloP99Ms !== undefined ? ` with p99 ≤ ${opts.sloP99Ms} ms` : ''} and no errors, at ${load}`,
+    throughput: best.throughput,
+    inferencesPerSec: best.inferencesPerSec,
+    p99Ms: best.latency.p99Ms,
+    server: s,
+    client: c,
+    serveCommand: ['tfsopt serve', opts.modelArg, ...serveFlags(s)].filter(Boolean).join(' '),
+    tfServing: {
+      batchingParametersTxt: batchingParameters(s, opts.cores),
+      flags: [
+        ...(s.maxBatchSize !== undefined && s.maxBatchSize > 1 ? ['--enable_batching=true', '--batching_parameters_file=batching_parameters.txt'] : []),
+        `--tensorflow_intra_op_parallelism=${s.intraOpThreads ?? 0}`,
+        `--tensorflow_inter_op_parallelism=${s.interOpThreads ?? 0}`,
+      ],
+    },
+    caveat: unstableOnly ? 'only unstable points met the objective: re-measure with longer --duration before relying on it' : undefined,
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The bench engine. Like autocannon's run.js it only measures and emits events — 'plan', 'server',
+ * 'point-start', 'window', 'point', 'warning', 'done' — and progress bars and tables subscribe to them,
+ * so measuring never depends on how results are shown.
+ *
+ * Order: repeat (outer, so K repeats interleave and slow drift hits every point alike) → model (A/B/A/B
+ * with --compare-model) → server configuration (one `tfsopt serve` child each) → client variant →
+ * load levels (grid, or adaptive in the first repeat; later repeats re-measure what it chose).
+ */
+import {EventEmitter} from 'node:events'
+import {basename} from 'node:path'
+import {TfsoptError, errorMessage} from '../errors.js'
+import {describeMachine} from '../gate/machine.js'
+import {BodySource, loadSamples, type Sample} from './body-source.js'
+import {ClosedLoop} from './closed-loop.js'
+import {OpenLoop} from './open-loop.js'
+import {measurePoint, type BenchWindow, type PointMeasurement} from './measure-point.js'
+import {clientVariants, pointId, serverGrid, type BenchOptions} from './options.js'
+import {startServeProcess, type ServerHandle} from './server-process.js'
+import {fetchSignature, probePredict, waitAvailable} from './target.js'
+import {nextLoad, type LoadResult} from './adaptive.js'
+import {predictedKnee} from './models.js'
+import {GENERATOR_CPU_WARN} from './cpu.js'
+import {finalizeRun} from './finalize.js'
+import {BENCH_SCHEMA, type BenchRun, type ClientConfig, type PointResult, type ServerConfig} from './result.js'
+import {mergeHistograms, summarize, type Histogram} from './histogram.js'
+import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
+
+export const TFSOPT_VERSION = '0.1.0'
+
+export interface EngineEvents {
+  plan: {points: number; perPointS: number; servers: number}
+  server: {phase: 'starting' | 'ready' | 'stopped' | 'failed'; config: ServerConfig; model: string; url?: string; message?: string}
+  'point-start': {id: string; index: number; config: PointResult['config']; repeat: number}
+  window: {id: string; window: BenchWindow}
+  point: {point: PointResult; index: number}
+  warning: string
+}
+
+/** One measurement of a point (a repeat), with its histograms kept for merging. */
+interface Measured {
+  config: PointResult['config']
+  m: PointMeasurement
+  hists: Histogram[]
+  serverWorkers?: number
+}
+
+const LATE_WARN = 0.01
+
+export class BenchEngine extends EventEmitter {
+  private readonly measured = new Map<string, Measured[]>()
+  private readonly order: string[] = []
+  private readonly warnings: string[] = []
+  private interrupted = false
+  private done = 0
+
+  constructor(private readonly o: BenchOptions, private readonly signal?: AbortSignal) {
+    super()
+  }
+
+  private warn(msg: string): void {
+    if (!this.warnings.includes(msg)) {
+      this.warnings.push(msg)
+      this.emit('warning', msg)
+    }
+  }
+
+  async run(): Promise<BenchRun> {
+    const o = this.o
+    const startedAt = new Date().toISOString()
+    const builtIn = !o.url
+    const models = builtIn ? [o.model ?? DEFAULT_MODEL, ...(o.compareModel ? [o.compareModel] : [])] : [o.modelName]
+    let servers = builtIn ? serverGrid(o) : [{}]
+    if (!builtIn && serverGrid(o).length > 1) {
+      this.warn('server-side sweeps (--workers, --intra-op-threads, --max-batch-size, --batch-timeout-micros, --cache-size) cannot be applied to an external --url target; they were ignored')
+      servers = [{}]
+    }
+    const variants = clientVariants(o)
+    const perPointS = o.warmupS + o.windowS * o.minWindows
+    const gridPoints = o.repeat * models.length * servers.length * variants.reduce((s, v) => s + v.loads.length, 0)
+    this.emit('plan', {points: gridPoints, perPointS, servers: o.repeat * models.length * servers.length})
+    const chosen = new Map<string, number[]>() // adaptive choices, replayed in later repeats
+    let targetUrl = o.url ?? ''
+    let firstStart = true
+    const samplesByModel = new Map<string, {samples: Sample[]; origin: 'data' | 'signature'; source?: string}>()
+
+    outer: for (let rep = 0; rep < o.repeat; rep++) {
+      for (const modelPath of models) {
+        const modelLabel = builtIn ? (modelPath === DEFAULT_MODEL ? DEFAULT_MODEL_NAME : basename(modelPath).replace(/\.[^.]+$/, '')) : o.modelName
+        for (const server of servers) {
+          if (this.signal?.aborted) break outer
+          let handle: ServerHandle | undefined
+          let modelName = o.modelName
+          const start = async () => {
+            this.emit('server', {phase: 'starting', config: server, model: modelLabel})
+            const h = await startServeProcess({model: modelPath, modelName: builtIn && o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined, config: server})
+            this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url})
+            return h
+          }
+          if (builtIn) {
+            try {
+              handle = await start()
+              modelName = handle.ready.models?.[0]?.name ?? modelName
+              targetUrl = handle.url
+            } catch (err) {
+              // The very first server must start: a broken model or install is a clear error, exit 1.
+              if (firstStart || o.failFast) throw err
+              this.emit('server', {phase: 'failed', config: server, model: modelLabel, message: errorMessage(err)})
+              this.warn(`server ${JSON.stringify(server)} failed to start: ${errorMessage(err)}`)
+              for (const v of variants) for (const load of v.loads) this.record(this.failedPoint(modelLabel, server, v, load, `server failed to start: ${errorMessage(err)}`))
+              continue
+            }
+          } else await waitAvailable(targetUrl, modelName, 10_000)
+          firstStart = false
+          try {
+            let samples = samplesByModel.get(modelPath)
+            if (!samples) {
+              samples = loadSamples(o.data, await fetchSignature(targetUrl, modelName))
+              samplesByModel.set(modelPath, samples)
+              await probePredict(targetUrl, modelName, new BodySource(samples.samples, {clientBatch: 1, repeatRatio: 0}).next())
+            }
+            let hint: number | undefined
+            for (const v of variants) {
+              const key = JSON.stringify([modelLabel, server, v])
+              let loads: number[]
+              const results: LoadResult[] = []
+              const measureOne = async (load: number): Promise<PointResult | undefined> => {
+                if (this.signal?.aborted) return undefined
+                if (handle && !handle.alive()) {
+                  this.warn(`the server (${JSON.stringify(server)}) died; restarting it for the next point`)
+                  try {
+                    handle = await start()
+                    targetUrl = handle.url
+                  } catch (err) {
+                    return this.record(this.failedPoint(modelLabel, server, v, load, `server could not be restarted: ${errorMessage(err)}`))
+                  }
+                }
+                const client: ClientConfig = v.mode === 'closed' ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio} : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+                const config = {server, client, model: modelLabel}
+                const id = pointId({model: modelLabel, server, client})
+                this.emit('point-start', {id, index: this.done, config, repeat: rep})
+                const bodies = new BodySource(samples!.samples, {clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, seed: o.seed + rep})
+                const gen = v.mode === 'closed'
+                  ? new ClosedLoop({url: targetUrl, model: modelName, concurrency: load, bodies, timeoutS: o.timeoutS})
+                  : new OpenLoop({url: targetUrl, model: modelName, rate: load, arrival: v.arrival ?? 'poisson', bodies, seed: o.seed + rep, timeoutS: o.timeoutS})
+                const hists: Histogram[] = []
+                const h = handle
+                const m = await measurePoint(gen, {
+                  warmupS: o.warmupS, windowS: o.windowS, minWindows: o.minWindows, maxWindows: o.maxWindows, stabilityPct: o.stabilityPct,
+                  signal: this.signal, serverAlive: h ? () => h.alive() : undefined, serverPid: h?.pid, metricsBase: targetUrl,
+                  onWindow: (w) => this.emit('window', {id, window: w}),
+                  onHistogram: (hist) => hists.push(hist),
+                })
+                if (m.aborted) this.interrupted = true
+                if (m.aborted && m.windows.length === 0) return undefined
+                const workers = Number(h?.ready.models?.[0]?.workers ?? server.workers ?? 1)
+                const p = this.record({config, m, hists, serverWorkers: workers}, id)
+                if (m.failed && o.failFast) throw new TfsoptError('E_RUNTIME', `point ${id} failed: ${m.failed} (--fail-fast)`)
+                return p
+              }
+              if (o.search === 'adaptive' && rep === 0) {
+                loads = []
+                for (;;) {
+                  const next = nextLoad(v.loads, results, {sloP99Ms: o.sloP99Ms, hintIndex: hint, refine: hint === undefined ? 1 : 0, knee: v.mode === 'closed' ? (ms) => predictedKnee(ms) : undefined})
+                  if (next === undefined || this.signal?.aborted) break
+                  loads.push(next)
+                  const p = await measureOne(next)
+                  if (!p) break
+                  results.push({load: next, throughput: p.throughput, p99Ms: p.latency.p99Ms, meanMs: p.latency.meanMs, clean: !p.failed && p.errors.total === 0})
+                }
+                chosen.set(key, loads)
+                const ok = results.filter((r) => r.clean && (o.sloP99Ms === undefined || r.p99Ms <= o.sloP99Ms))
+                if (ok.length) hint = v.loads.indexOf(ok.reduce((a, b) => (b.throughput > a.throughput ? b : a)).load)
+              } else {
+                loads = chosen.get(key) ?? v.loads
+                for (const load of loads) if (!(await measureOne(load))) break
+              }
+            }
+          } finally {
+            if (handle) {
+              await handle.stop()
+              this.emit('server', {phase: 'stopped', config: server, model: modelLabel})
+            }
+          }
+        }
+      }
+    }
+    if (this.signal?.aborted) this.interrupted = true
+    const points = this.order.map((id) => this.mergePoint(id))
+    const machine = describeMachine()
+    const run: BenchRun = {
+      schema: BENCH_SCHEMA,
+      tfsoptVersion: TFSOPT_VERSION,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      model: {name: builtIn ? (o.model ? basename(o.model).replace(/\.[^.]+$/, '') : DEFAULT_MODEL_NAME) : o.modelName, path: builtIn ? (o.model ?? DEFAULT_MODEL) : undefined},
+      target: {url: o.url ?? 'built-in', builtIn},
+      machine,
+      settings: settingsOf(o),
+      points,
+      interrupted: this.interrupted,
+      warnings: this.warnings,
+    }
+    finalizeRun(run, {sloP99Ms: o.sloP99Ms, modelArg: o.model ?? (builtIn ? '' : o.modelName), cores: machine.cores, workersOf: (p) => this.workersOf(p.id)})
+    for (const w of run.warnings as string[]) if (!this.warnings.includes(w)) this.emit('warning', w)
+    this.emit('done', run)
+    return run
+  }
+
+  private workersOf(id: string): number {
+    return this.measured.get(id)?.[0]?.serverWorkers ?? 1
+  }
+
+  private failedPoint(model: string, server: ServerConfig, v: ReturnType<typeof clientVariants>[number], load: number, why: string): Measured {
+    const client: ClientConfig = v.mode === 'closed' ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio} : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+    const empty = summarize(mergeHistograms([]))
+    return {
+      config: {server, client, model},
+      hists: [],
+      m: {windows: [], verdict: {stable: false, throughputSpreadPct: NaN, p99SpreadPct: NaN, judged: 0}, latency: empty, throughput: 0, inferencesPerSec: 0, errors: {non2xx: 0, timeouts: 0, connection: 0, total: 0}, sent: 0, lateSends: 0, clientCpuCores: 0, failed: why, aborted: false, measuredS: 0, meanInflight: 0},
+    }
+  }
+
+  private record(x: Measured, id = pointId({model: x.config.model!, server: x.config.server, client: x.config.client})): PointResult {
+    if (!this.measured.has(id)) {
+      this.measured.set(id, [])
+      this.order.push(id)
+    }
+    this.measured.get(id)!.push(x)
+    const m = x.m
+    if (m.clientCpuCores >= GENERATOR_CPU_WARN) this.warn(`the load generator used ${m.clientCpuCores.toFixed(2)} cores at ${id}: on a ${describeMachine().cores}-core machine it competes with the server, so that point understates the server's capacity`)
+    if (m.sent > 0 && m.lateSends / m.sent > LATE_WARN) this.warn(`${((100 * m.lateSends) / m.sent).toFixed(1)}% of scheduled requests were sent late at ${id}: the generator could not keep up (latency still counts from the intended time)`)
+    const p = this.mergePoint(id)
+    this.done++
+    this.emit('point', {point: p, index: this.done})
+    return p
+  }
+
+  /** Folds the K repeats of a point into one PointResult: windows concatenated, histograms merged. */
+  private mergePoint(id: string): PointResult {
+    const reps = this.measured.get(id)!
+    const ok = reps.filter((r) => !r.m.failed || r.m.windows.length)
+    const windows = ok.flatMap((r) => r.m.windows).map((w, index) => ({...w, index}))
+    const first = reps[0]!
+    const n = ok.length || 1
+    const mean = (f: (m: PointMeasurement) => number) => ok.reduce((s, r) => s + f(r.m), 0) / n
+    const sum = (f: (m: PointMeasurement) => number) => reps.reduce((s, r) => s + f(r.m), 0)
+    const errors = {non2xx: sum((m) => m.errors.non2xx), timeouts: sum((m) => m.errors.timeouts), connection: sum((m) => m.errors.connection), total: sum((m) => m.errors.total)}
+    const failed = reps.find((r) => r.m.failed)?.m.failed
+    const tp = windows.map((w) => w.throughput)
+    const p99 = windows.map((w) => w.p99Ms).filter(Number.isFinite)
+    const lastServer = [...ok].reverse().find((r) => r.m.server)?.m.server
+    return {
+      id,
+      config: first.config,
+      stable: reps.every((r) => r.m.verdict.stable),
+      ...(failed ? {failed} : {}),
+      windows,
+      throughput: mean((m) => m.throughput),
+      inferencesPerSec: mean((m) => m.inferencesPerSec),
+      latency: reps.length === 1 ? first.m.latency : summarize(mergeHistograms(ok.flatMap((r) => r.hists))),
+      errors,
+      flagged: errors.total > 0 || Boolean(failed),
+      stability: {...reps.at(-1)!.m.verdict, pct: this.o.stabilityPct, windows: this.o.minWindows, maxWindows: this.o.maxWindows},
+      spread: {
+        throughput: tp.length ? {min: Math.min(...tp), max: Math.max(...tp)} : null,
+        p99Ms: p99.length ? {min: Math.min(...p99), max: Math.max(...p99)} : null,
+      },
+      sent: sum((m) => m.sent),
+      lateSends: sum((m) => m.lateSends),
+      clientCpuCores: mean((m) => m.clientCpuCores),
+      serverCpuCores: ok.some((r) => r.m.serverCpuCores !== undefined) ? mean((m) => m.serverCpuCores ?? 0) : undefined,
+      generatorSaturated: ok.some((r) => r.m.clientCpuCores >= GENERATOR_CPU_WARN),
+      meanInflight: mean((m) => m.meanInflight),
+      measuredS: sum((m) => m.measuredS),
+      server: lastServer,
+      repeats: reps.map((r) => ({throughput: r.m.throughput, p99Ms: r.m.latency.p99Ms, stable: r.m.verdict.stable, failed: r.m.failed})),
+    }
+  }
+}
+
+export function settingsOf(o: BenchOptions): Record<string, unknown> {
+  return {
+    concurrency: o.concurrency, rate: o.rate, arrival: o.arrival, clientBatch: o.clientBatch, repeatRatio: o.repeatRatio,
+    server: o.server, serverFlags: o.serverFlags, data: o.data ?? null, warmupS: o.warmupS, windowS: o.windowS, windows: o.minWindows,
+    maxWindows: o.maxWindows, stabilityPct: o.stabilityPct, search: o.search, sloP99Ms: o.sloP99Ms ?? null, repeat: o.repeat,
+    compareModel: o.compareModel ?? null, failFast: o.failFast, seed: o.seed, timeoutS: o.timeoutS,
+  }
+}

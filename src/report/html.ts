@@ -1,0 +1,104 @@
+/**
+ * A single self-contained HTML report: inline CSS and inline SVG only (no scripts, fonts or remote
+ * resources), so it opens offline and renders the same in any browser.
+ */
+import type {BenchRun, PointResult} from '../bench/result.js'
+import type {GroupFits} from '../bench/models.js'
+import {serverKeyOf} from '../bench/models.js'
+import {uslThroughput} from '../queueing/index.js'
+import {heatMap, lineChart, escapeXml, type Series} from './svg-charts.js'
+import {renderMarkdown} from './markdown.js'
+import {fmt, fmtMs, pct} from './format.js'
+import {loadLabel, mainPrediction, serverLabel, toRows} from './rows.js'
+import type {Recommendation} from '../bench/recommend.js'
+
+function groupName(p: PointResult, multiModel: boolean): string {
+  const c = p.config.client
+  return [multiModel ? p.config.model : '', serverLabel(p), c.clientBatch > 1 ? `×${c.clientBatch}` : '', c.repeatRatio ? `rep ${c.repeatRatio}` : ''].filter(Boolean).join(' ')
+}
+
+export function charts(run: BenchRun): string[] {
+  const pts = run.points.filter((p) => !p.failed && p.throughput > 0)
+  const multi = new Set(pts.map((p) => p.config.model)).size > 1
+  const fits = (run.fits as GroupFits[] | undefined) ?? []
+  const groups = new Map<string, PointResult[]>()
+  for (const p of pts) {
+    const k = serverKeyOf(p)
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k)!.push(p)
+  }
+  const out: string[] = []
+  // 1. Throughput vs concurrency, measured and the fitted USL curve.
+  const tSeries: Series[] = []
+  for (const [k, g] of groups) {
+    const closed = g.filter((p) => p.config.client.mode === 'closed')
+    if (!closed.length) continue
+    const name = groupName(closed[0]!, multi)
+    tSeries.push({name, points: closed.map((p) => [p.config.client.concurrency!, p.throughput])})
+    const usl = fits.find((f) => f.serverKey === k)?.usl
+    if (usl) {
+      const maxN = Math.max(...closed.map((p) => p.config.client.concurrency!))
+      const curve: Array<[number, number]> = []
+      for (let n = 1; n <= maxN; n = n < 8 ? n + 1 : Math.ceil(n * 1.25)) curve.push([n, uslThroughput(usl, n)])
+      curve.push([maxN, uslThroughput(usl, maxN)])
+      tSeries.push({name: `USL fit (${name})`, points: curve, dashed: true})
+    }
+  }
+  if (tSeries.length) out.push(lineChart({title: 'Throughput vs concurrency', xLabel: 'concurrency (log scale)', yLabel: 'requests/s', series: tSeries, logX: true}))
+  // 2. Latency vs throughput with the queueing prediction.
+  const lSeries: Series[] = []
+  for (const g of groups.values()) {
+    const name = groupName(g[0]!, multi)
+    lSeries.push({name: `${name} mean`, points: g.map((p) => [p.throughput, p.latency.meanMs])})
+    lSeries.push({name: `${name} p99`, points: g.map((p) => [p.throughput, p.latency.p99Ms])})
+    const pred = g.map((p) => [p.throughput, (mainPrediction(p)?.predicted ?? NaN) * 1000] as [number, number]).filter(([, y]) => Number.isFinite(y))
+    if (pred.length) lSeries.push({name: `${name} predicted mean`, points: pred, dashed: true})
+  }
+  if (lSeries.length) out.push(lineChart({title: 'Latency vs throughput (measured and queueing prediction)', xLabel: 'throughput (requests/s)', yLabel: 'latency (ms)', series: lSeries}))
+  // 3. Latency percentiles per point.
+  const order = [...pts]
+  const pctSeries: Series[] = (['p50Ms', 'p90Ms', 'p99Ms', 'p999Ms'] as const).map((k) => ({name: k.replace('Ms', '').replace('p999', 'p99.9'), points: order.map((p, i) => [i + 1, p.latency[k]] as [number, number])}))
+  if (order.length) out.push(lineChart({title: 'Latency percentiles by point (see table for point numbers)', xLabel: 'point #', yLabel: 'latency (ms)', series: pctSeries}))
+  // 4. Heat map when the sweep has two dimensions: server configuration × load.
+  const rows = [...new Set(pts.map((p) => groupName(p, multi)))]
+  const cols = [...new Set(pts.map((p) => loadLabel(p)))]
+  if (rows.length > 1 && cols.length > 1) {
+    const v = new Map(pts.map((p) => [`${groupName(p, multi)}|${loadLabel(p)}`, p.inferencesPerSec]))
+    out.push(heatMap({title: 'Throughput by configuration and load', rows, cols, value: (r, c) => v.get(`${r}|${c}`), unit: 'inferences/s'}))
+  }
+  return out
+}
+
+export function renderHtml(run: BenchRun): string {
+  const rows = toRows(run)
+  const rec = run.recommendation as Recommendation | null | undefined
+  const e = escapeXml
+  const table = [
+    '<table><thead><tr><th>#</th><th>model</th><th>server</th><th>load</th><th>req/s</th><th>inf/s</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>errors</th><th>stable</th><th>queue ms</th><th>batch</th><th>hit</th><th>predicted mean</th><th>rel. err</th><th>violated assumptions</th></tr></thead><tbody>',
+    ...rows.map((r, i) => `<tr class="${r.recommended ? 'rec' : ''}${r.failed ? ' failed' : ''}"><td>${i + 1}</td><td>${e(r.model)}</td><td>${e(r.server)}</td><td>${e(r.load)}</td><td>${fmt(r.throughput, 0)}</td><td>${fmt(r.inferencesPerSec, 0)}</td><td>${fmtMs(r.meanMs)}</td><td>${fmtMs(r.p50Ms)}</td><td>${fmtMs(r.p90Ms)}</td><td>${fmtMs(r.p99Ms)}</td><td>${fmtMs(r.p999Ms)}</td><td>${r.errors}</td><td>${r.failed ? 'failed' : r.stable ? 'yes' : 'no'}</td><td>${fmtMs(r.queueMs)}</td><td>${fmt(r.batchSize, 1)}</td><td>${pct(r.cacheHitRatio)}</td><td>${r.predictedMeanMs !== undefined ? `${fmtMs(r.predictedMeanMs)} (${e(r.predictedBy ?? '')})` : '–'}</td><td>${pct(r.relErr)}</td><td>${e(r.violated || '–')}</td></tr>`),
+    '</tbody></table>',
+  ].join('\n')
+  const warnings = ((run.warnings as string[] | undefined) ?? []).map((w) => `<li>${e(w)}</li>`).join('')
+  const recHtml = rec
+    ? `<p>${e(rec.reason)}: <b>${fmt(rec.throughput, 0)} req/s</b>, p99 ${fmtMs(rec.p99Ms)} ms.</p><pre>${e(rec.serveCommand)}</pre><p>TF Serving <code>batching_parameters.txt</code>:</p><pre>${e(rec.tfServing.batchingParametersTxt)}</pre><p>TF Serving flags: <code>${e(rec.tfServing.flags.join(' '))}</code></p>`
+    : '<p>No configuration met the objective without errors.</p>'
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tfsopt bench: ${e(run.model.name)}</title>
+<meta name="generator" content="tfsopt ${e(run.tfsoptVersion)}">
+<style>
+body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}
+table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+td:nth-child(2),td:nth-child(3),td:nth-child(4),td:last-child{text-align:left}tr.rec{background:#e8f5e9}tr.failed{color:#b00}
+pre{background:#f6f6f6;padding:8px}.charts svg{display:block;margin:12px 0;border:1px solid #eee}
+</style></head><body>
+<h1>tfsopt bench: ${e(run.model.name)}</h1>
+<p>Target ${e(run.target.url)} · ${run.machine.cores} cores (${e(run.machine.cpuModel)}) · ${e(run.startedAt)} · schema ${e(run.schema)}</p>
+<h2>Recommendation</h2>${recHtml}
+<h2>Charts</h2><div class="charts">${charts(run).join('\n')}</div>
+<h2>Points</h2>${table}
+${warnings ? `<h2>Warnings</h2><ul>${warnings}</ul>` : ''}
+<!-- markdown summary for copy-paste -->
+<details><summary>Markdown</summary><pre>${e(renderMarkdown(run))}</pre></details>
+</body></html>
+`
+}

@@ -1,0 +1,109 @@
+/**
+ * The flat per-point row every tabular report (table, CSV, Markdown) prints, so the three agree.
+ */
+import type {BenchRun, PointResult} from '../bench/result.js'
+import type {ServerBreakdown} from '../bench/scrape-metrics.js'
+
+export interface Row {
+  id: string
+  model: string
+  server: string
+  load: string
+  clientBatch: number
+  repeatRatio: number
+  throughput: number
+  inferencesPerSec: number
+  meanMs: number
+  p50Ms: number
+  p90Ms: number
+  p95Ms: number
+  p99Ms: number
+  p999Ms: number
+  p99Spread: string
+  errors: number
+  stable: boolean
+  failed: string
+  queueMs?: number
+  computeMs?: number
+  batchSize?: number
+  cacheHitRatio?: number
+  clientCpu?: number
+  serverCpu?: number
+  /** Best queueing prediction of the mean latency for this point: "model: predicted (relErr)". */
+  predictedMeanMs?: number
+  predictedBy?: string
+  relErr?: number
+  violated: string
+  pareto: boolean
+  recommended: boolean
+}
+
+export const serverLabel = (p: PointResult): string => {
+  const s = p.config.server
+  const parts: string[] = []
+  if (s.workers !== undefined) parts.push(`w${s.workers}`)
+  if (s.intraOpThreads !== undefined) parts.push(`t${s.intraOpThreads}`)
+  if (s.maxBatchSize !== undefined) parts.push(`b${s.maxBatchSize}`)
+  if (s.batchTimeoutMicros !== undefined) parts.push(`${s.batchTimeoutMicros}µs`)
+  if (s.cacheSize !== undefined) parts.push(`cache${s.cacheSize}`)
+  if (s.extraFlags?.length) parts.push(s.extraFlags.join(' '))
+  return parts.join(' ') || 'default'
+}
+
+export const loadLabel = (p: PointResult): string => {
+  const c = p.config.client
+  return c.mode === 'closed' ? `c=${c.concurrency}` : `${c.rate}/s ${c.arrival === 'constant' ? 'const' : 'poisson'}`
+}
+
+interface QRow {model: string; quantity: string; predicted: number | null; relErr: number | null; assumptionsViolated: string[]}
+
+/** The mean-latency prediction to show: the first model whose assumptions hold, else the first. */
+export function mainPrediction(p: PointResult): QRow | undefined {
+  const rows = ((p.queueing as QRow[] | undefined) ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
+  return rows.find((r) => !r.assumptionsViolated.length) ?? rows[0]
+}
+
+export function toRows(run: BenchRun): Row[] {
+  const pareto = new Set((run.pareto as string[] | undefined) ?? [])
+  const rec = (run.recommendation as {pointId?: string} | null | undefined)?.pointId
+  return run.points.map((p) => {
+    const s = (p.server ?? {}) as ServerBreakdown
+    const q = mainPrediction(p)
+    const violated = new Set(((p.queueing as QRow[] | undefined) ?? []).flatMap((r) => r.assumptionsViolated))
+    return {
+      id: p.id,
+      model: p.config.model ?? run.model.name,
+      server: serverLabel(p),
+      load: loadLabel(p),
+      clientBatch: p.config.client.clientBatch,
+      repeatRatio: p.config.client.repeatRatio,
+      throughput: p.throughput,
+      inferencesPerSec: p.inferencesPerSec,
+      meanMs: p.latency.meanMs,
+      p50Ms: p.latency.p50Ms,
+      p90Ms: p.latency.p90Ms,
+      p95Ms: p.latency.p95Ms,
+      p99Ms: p.latency.p99Ms,
+      p999Ms: p.latency.p999Ms,
+      p99Spread: (() => {
+        const sp = (p.spread as {p99Ms?: {min: number; max: number} | null} | undefined)?.p99Ms
+        return sp ? `${sp.min.toFixed(2)}–${sp.max.toFixed(2)}` : ''
+      })(),
+      errors: p.errors.total,
+      stable: p.stable,
+      failed: p.failed ?? '',
+      queueMs: s.queueMs,
+      computeMs: s.computeMsPerBatch,
+      batchSize: s.batchSize,
+      cacheHitRatio: s.cacheHitRatio,
+      clientCpu: p.clientCpuCores as number | undefined,
+      serverCpu: (p.serverCpuCores as number | undefined) ?? s.cpuCores,
+      predictedMeanMs: q?.predicted != null ? q.predicted * 1000 : undefined,
+      predictedBy: q?.model,
+      relErr: q?.relErr ?? undefined,
+      violated: [...violated].join('; '),
+      pareto: pareto.has(p.id),
+      recommended: rec === p.id,
+    }
+  })
+}
