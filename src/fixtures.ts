@@ -1,5 +1,5 @@
 /** Where the bundled fixtures live, so commands can default to them without a path. */
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -30,3 +30,12 @@ export function packagedModel(which: 'ppocr-cls' | 'ppocr-det' | 'silero-vad' | 
   }[which]
   return existsSync(p) ? p : undefined
 }
+
+/** tfsopt's own version, read from package.json (recorded in results and baselines). */
+export const TFSOPT_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {version: string}).version
+  } catch {
+    return 'unknown'
+  }
+})()

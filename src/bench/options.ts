@@ -115,7 +115,8 @@ export function pointId(p: {model: string; server: ServerConfig; client: ClientC
   add('maxBatch', s.maxBatchSize)
   add('timeoutUs', s.batchTimeoutMicros)
   add('cache', s.cacheSize)
-  if (s.extraFlags?.length) add('flags', s.extraFlags.join(' '))
+  // --server-flags are deliberately not part of the id: a run with "--inject-latency-ms 5" must
+  // match its baseline point so the gate can see the slowdown. They are recorded in settings.
   const c = p.client
   parts.push(c.mode === 'closed' ? `c=${c.concurrency}` : `rate=${c.rate}/${c.arrival}`)
   parts.push(`batch=${c.clientBatch}`, `repeat=${c.repeatRatio}`)

@@ -26,7 +26,7 @@ import {BENCH_SCHEMA, type BenchRun, type ClientConfig, type PointResult, type S
 import {mergeHistograms, summarize, type Histogram} from './histogram.js'
 import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
 
-export const TFSOPT_VERSION = '0.1.0'
+import {TFSOPT_VERSION} from '../fixtures.js'
 
 export interface EngineEvents {
   plan: {points: number; perPointS: number; servers: number}

@@ -17,6 +17,8 @@ import {renderHtml} from '../report/html.js'
 import {compareRuns} from '../gate/compare.js'
 import {loadRun, saveBaseline} from '../gate/baseline.js'
 import {renderTable as renderGateTable} from '../gate/render-table.js'
+import {parseAlpha, parseFraction} from '../gate/options.js'
+import {minSamplesPerSide} from '../stats/mann-whitney.js'
 
 export default class Bench extends BaseCommand {
   static override summary = 'Load-test a model server: sweep configurations and load, compare with queueing theory, recommend a configuration.'
@@ -71,6 +73,8 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     html: Flags.string({description: 'write a self-contained HTML report with charts to FILE'}),
     baseline: Flags.string({description: 'after measuring, compare with this baseline; exit 3 on a regression'}),
     'save-baseline': Flags.string({description: 'save this run as a baseline FILE (not when it regressed against --baseline)'}),
+    'max-regression': Flags.string({description: 'with --baseline: the change (e.g. 5%) the whole bootstrap CI must exceed to call a regression', default: '5%'}),
+    alpha: Flags.string({description: 'with --baseline: significance level of the Mann-Whitney U test', default: '0.05'}),
   }
 
   async run(): Promise<BenchRun> {
@@ -123,6 +127,13 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
       if (!this.argv.includes('--warmup')) o.warmupS = DEFAULT_SWEEP.warmupS
       if (!this.argv.includes('--max-windows')) o.maxWindows = DEFAULT_SWEEP.maxWindows
     }
+    const gate = {maxRegression: parseFraction(flags['max-regression'], '--max-regression'), alpha: parseAlpha(flags.alpha)}
+    // The gate's statistics run on per-window samples: a baseline or a comparison needs enough
+    // windows per point to ever reach significance (4 per side at alpha 0.05), plus one to spare.
+    if ((flags.baseline || flags['save-baseline']) && !this.argv.includes('--windows')) {
+      o.minWindows = Math.max(o.minWindows, minSamplesPerSide(gate.alpha) + 1)
+      o.maxWindows = Math.max(o.maxWindows, o.minWindows)
+    }
     validateOptions(o)
 
     const controller = new AbortController()
@@ -149,7 +160,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     this.say(renderRecommendation(run.recommendation as Recommendation | null))
     this.writeOutputs(run, flags)
     if (flags.baseline) {
-      const c = compareRuns(loadRun(flags.baseline), run, {metrics: ['throughput', 'p99', 'p50', 'errors'], maxRegression: 0.05, alpha: 0.05})
+      const c = compareRuns(loadRun(flags.baseline), run, {metrics: ['throughput', 'p99', 'p50', 'errors'], ...gate})
       run.gate = {verdict: c.verdict, exitCode: c.exitCode, summary: c.summary, regressions: c.regressions, improvements: c.improvements}
       process.stderr.write(renderGateTable(c) + '\n')
       if (c.verdict === 'error') this.warnUser(`the comparison with ${flags.baseline} could not decide: ${c.summary}`)
