@@ -24,9 +24,7 @@ import {GENERATOR_CPU_WARN} from './cpu.js'
 import {finalizeRun} from './finalize.js'
 import {BENCH_SCHEMA, type BenchRun, type ClientConfig, type PointResult, type ServerConfig} from './result.js'
 import {mergeHistograms, summarize, type Histogram} from './histogram.js'
-import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
-
-import {TFSOPT_VERSION} from '../fixtures.js'
+import {DEFAULT_MODEL, DEFAULT_MODEL_NAME, TFSOPT_VERSION} from '../fixtures.js'
 
 export interface EngineEvents {
   plan: {points: number; perPointS: number; servers: number}

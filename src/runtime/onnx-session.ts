@@ -91,7 +91,11 @@ export class OnnxSession implements InferenceSession {
     try {
       session = await ort().InferenceSession.create(path, options)
     } catch (err) {
-      throw new TfsoptError('E_RUNTIME', `onnxruntime could not load ${path}: ${(err as Error).message.split('\n')[0]}`)
+      const msg = (err as Error).message.split('\n')[0]
+      // A GPU provider that is present but cannot start (e.g. webgpu with no adapter) is a device
+      // problem with a known fix, not a broken model.
+      if (choice.device !== 'cpu') throw new TfsoptError('E_DEVICE', `--device ${opts.device ?? 'auto'}: onnxruntime could not start the ${choice.device} execution provider (${msg}); ${ORT_GPU_FIX}`)
+      throw new TfsoptError('E_RUNTIME', `onnxruntime could not load ${path}: ${msg}`)
     }
     return new OnnxSession(session, inputs, outputs, choice.device, choice.note)
   }

@@ -33,8 +33,8 @@ export function tensorByteSize(t: TensorProto): number {
 }
 
 function fromRaw(dtype: DType, raw: Uint8Array): TypedArray {
-  // Copy: raw_data slices are not necessarily aligned for the element size.
-  const buf = raw.slice().buffer
+  // Copy: raw_data slices are not necessarily aligned; Uint8Array.prototype.slice copies even for Node Buffers (whose .slice is a view).
+  const buf = Uint8Array.prototype.slice.call(raw).buffer
   switch (dtype) {
     case 'float32': return new Float32Array(buf)
     case 'float64': return new Float64Array(buf)

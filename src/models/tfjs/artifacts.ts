@@ -97,9 +97,17 @@ export function readShardFile(file: string): Uint8Array {
 
 /** The longest base64 string literal in a JS module (how nsfwjs wraps its shards). */
 export function decodeJsWrappedBytes(src: string, where: string): Uint8Array {
-  const re = /["'`]([A-Za-z0-9+/=\r\n]{64,})["'`]/g
+  // A linear scan, not a regex: V8's regex engine overflows its stack on multi-megabyte literals
+  // (nsfwjs' mobilenet_v2_mid shards).
   let best = ''
-  for (const m of src.matchAll(re)) if (m[1]!.length > best.length) best = m[1]!
+  for (let i = 0; i < src.length; i++) {
+    const q = src[i]
+    if (q !== '"' && q !== "'" && q !== '`') continue
+    let j = i + 1
+    while (j < src.length && isBase64Char(src.charCodeAt(j))) j++
+    if (j < src.length && src[j] === q && j - i - 1 >= 64 && j - i - 1 > best.length) best = src.slice(i + 1, j)
+    i = j - 1
+  }
   if (!best) throw new TfsoptError('E_FORMAT', `${where} holds no base64 payload; expected a JS-wrapped TF.js shard`)
   return Buffer.from(best.replace(/\s+/g, ''), 'base64')
 }
@@ -125,6 +133,11 @@ export function decodeJsWrappedJson(src: string, where: string): ModelJson {
   throw new TfsoptError('E_FORMAT', `${where} holds no TF.js model.json object (expected a JS module exporting {modelTopology, weightsManifest})`)
 }
 
+/** A-Z a-z 0-9 + / = and line breaks. */
+function isBase64Char(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 10 || c === 13
+}
+
 /** Index of the brace closing the one at `start`, skipping string literals; -1 if unbalanced. */
 function matchBrace(src: string, start: number): number {
   let depth = 0
@@ -144,7 +157,7 @@ function matchBrace(src: string, start: number): number {
 /** Dequantise one weight exactly as tfjs-core's io.decodeWeights does. */
 export function decodeWeight(entry: WeightEntry, bytes: Uint8Array): Float32Array | Int32Array | Uint8Array {
   const n = elementsOf(entry.shape)
-  const buf = bytes.slice().buffer
+  const buf = Uint8Array.prototype.slice.call(bytes).buffer // a real copy even when bytes is a Node Buffer
   const q = entry.quantization
   if (q) {
     if (q.dtype === 'float16') return float16BitsToFloat32(new Uint16Array(buf, 0, n))
