@@ -1,0 +1,33 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.js'
+import {inspectModel, parseInputShapes, type InspectReport} from '../models/inspect/index.js'
+import {renderInspect} from '../models/inspect/render.js'
+
+export default class Inspect extends BaseCommand {
+  static override description = 'Describe a model: format, serving runtime, inputs/outputs, ops, parameters, weight bytes, and estimated FLOPs per sample'
+
+  static override examples = [
+    '<%= config.bin %> inspect fixtures/models/mnist-cnn.onnx',
+    '<%= config.bin %> inspect model.onnx --input-shape x:1x3x48x192 --json',
+    '<%= config.bin %> inspect node_modules/nsfwjs/dist/models/mobilenet_v2/model.min.js',
+  ]
+
+  static override args = {
+    model: Args.string({description: 'an .onnx file, a TF.js model.json (or its directory), or a TF Serving base path', required: true}),
+  }
+
+  static override flags = {
+    'input-shape': Flags.string({
+      description: 'full input shape for the FLOPs estimate, name:1x3x48x192 (name optional for single-input models); dynamic dims otherwise default to 224 and batch to 1',
+      multiple: true,
+    }),
+    'no-compute': Flags.boolean({description: 'skip the FLOPs estimate (it runs the model once at batch 1)', default: false}),
+  }
+
+  async run(): Promise<InspectReport> {
+    const {args, flags} = await this.parse(Inspect)
+    const report = await inspectModel(args.model, {inputShapes: parseInputShapes(flags['input-shape']), noCompute: flags['no-compute']})
+    this.say(renderInspect(report))
+    return report
+  }
+}
