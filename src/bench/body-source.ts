@@ -11,7 +11,7 @@
  */
 import {loadDataset, type Dataset} from '../data/dataset.js'
 import {dataError} from '../errors.js'
-import {mulberry32} from './schedule.js'
+import {mulberry32} from '../stats/prng.js'
 import type {SignatureInput} from './signature.js'
 
 export interface Sample {

@@ -4,17 +4,10 @@
  * the generator down (coordinated omission).
  */
 
-/** mulberry32: a tiny seeded PRNG, so schedules and body choices are reproducible in tests and runs. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import {mulberry32} from '../stats/prng.js'
+
+/** Re-exported: schedules and body choices use the same seeded PRNG as the statistics. */
+export {mulberry32}
 
 export type Arrival = 'poisson' | 'constant'
 

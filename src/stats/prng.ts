@@ -39,3 +39,14 @@ export function randomNormal(rng: Rng, mean = 0, sd = 1): number {
 export function randomLogNormal(rng: Rng, median: number, sigma: number): number {
   return median * Math.exp(randomNormal(rng, 0, sigma))
 }
+
+/** Fisher–Yates shuffle in place with the given PRNG (deterministic splits and shuffles). */
+export function shuffleInPlace<T>(arr: T[], rand: Rng): T[] {
+  for (let i = arr.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1))
+    const tmp = arr[i]!
+    arr[i] = arr[j]!
+    arr[j] = tmp
+  }
+  return arr
+}
