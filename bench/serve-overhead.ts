@@ -1,0 +1,164 @@
+/**
+ * Serve overhead, measured side by side in one run (not a timed test):
+ *   1. served throughput at saturation ÷ in-process runtime throughput, same model, batch (1) and
+ *      threads, on a compute-heavy model (PP-OCR det; binary body in and out)       goal ≥ 0.85
+ *   2. tfsopt serve req/s for a tiny model ÷ a bare node:http server answering a constant JSON body
+ *      (same request bodies, same connections)                                    goal ≥ 0.5
+ *   3. tfsopt serve ÷ a naive server (node:http + one onnxruntime session, run per request, JSON in
+ *      and out) at 32 connections on the MNIST MLP                                  goal ≥ 1.5
+ * Every server runs in its own child process; autocannon drives it from this one.
+ * Usage: node --import tsx bench/serve-overhead.ts [--seconds 5] [--det-size 320]
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {createServer} from 'node:http'
+import {createRequire} from 'node:module'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {makeModel, makeNode} from '../src/models/onnx/builder.js'
+import {encodeModel} from '../src/models/onnx/proto.js'
+import {makeTensor, makeValueInfo} from '../src/models/onnx/tensor.js'
+import {createInterface} from 'node:readline'
+import {availableParallelism, cpus} from 'node:os'
+import {fileURLToPath} from 'node:url'
+import autocannon from 'autocannon'
+import {DEFAULT_MODEL, packagedModel} from '../src/fixtures.js'
+import {openSession} from '../src/runtime/load.js'
+import {startServer} from '../src/server/index.js'
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1]! : dflt
+}
+const SECONDS = Number(arg('seconds', '5'))
+const DET = Number(arg('det-size', '320'))
+const ONLY = arg('only', '123')
+
+// ---------------------------------------------------------------- child servers
+async function child(kind: string, model: string): Promise<void> {
+  let port: number
+  if (kind === 'bare') {
+    const body = JSON.stringify({predictions: [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]]})
+    const srv = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        res.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)})
+        res.end(body)
+      })
+    })
+    port = await new Promise((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as {port: number}).port)))
+  } else if (kind === 'naive') {
+    // What a user would write: one session, JSON in, run per request, JSON out.
+    const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node')
+    const session = await ort.InferenceSession.create(model, {intraOpNumThreads: Number(arg('threads', '1'))})
+    const srv = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c) => chunks.push(c))
+      req.on('end', async () => {
+        const {instances} = JSON.parse(Buffer.concat(chunks).toString()) as {instances: number[][]}
+        const x = new ort.Tensor('float32', Float32Array.from(instances.flat()), [instances.length, instances[0]!.length])
+        const out = await session.run({[session.inputNames[0]!]: x})
+        const y = out[session.outputNames[0]!]!
+        const w = y.dims[1] as number
+        const rows = Array.from({length: instances.length}, (_, r) => Array.from((y.data as Float32Array).subarray(r * w, (r + 1) * w)))
+        const body = JSON.stringify({predictions: rows})
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.end(body)
+      })
+    })
+    port = await new Promise((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as {port: number}).port)))
+  } else {
+    const s = await startServer({
+      models: [{name: 'm', path: model}], port: 0, workers: Number(arg('workers', '1')), intraOpThreads: Number(arg('threads', '1')),
+      batching: kind === 'tfsopt-b1' ? {maxBatchSize: 1} : {}, log: () => {},
+    })
+    port = s.port
+  }
+  process.stdout.write(`READY ${port}\n`)
+}
+
+async function startChild(kind: string, model: string, extra: string[] = []): Promise<{port: number; proc: ChildProcess}> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', kind, '--model', model, ...extra], {stdio: ['ignore', 'pipe', 'inherit']})
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({input: proc.stdout!}).once('line', resolve)
+    proc.once('exit', (c) => reject(new Error(`${kind} server exited ${c}`)))
+  })
+  return {port: Number(line.split(' ')[1]), proc}
+}
+
+async function load(port: number, path: string, body: Buffer | string, headers: Record<string, string>, connections: number): Promise<{rps: number; non2xx: number; p50: number; p99: number}> {
+  const opts = {url: `http://127.0.0.1:${port}${path}`, method: 'POST' as const, body, headers, connections, duration: SECONDS}
+  await autocannon({...opts, duration: 1}) // warm-up, discarded
+  const r = await autocannon(opts)
+  return {rps: r.requests.total / SECONDS, non2xx: r.non2xx + r.errors, p50: r.latency.p50, p99: r.latency.p99}
+}
+
+async function measure(kind: string, model: string, extra: string[], path: string, body: Buffer | string, headers: Record<string, string>, connections: number) {
+  const {port, proc} = await startChild(kind, model, extra)
+  try {
+    return await load(port, path, body, headers, connections)
+  } finally {
+    proc.kill('SIGTERM')
+    await new Promise((r) => proc.once('exit', r))
+  }
+}
+
+// ---------------------------------------------------------------- the comparisons
+async function main(): Promise<void> {
+  const cores = availableParallelism()
+  const lines: string[] = []
+  const say = (s: string) => {
+    lines.push(s)
+    process.stderr.write(s + '\n')
+  }
+  say(`machine: ${cpus()[0]?.model ?? '?'}, ${cores} cores, node ${process.version}; ${SECONDS} s per point after a 1 s warm-up`)
+
+  // 1. compute-heavy: served at saturation vs in-process, batch 1, one worker with all cores.
+  if (ONLY.includes('1')) await heavyRatio(say, cores)
+  if (ONLY.includes('2') || ONLY.includes('3')) await tinyRatios(say)
+  process.stdout.write(lines.join('\n') + '\n')
+}
+
+async function heavyRatio(say: (s: string) => void, cores: number): Promise<void> {
+  const det = packagedModel('ppocr-det')!
+  const threads = String(cores)
+  const x = new Float32Array(3 * DET * DET).map((_, i) => (i % 255) / 255)
+  const s = await openSession(det, {device: 'cpu', intraOpThreads: cores})
+  const feeds = {x: {dtype: 'float32' as const, dims: [1, 3, DET, DET], data: x}}
+  await s.run(feeds)
+  let n = 0
+  const t0 = performance.now()
+  while (performance.now() - t0 < SECONDS * 1000) {
+    await s.run(feeds)
+    n++
+  }
+  const inproc = n / ((performance.now() - t0) / 1000)
+  await s.dispose()
+  const heavy = await measure('tfsopt-b1', det, ['--threads', threads, '--workers', '1'], '/v1/models/m:predict', Buffer.from(x.buffer),
+    {'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-tfsopt-tensors': `x:float32:1x3x${DET}x${DET}`}, 2)
+  say(`1. ppocr-det [1,3,${DET},${DET}], 1 worker × ${threads} threads, batch 1: in-process ${inproc.toFixed(2)} inf/s, served ${heavy.rps.toFixed(2)} req/s (2 connections, binary body, ${heavy.non2xx} errors) → ratio ${(heavy.rps / inproc).toFixed(3)} (goal ≥ 0.85)`)
+
+}
+
+async function tinyRatios(say: (s: string) => void): Promise<void> {
+  // 2 and 3 use the MNIST MLP with a real 784-float JSON body.
+  const mnist = DEFAULT_MODEL
+  const row = Array.from({length: 784}, (_, i) => Math.round(((i * 37) % 256) / 255 * 1000) / 1000)
+  const body = JSON.stringify({instances: [row]})
+  const json = {'content-type': 'application/json'}
+  // 2. a tiny model (y = 2x, x [batch, 4]) so the comparison is about the server, not the model.
+  const tiny = join(mkdtempSync(join(tmpdir(), 'tfsopt-bench-')), 'tiny.onnx')
+  writeFileSync(tiny, encodeModel(makeModel({name: 'tiny', nodes: [makeNode('Mul', ['x', 'k'], ['y'])], inputs: [makeValueInfo('x', 'float32', ['batch', 4])], outputs: [makeValueInfo('y', 'float32', ['batch', 4])], initializers: [makeTensor('k', 'float32', [1], [2])]})))
+  const tinyBody = JSON.stringify({instances: [[0.1, 0.2, 0.3, 0.4]]})
+  const bare = await measure('bare', tiny, [], '/', tinyBody, json, 32)
+  const tinyServed = await measure('tfsopt', tiny, ['--threads', '1', '--workers', '1'], '/v1/models/m:predict', tinyBody, json, 32)
+  say(`2. tiny model (y = 2x, 4 floats), JSON, 32 connections: bare node:http constant body ${bare.rps.toFixed(0)} req/s, tfsopt serve ${tinyServed.rps.toFixed(0)} req/s (p50 ${tinyServed.p50} ms, p99 ${tinyServed.p99} ms, ${tinyServed.non2xx} errors) → ratio ${(tinyServed.rps / bare.rps).toFixed(3)} (goal ≥ 0.5)`)
+  const served = await measure('tfsopt', mnist, ['--threads', '1', '--workers', '1'], '/v1/models/m:predict', body, json, 32)
+  if (ONLY === '') say(`2. MNIST MLP, JSON, 32 connections: bare node:http constant body ${bare.rps.toFixed(0)} req/s, tfsopt serve ${served.rps.toFixed(0)} req/s (p50 ${served.p50} ms, p99 ${served.p99} ms, ${served.non2xx} errors) → ratio ${(served.rps / bare.rps).toFixed(3)} (goal ≥ 0.5)`)
+  if (!ONLY.includes('3')) return
+  const naive = await measure('naive', mnist, ['--threads', '1'], '/', body, json, 32)
+  say(`3. MNIST MLP, JSON, 32 connections: naive node:http + one session ${naive.rps.toFixed(0)} req/s (p50 ${naive.p50} ms, p99 ${naive.p99} ms), tfsopt serve ${served.rps.toFixed(0)} req/s → ratio ${(served.rps / naive.rps).toFixed(3)} (goal ≥ 1.5)`)
+}
+
+if (process.argv.includes('--child')) await child(arg('child', 'tfsopt'), arg('model', DEFAULT_MODEL))
+else await main()

@@ -1,0 +1,117 @@
+import {Args, Flags} from '@oclif/core'
+import {basename, extname} from 'node:path'
+import {BaseCommand, deviceFlags} from '../base-command.js'
+import {usageError} from '../errors.js'
+import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
+import {readModelConfig, startServer, SERVE_DEFAULTS, type ModelSpec} from '../server/index.js'
+import {describeBatching} from '../server/batching-config.js'
+import {validateModelName} from '../server/model-config.js'
+
+/** Model name from a path: the file name without extension, or the base path's directory name. */
+function nameFor(path: string): string {
+  const b = basename(path.replace(/[/\\]+$/, ''))
+  const n = (b === 'model.json' || b === 'model.onnx' ? basename(path.replace(/[/\\][^/\\]+$/, '')) : b.replace(extname(b), '')).replace(/[^A-Za-z0-9_.-]/g, '_')
+  return n || 'model'
+}
+
+export default class Serve extends BaseCommand {
+  static override description = 'Serve models over TF Serving\'s REST API, with worker threads, dynamic batching, a response cache, version hot-swap and Prometheus metrics'
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve ./models/mnist --port 8501 --workers 2 --intra-op-threads 1',
+    '<%= config.bin %> serve model.onnx --max-batch-size 32 --batch-timeout-micros 1000 --allowed-batch-sizes 8,16,32',
+    '<%= config.bin %> serve --model-config-file models.yaml --api-key "$KEY"',
+    '<%= config.bin %> serve --json --port 0',
+  ]
+
+  static override args = {
+    model: Args.string({description: 'model file/directory or TF Serving base path (numeric version directories); default: the bundled MNIST MLP'}),
+  }
+
+  static override flags = {
+    ...deviceFlags,
+    'model-name': Flags.string({description: 'name the model is served under (default: from the path; "mnist" for the bundled model)'}),
+    host: Flags.string({description: 'address to bind; 127.0.0.1 keeps it local', default: SERVE_DEFAULTS.host}),
+    port: Flags.integer({description: 'port (0 picks a free one)', default: SERVE_DEFAULTS.port, min: 0, max: 65535}),
+    workers: Flags.integer({description: 'inference worker threads per model version (default: half the cores, at least 1)', min: 1}),
+    'intra-op-threads': Flags.integer({description: 'onnxruntime intra-op threads per worker (default: cores ÷ workers)', min: 1}),
+    'inter-op-threads': Flags.integer({description: 'onnxruntime inter-op threads per worker', min: 1}),
+    'max-batch-size': Flags.integer({description: 'largest merged batch, in rows (default 64 where the model has a dynamic batch dimension)', min: 1}),
+    'batch-timeout-micros': Flags.integer({description: 'how long the oldest request may wait for a batch to fill (default 0)', min: 0}),
+    'max-enqueued-batches': Flags.integer({description: 'waiting batches before requests get 503 (default 128)', min: 1}),
+    'allowed-batch-sizes': Flags.string({description: 'comma-separated increasing sizes to pad batches up to; the last must equal --max-batch-size'}),
+    'cache-size': Flags.integer({description: 'response cache entries (0 = off)', default: 0, min: 0}),
+    'cache-bytes': Flags.integer({description: 'response cache byte bound', default: SERVE_DEFAULTS.cacheBytes, min: 0}),
+    warmup: Flags.integer({description: 'warm-up runs per worker before a version is AVAILABLE', default: SERVE_DEFAULTS.warmup, min: 0}),
+    'model-config-file': Flags.string({description: 'JSON or YAML model_config_list: several models, version policies and labels'}),
+    'poll-seconds': Flags.integer({description: 'how often base paths are polled for new versions (0 = never)', default: SERVE_DEFAULTS.pollSeconds, min: 0}),
+    'api-key': Flags.string({description: 'require "Authorization: Bearer KEY" (except GET /healthz)', env: 'TFSOPT_API_KEY'}),
+    'max-body-bytes': Flags.integer({description: 'larger request bodies get 413', default: SERVE_DEFAULTS.maxBodyBytes, min: 1}),
+    'drain-timeout': Flags.integer({description: 'seconds to finish queued and in-flight requests on SIGTERM/SIGINT', default: SERVE_DEFAULTS.drainTimeoutSeconds, min: 0}),
+    'inject-latency-ms': Flags.integer({description: 'fault injection: add N ms to every inference, inside the worker (to prove a known slowdown is detected)', default: 0, min: 0}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Serve)
+    let models: ModelSpec[]
+    if (flags['model-config-file']) {
+      if (args.model) throw usageError('give either MODEL or --model-config-file, not both')
+      models = readModelConfig(flags['model-config-file'])
+    } else {
+      const path = args.model ?? DEFAULT_MODEL
+      const name = flags['model-name'] ?? (args.model ? nameFor(path) : DEFAULT_MODEL_NAME)
+      models = [{name: validateModelName(name, '--model-name'), path}]
+    }
+    const allowed = flags['allowed-batch-sizes']?.split(',').map((s) => Number(s.trim()))
+    if (allowed?.some((n) => !Number.isInteger(n))) throw usageError(`--allowed-batch-sizes must be comma-separated integers, got "${flags['allowed-batch-sizes']}"`)
+    const server = await startServer({
+      models,
+      host: flags.host,
+      port: flags.port,
+      backend: flags.backend as 'auto' | 'onnx' | 'tfjs',
+      device: flags.device as 'auto' | 'cpu' | 'gpu',
+      workers: flags.workers,
+      intraOpThreads: flags['intra-op-threads'],
+      interOpThreads: flags['inter-op-threads'],
+      batching: {
+        maxBatchSize: flags['max-batch-size'],
+        batchTimeoutMicros: flags['batch-timeout-micros'],
+        maxEnqueuedBatches: flags['max-enqueued-batches'],
+        allowedBatchSizes: allowed,
+      },
+      cacheSize: flags['cache-size'],
+      cacheBytes: flags['cache-bytes'],
+      warmup: flags.warmup,
+      pollSeconds: flags['poll-seconds'],
+      apiKey: flags['api-key'],
+      maxBodyBytes: flags['max-body-bytes'],
+      drainTimeoutSeconds: flags['drain-timeout'],
+      injectLatencyMs: flags['inject-latency-ms'],
+    })
+    const served = server.models()
+    if (this.jsonEnabled()) {
+      process.stdout.write(JSON.stringify({event: 'ready', url: server.url, pid: server.pid, models: served}) + '\n')
+    } else {
+      for (const m of served) {
+        this.say(`${m.name} v${m.version}: ${m.backend} on ${m.device}, ${m.workers} worker(s) × ${m.intraOpThreads ?? 'auto'} thread(s), ${describeBatching(m.batching)}${m.cache.maxEntries ? `, cache ${m.cache.maxEntries} entries` : ''} → ${server.url}/v1/models/${m.name}:predict`)
+      }
+      this.say(`metrics: ${server.url}/monitoring/prometheus/metrics — Ctrl-C drains and stops`)
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        process.stderr.write(`${sig}: draining (up to ${flags['drain-timeout']} s)\n`)
+        process.off('SIGINT', onInt)
+        process.off('SIGTERM', onTerm)
+        server.close().then(resolve, (err) => {
+          process.stderr.write(`error while draining: ${(err as Error).message}\n`)
+          resolve()
+        })
+      }
+      const onInt = () => stop('SIGINT')
+      const onTerm = () => stop('SIGTERM')
+      process.on('SIGINT', onInt)
+      process.on('SIGTERM', onTerm)
+    })
+    process.stderr.write('stopped\n')
+  }
+}

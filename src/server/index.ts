@@ -1,0 +1,105 @@
+/**
+ * Programmatic API: `startServer(options)` loads every model (workers started, warmed up, AVAILABLE),
+ * listens, and resolves with the URL, a summary per served model and `close()` (graceful drain).
+ * The `serve` command, the tests and the bench all use it.
+ */
+import {availableParallelism} from 'node:os'
+import {usageError} from '../errors.js'
+import {ResponseCache} from './cache.js'
+import {validateFlags} from './batching-config.js'
+import {HttpFront} from './http-server.js'
+import {ServerMetrics} from './metrics.js'
+import {ModelManager} from './model-manager.js'
+import {validateModelName} from './model-config.js'
+import type {RuntimeSettings, ServedModelSummary, ServerOptions} from './types.js'
+
+export type {ServerOptions, ModelSpec, ServedModelSummary, BatchingConfig, BatchingFlags} from './types.js'
+export {readModelConfig} from './model-config.js'
+
+export interface RunningServer {
+  url: string
+  port: number
+  pid: number
+  models(): ServedModelSummary[]
+  metrics: ServerMetrics
+  /** Stops accepting, finishes queued and in-flight requests (bounded by the drain timeout), stops workers. */
+  close(): Promise<void>
+}
+
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8501,
+  pollSeconds: 1,
+  maxBodyBytes: 64 * 1024 * 1024,
+  drainTimeoutSeconds: 30,
+  cacheBytes: 64 * 1024 * 1024,
+  warmup: 1,
+} as const
+
+/** Default threads: half the cores as workers (at least one), the cores shared among them. */
+export function defaultThreads(workers?: number, intra?: number): {workers: number; intraOpThreads: number} {
+  const cores = availableParallelism()
+  const w = workers ?? Math.max(1, Math.floor(cores / 2))
+  return {workers: w, intraOpThreads: intra ?? Math.max(1, Math.floor(cores / w))}
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'))
+  if (!opts.models.length) throw usageError('no model to serve')
+  for (const m of opts.models) validateModelName(m.name, 'model')
+  if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1)) throw usageError(`--workers must be a positive integer, got ${opts.workers}`)
+  validateFlags(opts.batching ?? {})
+  const threads = defaultThreads(opts.workers, opts.intraOpThreads)
+  const runtime: RuntimeSettings = {
+    backend: opts.backend ?? 'auto',
+    device: opts.device ?? 'auto',
+    workers: threads.workers,
+    intraOpThreads: threads.intraOpThreads,
+    interOpThreads: opts.interOpThreads,
+    warmup: opts.warmup ?? SERVE_DEFAULTS.warmup,
+    injectLatencyMs: opts.injectLatencyMs ?? 0,
+  }
+  const metrics = new ServerMetrics()
+  const cache = new ResponseCache(opts.cacheSize ?? 0, opts.cacheBytes ?? SERVE_DEFAULTS.cacheBytes, {
+    onEvict: (model, version) => metrics.cacheEvictions.inc({model, version: String(version)}),
+    onSize: (entries, bytes) => {
+      metrics.cacheEntries.set(entries)
+      metrics.cacheBytes.set(bytes)
+    },
+  })
+  const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log)
+  await manager.start(opts.pollSeconds ?? SERVE_DEFAULTS.pollSeconds)
+  const front = new HttpFront({
+    manager, metrics, cache, log,
+    apiKey: opts.apiKey || process.env.TFSOPT_API_KEY || undefined,
+    maxBodyBytes: opts.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes,
+    testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
+  })
+  const host = opts.host ?? SERVE_DEFAULTS.host
+  let port: number
+  try {
+    port = await front.listen(opts.port ?? SERVE_DEFAULTS.port, host)
+  } catch (err) {
+    await manager.close(0)
+    throw usageError(`cannot listen on ${host}:${opts.port}: ${(err as Error).message}`)
+  }
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  let closing: Promise<void> | undefined
+  return {
+    url, port, pid: process.pid, metrics,
+    models: () => manager.available().map((s) => ({
+      name: s.model, version: s.version, backend: s.info.backend, device: s.info.device, engine: s.info.engine,
+      batching: s.batching, workers: runtime.workers, intraOpThreads: runtime.intraOpThreads ?? null,
+      cache: {maxEntries: cache.maxEntries, maxBytes: cache.enabled ? cache.maxBytes : 0},
+    })),
+    close: () => {
+      closing ??= (async () => {
+        const drainMs = (opts.drainTimeoutSeconds ?? SERVE_DEFAULTS.drainTimeoutSeconds) * 1000
+        const left = await front.drain(drainMs)
+        await manager.close(left)
+        front.closeAll()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Parses a predict body. TF Serving accepts NaN and Infinity as literals and int64 values beyond 2^53,
+ * which JSON.parse rejects or rounds. The fast path is JSON.parse; only a body that fails it, or holds
+ * an integer too long to be exact as a double, is rewritten first: NaN becomes a sentinel string, the
+ * infinities become 1e999 (which parses to ±Infinity), and long integers become sentinel strings that
+ * the tensor decoder turns back into exact BigInts.
+ */
+import {badRequest} from '../errors.js'
+
+/** Sentinels start with a NUL so that no real JSON string is mistaken for one. */
+export const NAN_SENTINEL = '\u0000NaN'
+export const BIGINT_PREFIX = '\u0000I'
+
+const LONG_INT = /(?:^|[[,:\s])-?\d{16,}(?=\s*[,\]}]|\s*$)/
+
+export function parseJsonBody(text: string): unknown {
+  if (!LONG_INT.test(text)) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      // fall through to the rewriting parser, which reports the error if it is real
+    }
+  }
+  try {
+    return JSON.parse(rewriteSpecials(text))
+  } catch (err) {
+    throw badRequest(`malformed JSON body: ${(err as Error).message}; expected a JSON object such as {"instances": [...]} or {"inputs": ...}`)
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57
+}
+
+/** Rewrites NaN/Infinity/long integers outside strings; everything else is copied as is. */
+export function rewriteSpecials(text: string): string {
+  let out = ''
+  let last = 0
+  const n = text.length
+  let i = 0
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === 92 /* \ */) i += 2
+        else if (d === 34) break
+        else i++
+      }
+      i++
+      continue
+    }
+    let rep: string | undefined
+    let len = 0
+    if (c === 78 /* N */ && text.startsWith('NaN', i)) {
+      rep = `"\\u0000NaN"`
+      len = 3
+    } else if (c === 73 /* I */ && text.startsWith('Infinity', i)) {
+      rep = '1e999'
+      len = 8
+    } else if (c === 45 /* - */ && text.startsWith('-Infinity', i)) {
+      rep = '-1e999'
+      len = 9
+    } else if (c === 45 || isDigit(c)) {
+      let j = c === 45 ? i + 1 : i
+      while (j < n && isDigit(text.charCodeAt(j))) j++
+      const next = j < n ? text.charCodeAt(j) : 0
+      const isInt = next !== 46 /* . */ && next !== 101 && next !== 69
+      const tok = text.slice(i, j)
+      if (isInt && tok.length >= 16 && !Number.isSafeInteger(Number(tok))) rep = `"\\u0000I${tok}"`
+      else {
+        // skip the rest of the number token (fraction, exponent)
+        while (j < n && /[0-9.eE+-]/.test(text[j]!)) j++
+      }
+      len = j - i
+    }
+    if (rep !== undefined) {
+      out += text.slice(last, i) + rep
+      i += len
+      last = i
+    } else i += len || 1
+  }
+  return last === 0 ? text : out + text.slice(last)
+}

@@ -1,0 +1,266 @@
+/**
+ * Which versions of which models are loaded, and the transitions between them. A base path is polled;
+ * a new version is loaded (and warmed up) and becomes AVAILABLE before the version it replaces is
+ * unloaded, and that one drains its queue first, so a swap under load fails no request. A version that
+ * fails to load stays in the status list with its error while the previous one keeps serving.
+ */
+import {realpathSync, statSync} from 'node:fs'
+import {sep} from 'node:path'
+import {TfsoptError, errorMessage, notFound} from '../errors.js'
+import {detectModel, listVersions, type DetectedModel} from '../models/detect.js'
+import type {ResponseCache} from './cache.js'
+import type {ModelState, ServerMetrics} from './metrics.js'
+import {Servable} from './servable.js'
+import type {BatchingFlags, ModelSpec, RuntimeSettings, VersionPolicy} from './types.js'
+
+export interface VersionEntry {
+  version: number
+  state: ModelState
+  error?: string
+  /** What the failed load saw, so an unchanged broken version is not retried every poll. */
+  failedSig?: string
+  servable?: Servable
+}
+
+interface Managed {
+  spec: ModelSpec
+  base?: string
+  versions: Map<number, VersionEntry>
+  served?: number
+  busy: boolean
+}
+
+function choose(policy: VersionPolicy | undefined, present: number[]): number[] {
+  if (!policy || 'latest' in policy) return present.slice(-(policy && 'latest' in policy ? policy.latest.num_versions ?? 1 : 1))
+  if ('all' in policy) return present
+  return present.filter((v) => policy.specific.versions.includes(v))
+}
+
+function signatureOf(dir: string): string {
+  try {
+    const st = statSync(dir)
+    return `${st.mtimeMs}`
+  } catch {
+    return 'missing'
+  }
+}
+
+export class ModelManager {
+  private models = new Map<string, Managed>()
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+
+  constructor(
+    specs: ModelSpec[],
+    private readonly runtime: RuntimeSettings,
+    private readonly batching: BatchingFlags,
+    private readonly metrics: ServerMetrics,
+    private readonly cache: ResponseCache,
+    private readonly log: (line: string) => void,
+  ) {
+    for (const spec of specs) {
+      if (this.models.has(spec.name)) throw new TfsoptError('E_USAGE', `model name "${spec.name}" is used twice`)
+      const base = listVersions(spec.path).length ? realpathSync(spec.path) : undefined
+      this.models.set(spec.name, {spec, base, versions: new Map(), busy: false})
+    }
+  }
+
+  /** Loads every model's initial versions; fails (and unloads all) when any model has none loaded. */
+  async start(pollSeconds: number): Promise<void> {
+    try {
+      for (const m of this.models.values()) {
+        await this.sync(m, true)
+        if (m.served === undefined) {
+          const errs = [...m.versions.values()].map((v) => `version ${v.version}: ${v.error}`).join('; ')
+          throw new TfsoptError('E_RUNTIME', `model '${m.spec.name}' has no version that loads (${errs || 'no versions found'})`)
+        }
+      }
+    } catch (err) {
+      await this.close(0)
+      throw err
+    }
+    if (pollSeconds > 0) this.schedule(pollSeconds)
+  }
+
+  private schedule(pollSeconds: number): void {
+    this.timer = setTimeout(async () => {
+      for (const m of this.models.values()) if (m.base) await this.sync(m, false).catch((e) => this.log(`poll of ${m.spec.name} failed: ${errorMessage(e)}`))
+      if (!this.closed) this.schedule(pollSeconds)
+    }, pollSeconds * 1000)
+    this.timer.unref()
+  }
+
+  private detect(m: Managed, v: number | undefined): DetectedModel {
+    const det = detectModel(m.base ?? m.spec.path, v)
+    if (m.base) {
+      // Model names never become paths, and a version directory may not link outside its base path.
+      const real = realpathSync(det.path)
+      if (!real.startsWith(m.base + sep)) throw new TfsoptError('E_USAGE', `version ${v} of '${m.spec.name}' resolves to ${real}, outside its base path ${m.base}; refusing to load it`)
+    }
+    return det
+  }
+
+  private setState(m: Managed, e: VersionEntry, state: ModelState): void {
+    e.state = state
+    this.metrics.setState(m.spec.name, e.version, state)
+  }
+
+  /** Loads what the policy wants and is not loaded, then unloads what it no longer wants. */
+  private async sync(m: Managed, initial: boolean): Promise<void> {
+    if (m.busy || this.closed) return
+    m.busy = true
+    try {
+      const present = m.base ? listVersions(m.base) : [1]
+      const wanted = m.base ? choose(m.spec.policy, present) : [1]
+      for (const v of [...wanted].sort((a, b) => b - a)) {
+        const have = m.versions.get(v)
+        if (have && (have.state === 'AVAILABLE' || have.state === 'LOADING')) continue
+        const sig = m.base ? signatureOf(`${m.base}${sep}${v}`) : 'file'
+        if (have?.failedSig === sig) continue
+        await this.loadVersion(m, v, sig, initial)
+      }
+      const availableWanted = wanted.filter((v) => m.versions.get(v)?.state === 'AVAILABLE')
+      if (availableWanted.length) {
+        for (const e of m.versions.values()) if (e.state === 'AVAILABLE' && !wanted.includes(e.version)) void this.unloadVersion(m, e)
+      }
+      this.updateServed(m)
+    } finally {
+      m.busy = false
+    }
+  }
+
+  private async loadVersion(m: Managed, v: number, sig: string, initial: boolean): Promise<void> {
+    const e: VersionEntry = {version: v, state: 'START'}
+    m.versions.set(v, e)
+    this.setState(m, e, 'LOADING')
+    try {
+      const det = m.base ? this.detect(m, v) : detectModel(m.spec.path)
+      const s = new Servable(m.spec.name, v, det, this.runtime, {...this.batching, ...definedOnly(m.spec.batching)}, this.metrics, this.log)
+      await s.load()
+      if (this.closed) {
+        await s.unload()
+        return
+      }
+      e.servable = s
+      this.setState(m, e, 'AVAILABLE')
+      if (!initial) this.log(`${m.spec.name}: version ${v} is AVAILABLE (${s.info.backend}, ${s.info.device})`)
+    } catch (err) {
+      e.error = errorMessage(err)
+      e.failedSig = sig
+      this.setState(m, e, 'END')
+      this.log(`${m.spec.name}: version ${v} failed to load: ${e.error}${m.served !== undefined ? `; version ${m.served} keeps serving` : ''}`)
+      if (initial && err instanceof TfsoptError && err.code === 'E_USAGE') throw err
+    }
+  }
+
+  private async unloadVersion(m: Managed, e: VersionEntry): Promise<void> {
+    this.setState(m, e, 'UNLOADING')
+    const s = e.servable!
+    await s.unload()
+    e.servable = undefined
+    this.setState(m, e, 'END')
+    this.log(`${m.spec.name}: version ${e.version} unloaded`)
+  }
+
+  private updateServed(m: Managed): void {
+    const avail = [...m.versions.values()].filter((e) => e.state === 'AVAILABLE').map((e) => e.version)
+    const next = avail.length ? Math.max(...avail) : undefined
+    if (next !== m.served) {
+      if (m.served !== undefined) {
+        const n = this.cache.clearModel(m.spec.name)
+        this.log(`${m.spec.name}: now serving version ${next}${n ? ` (dropped ${n} cached responses)` : ''}`)
+      }
+      m.served = next
+    }
+  }
+
+  private get(name: string): Managed {
+    const m = this.models.get(name)
+    if (!m) throw notFound(`model '${name}' is not served here; models: ${[...this.models.keys()].join(', ')}`)
+    return m
+  }
+
+  has(name: string): boolean {
+    return this.models.has(name)
+  }
+
+  /** The servable a request addresses: an explicit version, a label, or the latest AVAILABLE one. */
+  resolve(name: string, version?: number, label?: string): Servable {
+    const m = this.get(name)
+    let v = version
+    if (label !== undefined) {
+      v = m.spec.labels?.[label]
+      if (v === undefined) throw notFound(`model '${name}' has no version label '${label}'; labels: ${Object.keys(m.spec.labels ?? {}).join(', ') || 'none'}`)
+    }
+    if (v === undefined) {
+      if (m.served === undefined) throw new TfsoptError('E_UNAVAILABLE', `model '${name}' has no AVAILABLE version yet`)
+      v = m.served
+    }
+    const e = m.versions.get(v)
+    if (!e || e.state !== 'AVAILABLE' || !e.servable) {
+      const avail = [...m.versions.values()].filter((x) => x.state === 'AVAILABLE').map((x) => x.version)
+      if (e?.state === 'LOADING') throw new TfsoptError('E_UNAVAILABLE', `version ${v} of '${name}' is still LOADING`)
+      throw notFound(`version ${v} of model '${name}' is not available${label ? ` (label '${label}')` : ''}; available versions: ${avail.join(', ') || 'none'}`)
+    }
+    return e.servable
+  }
+
+  /** TF Serving's GetModelStatus answer. */
+  status(name: string, version?: number, label?: string): unknown {
+    const m = this.get(name)
+    let list = [...m.versions.values()].sort((a, b) => b.version - a.version)
+    if (label !== undefined) {
+      const v = m.spec.labels?.[label]
+      if (v === undefined) throw notFound(`model '${name}' has no version label '${label}'`)
+      version = v
+    }
+    if (version !== undefined) {
+      list = list.filter((e) => e.version === version)
+      if (!list.length) throw notFound(`model '${name}' has no version ${version}; versions: ${[...m.versions.keys()].join(', ')}`)
+    }
+    return {
+      model_version_status: list.map((e) => ({
+        version: String(e.version),
+        state: e.state,
+        status: e.error ? {error_code: 'UNKNOWN', error_message: e.error} : {error_code: 'OK', error_message: ''},
+      })),
+    }
+  }
+
+  /** Every servable currently AVAILABLE (for the ready line, health and the test hook). */
+  available(): Servable[] {
+    const out: Servable[] = []
+    for (const m of this.models.values()) for (const e of m.versions.values()) if (e.state === 'AVAILABLE' && e.servable) out.push(e.servable)
+    return out
+  }
+
+  allAvailable(): boolean {
+    return [...this.models.values()].every((m) => m.served !== undefined)
+  }
+
+  /** Stops polling, drains every loaded version (bounded by drainMs) and stops the workers. */
+  async close(drainMs: number): Promise<void> {
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    const jobs: Promise<void>[] = []
+    for (const m of this.models.values()) {
+      for (const e of m.versions.values()) {
+        if (!e.servable) continue
+        this.setState(m, e, 'UNLOADING')
+        const s = e.servable
+        jobs.push(s.unload(drainMs).then(() => {
+          e.servable = undefined
+          this.setState(m, e, 'END')
+        }))
+      }
+    }
+    await Promise.all(jobs)
+  }
+}
+
+function definedOnly(f: BatchingFlags | undefined): BatchingFlags {
+  const out: BatchingFlags = {}
+  if (!f) return out
+  for (const [k, v] of Object.entries(f)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}

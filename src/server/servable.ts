@@ -1,0 +1,113 @@
+/**
+ * One loaded model version: its worker pool, its batcher and what it tells the world about itself.
+ * Loading starts the workers (each opens and warms up its own session); the batching settings are
+ * resolved once the model's inputs and outputs are known, and refused there if they cannot work.
+ */
+import {badRequest, TfsoptError} from '../errors.js'
+import type {DetectedModel} from '../models/detect.js'
+import type {Feeds, Tensor} from '../runtime/types.js'
+import {Batcher} from './batcher.js'
+import {resolveBatching} from './batching-config.js'
+import type {ServerMetrics} from './metrics.js'
+import type {BatchingConfig, BatchingFlags, RuntimeSettings, WorkerModelInfo} from './types.js'
+import {WorkerPool} from './worker-pool.js'
+
+export class Servable {
+  info!: WorkerModelInfo
+  batching!: BatchingConfig
+  private pool: WorkerPool
+  private batcher!: Batcher
+  private readonly labels: {model: string; version: string}
+
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    readonly detected: DetectedModel,
+    readonly runtime: RuntimeSettings,
+    private readonly batchingFlags: BatchingFlags,
+    private readonly metrics: ServerMetrics,
+    log: (line: string) => void,
+  ) {
+    this.labels = {model, version: String(version)}
+    this.pool = new WorkerPool({
+      model: detected, backend: runtime.backend, device: runtime.device, intraOpThreads: runtime.intraOpThreads,
+      interOpThreads: runtime.interOpThreads, warmup: runtime.warmup, injectLatencyMs: runtime.injectLatencyMs,
+    }, runtime.workers, {
+      onIdle: () => this.batcher?.pump(),
+      onRestart: (reason) => {
+        metrics.workerRestarts.inc(this.labels)
+        log(`${model} v${version}: ${reason}; starting a replacement worker`)
+      },
+      onWorkersChanged: (n) => metrics.workers.set(this.labels, n),
+      log: (line) => log(`${model} v${version}: ${line}`),
+    })
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.info = await this.pool.start()
+      this.batching = resolveBatching(this.model, this.batchingFlags, this.info.inputs, this.info.outputs)
+    } catch (err) {
+      await this.pool.close()
+      this.metrics.workers.set(this.labels, 0)
+      throw err
+    }
+    const vm = this.metrics.forVersion(this.labels.model, this.labels.version)
+    this.batcher = new Batcher(this.batching, this.pool, {
+      onBatch: (s) => {
+        vm.batches.inc()
+        vm.inferences.inc(s.rows)
+        vm.batchSize.observe(s.rows)
+        if (s.padding) vm.padding.inc(s.padding)
+        vm.computeLatency.observe(s.computeSeconds)
+        for (const q of s.queueSeconds) vm.queueLatency.observe(q)
+      },
+      onQueueChanged: (n) => vm.queued.set(n),
+    })
+  }
+
+  /** Rows this request adds to a batch; every input must agree on dimension 0 when batching. */
+  rowsOf(feeds: Feeds): number {
+    if (!this.batching.enabled) return 1
+    let rows: number | undefined
+    for (const [name, t] of Object.entries(feeds)) {
+      const r = t.dims[0]
+      if (r === undefined) throw badRequest(`input '${name}' is a scalar; batching needs a 0th (batch) dimension on every input`)
+      if (rows !== undefined && r !== rows) throw badRequest(`inputs disagree on the 0th (batch) dimension (${rows} vs ${r} for '${name}'); batching merges requests along it, so every input needs the same size`)
+      rows = r
+    }
+    if (rows === undefined || rows < 1) throw badRequest('the request has an empty batch; expected at least one row')
+    if (rows > this.batching.maxBatchSize) throw badRequest(`the request's batch of ${rows} rows is larger than max_batch_size ${this.batching.maxBatchSize}; split it, or start the server with a larger --max-batch-size`)
+    return rows
+  }
+
+  predict(feeds: Feeds, signature: string): Promise<Record<string, Tensor>> {
+    return this.batcher.submit(feeds, this.rowsOf(feeds), signature)
+  }
+
+  get workers(): number {
+    return this.pool.live
+  }
+
+  killWorker(mode: 'now' | 'next'): boolean {
+    return this.pool.kill(mode)
+  }
+
+  /** Waits for queued and running batches (bounded by the caller), then stops the workers. */
+  async unload(drainMs = Infinity): Promise<void> {
+    if (this.batcher) {
+      const drained = this.batcher.drain()
+      if (Number.isFinite(drainMs)) {
+        let t: NodeJS.Timeout | undefined
+        await Promise.race([drained, new Promise<void>((r) => (t = setTimeout(r, drainMs)))])
+        clearTimeout(t)
+        this.batcher.abort(badRequestUnavailable())
+      } else await drained
+    }
+    await this.pool.close()
+    this.metrics.workers.set(this.labels, 0)
+    this.metrics.queued.set(this.labels, 0)
+  }
+}
+
+const badRequestUnavailable = () => new TfsoptError('E_UNAVAILABLE', 'the server is shutting down and the drain timeout expired before this request ran')

@@ -1,0 +1,84 @@
+/** Types the server's parts share: options, batching settings, the model a worker runs. */
+import type {TensorInfo} from '../models/dtypes.js'
+import type {BackendKind, Device} from '../runtime/types.js'
+
+/** Batching flags as the user gave them: undefined means "not given", so defaults can suit the model. */
+export interface BatchingFlags {
+  maxBatchSize?: number
+  batchTimeoutMicros?: number
+  maxEnqueuedBatches?: number
+  allowedBatchSizes?: number[]
+}
+
+/** The batching a served version actually uses (printed in the ready line). */
+export interface BatchingConfig {
+  enabled: boolean
+  /** 0 when batching is off: every request then runs on its own. */
+  maxBatchSize: number
+  batchTimeoutMicros: number
+  maxEnqueuedBatches: number
+  allowedBatchSizes: number[]
+}
+
+export type VersionPolicy = {latest: {num_versions?: number}} | {all: Record<string, never>} | {specific: {versions: number[]}}
+
+/** One model to serve: a file/directory (one version) or a TF Serving base path (numeric versions). */
+export interface ModelSpec {
+  name: string
+  /** A base path with numeric version directories, or a single model file/directory. */
+  path: string
+  policy?: VersionPolicy
+  labels?: Record<string, number>
+  batching?: BatchingFlags
+}
+
+export interface RuntimeSettings {
+  backend: 'auto' | BackendKind
+  device: Device
+  workers: number
+  intraOpThreads?: number
+  interOpThreads?: number
+  warmup: number
+  injectLatencyMs: number
+}
+
+export interface ServerOptions extends Partial<RuntimeSettings> {
+  models: ModelSpec[]
+  host?: string
+  /** 0 picks a free port. */
+  port?: number
+  batching?: BatchingFlags
+  cacheSize?: number
+  cacheBytes?: number
+  pollSeconds?: number
+  apiKey?: string
+  maxBodyBytes?: number
+  drainTimeoutSeconds?: number
+  /** Enables POST /v1/_test/kill-worker (also TFSOPT_TEST_HOOKS=1). Off by default. */
+  testHooks?: boolean
+  /** Where log lines go (stderr by default; tests pass a no-op). */
+  log?: (line: string) => void
+}
+
+/** What a worker reports once its session is open and warmed up. */
+export interface WorkerModelInfo {
+  inputs: TensorInfo[]
+  outputs: TensorInfo[]
+  backend: BackendKind
+  engine: string
+  device: string
+  deviceNote: string
+}
+
+/** One served model version as the ready line and the start-up log describe it. */
+export interface ServedModelSummary {
+  name: string
+  version: number
+  backend: string
+  device: string
+  engine: string
+  batching: BatchingConfig
+  workers: number
+  intraOpThreads: number | null
+  cache: {maxEntries: number; maxBytes: number}
+}
