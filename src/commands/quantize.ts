@@ -9,7 +9,7 @@ import type {CalibrationMethod} from '../optimizers/quant/calibration.js'
 
 export default class Quantize extends BaseCommand {
   static override summary = 'Quantise an ONNX or TF.js model (int8 dynamic/static/weight-only, float16; TF.js uint8/uint16/float16) and report size, latency, fidelity and accuracy'
-  static override description = 'Writes OUT only after it loaded and ran. With --max-accuracy-drop, quantised nodes are returned to float32 one at a time (most harmful first) until the accuracy budget holds; when it cannot hold, the best model is written and the exit code is 1. See docs/OPTIMIZE.md.'
+  static override description = 'Writes OUT only after it loaded and ran. With --max-accuracy-drop, quantised nodes are returned to float32 one at a time (most harmful first) until the accuracy budget holds; when it does not hold within --max-trials, the best model is written and the exit code is 1. See docs/OPTIMIZE.md.'
   static override examples = [
     '<%= config.bin %> quantize fixtures/models/mnist-mlp.onnx --out /tmp/mlp-int8.onnx --mode dynamic --eval-data fixtures/data/mnist-eval.json',
     '<%= config.bin %> quantize model.onnx --out model-qdq.onnx --mode static --per-channel --calibration-data calib.jsonl --calibration-method percentile --percentile 99.99',
@@ -32,6 +32,7 @@ export default class Quantize extends BaseCommand {
     exclude: Flags.string({multiple: true, description: 'glob of node or weight names to leave alone (repeatable)'}),
     'eval-data': Flags.string({description: 'data for fidelity/accuracy (labels enable accuracy): eval-set JSON, JSON lines, or ONNX test-data directory'}),
     'max-accuracy-drop': Flags.string({description: 'accuracy budget in percentage points (needs labelled --eval-data)'}),
+    'max-trials': Flags.integer({min: 1, description: 'with --max-accuracy-drop: at most N float32-fallback trials (default: until every quantised node is back in float32, which always meets the budget)'}),
     threads: Flags.integer({min: 1, default: 1, description: 'intra-op threads for every latency measurement (both models)'}),
     'latency-batches': Flags.string({default: '1,32', description: 'batch sizes for the latency comparison'}),
     force: Flags.boolean({description: 'allow replacing an existing --out (even the input)', default: false}),
@@ -51,7 +52,7 @@ export default class Quantize extends BaseCommand {
       calibrationData: flags['calibration-data'], calibrationMethod: flags['calibration-method'] as CalibrationMethod,
       percentile: num(flags.percentile, 'percentile', 1e-9, 100), calibrationSamples: flags['calibration-samples'],
       opTypes: splitList(flags['op-types']), include: flags.include, exclude: flags.exclude, evalData: flags['eval-data'],
-      maxAccuracyDrop: num(flags['max-accuracy-drop'], 'max-accuracy-drop', 0, 100), force: flags.force, threads: flags.threads,
+      maxAccuracyDrop: num(flags['max-accuracy-drop'], 'max-accuracy-drop', 0, 100), maxTrials: flags['max-trials'], force: flags.force, threads: flags.threads,
       latencyBatches: (splitList(flags['latency-batches']) ?? []).map((b) => num(b, 'latency-batches', 1, 4096)!),
       log: (m) => this.say(m),
     })

@@ -2,7 +2,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {computeScaleZp, qRange, quantizeValues, roundHalfEven, tfjsAffineRange, tfjsQuantize, clampForFloat16, quantizeWeight, quantizeBias} from '../../src/optimizers/quant/math.js'
-import {addToHistogram, emptyHistogram, percentileRange, entropyThreshold, klDivergence} from '../../src/optimizers/quant/calibration.js'
+import {addToHistogram, emptyHistogram, percentileRange, entropyWindow, entropyRange, klDivergence, emptySignedHistogram, addToSignedHistogram, smoothDistribution} from '../../src/optimizers/quant/calibration.js'
 import {magnitudeThreshold, applyThreshold, nmPrune, keepByNorm, channelNorms, takeAlong} from '../../src/optimizers/prune/masks.js'
 import {fidelity, accuracy} from '../../src/optimizers/evaluate/metrics.js'
 import {globToRegExp, selects} from '../../src/optimizers/select.js'
@@ -118,12 +118,57 @@ test('KL divergence of [1,1] vs [1,3] = 0.5 ln 2 + 0.5 ln(2/3)', () => {
   close(klDivergence([1, 1], [1, 3]), 0.5 * Math.log(2) + 0.5 * Math.log(2 / 3))
 })
 
-test('entropy keeps the full range for a uniform histogram and clips a lone outlier', () => {
-  assert.equal(entropyThreshold(new Array(2048).fill(10), 2048, 128), 2048)
-  // a peaked distribution with a long thin tail (one count per bin): the KL optimum clips the tail
-  const counts = Array.from({length: 2048}, (_, k) => Math.round(1e6 * Math.exp(-k / 20)) + 1)
-  const t = entropyThreshold(counts, 2048, 128)
-  assert.ok(t < 1024, `threshold ${t} should cut the thin tail`)
+// Entropy calibration, worked by hand on 8 bins over [−4, 4) (width 1, zero bin z = 4) with 2 quantised
+// levels: windows [z−i, z+i] for i = 1..4, i.e. bins 3..5, 2..6, 1..7, 0..7.
+// counts [1,1,4,4,4,4,1,1]. For i = 2 (bins 2..6 = [4,4,4,4,1]): P folds the outliers in, [1+1+4, 4, 4, 4,
+// 1+1] = [6,4,4,4,2]; Q merges the window's own counts into 2 groups of ⌊5/2⌋ = 2 bins (the last group takes
+// the remainder): [4+4 | 4+4+1] → spread over non-zero bins: [4,4 | 3,3,3]. KL(P‖Q) of the normalised
+// histograms is ≈ 0.0336, below i = 1 (P [10,4,6], Q [4,4,4]: ≈ 0.0690), i = 3 (P [2,4,4,4,4,1,1],
+// Q [3,3,3,2.5,2.5,2.5,2.5]: ≈ 0.1196) and i = 4 (P = counts, Q all 2.5: ≈ 0.1927). No bin is empty, so
+// smoothing changes nothing. The optimum clips to [−2, 3).
+const klOf = (p: number[], q: number[]) => {
+  const sp = p.reduce((a, b) => a + b), sq = q.reduce((a, b) => a + b)
+  return p.reduce((s, pi, k) => s + (pi / sp) * Math.log((pi / sp) / (q[k]! / sq)), 0)
+}
+
+test('entropy (hand-worked): 8 bins, 2 levels, the window [−2, 3) has the least KL', () => {
+  const counts = [1, 1, 4, 4, 4, 4, 1, 1]
+  const w = entropyWindow(counts, 2)
+  assert.deepEqual([w.start, w.end], [2, 7])
+  close(w.kl, klOf([6, 4, 4, 4, 2], [4, 4, 3, 3, 3]), 1e-9)
+  close(klOf([6, 4, 4, 4, 2], [4, 4, 3, 3, 3]), 0.033647, 1e-4)
+  assert.ok(klOf([10, 4, 6], [4, 4, 4]) > w.kl && klOf([2, 4, 4, 4, 4, 1, 1], [3, 3, 3, 2.5, 2.5, 2.5, 2.5]) > w.kl && klOf(counts, new Array(8).fill(2.5)) > w.kl)
+  // the same data as values: edge = max|x| = 4, so the bins are exactly those above; range [−2, 3)
+  const xs = [-4, -2.5, -1.5, -1.5, -1.5, -1.5, -0.5, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, 0.5, 1.5, 1.5, 1.5, 1.5, 2.5, 4]
+  const h = addToSignedHistogram(emptySignedHistogram(8), xs)
+  assert.deepEqual([...h.counts], counts)
+  assert.deepEqual(entropyRange(h, 2), [-2, 3])
+})
+
+test('entropy keeps the full range for a uniform histogram and clips a thin tail', () => {
+  // uniform: at the full window every group of 16 bins is flat, so Q = P exactly and KL = 0
+  const u = entropyWindow(new Array(2048).fill(10), 128)
+  assert.deepEqual([u.start, u.end], [0, 2048])
+  close(u.kl, 0, 1e-12)
+  // a peak around 0 with a long thin tail (one count per bin) on both sides: the optimum clips the tail
+  const peaked = Array.from({length: 2048}, (_, k) => Math.round(1e6 * Math.exp(-Math.abs(k - 1024) / 20)) + 1)
+  const t = entropyWindow(peaked, 128)
+  assert.ok(t.end - t.start < 1024, `window ${t.start}..${t.end} should cut the thin tail`)
+})
+
+test('signed histogram grows by whole bins of the same width; smoothing moves eps into empty bins', () => {
+  let h = addToSignedHistogram(emptySignedHistogram(4), [-1, -0.2, 0.3, 0.9])
+  assert.deepEqual([...h.counts], [1, 1, 1, 1])
+  h = addToSignedHistogram(h, [1.6])
+  // width 0.5: (1.6 − 1)/0.5 → 2 more bins per side, edge 2
+  assert.equal(h.edge, 2)
+  assert.deepEqual([...h.counts], [0, 0, 1, 1, 1, 1, 0, 1])
+  const z = addToSignedHistogram(addToSignedHistogram(emptySignedHistogram(4), [0, 0]), [1])
+  assert.deepEqual([...z.counts], [0, 0, 2, 1])
+  const sm = smoothDistribution([0, 2, 0, 4])!
+  close(sm[0]!, 1e-4)
+  close(sm[1]!, 2 - 1e-4)
+  assert.equal(smoothDistribution([0, 0]), undefined)
 })
 
 test('magnitude threshold keeps the k largest |w| (TF-MOT rule)', () => {

@@ -6,6 +6,7 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {quantizeModel} from '../../src/optimizers/service/quantize.js'
 import {readModel} from '../../src/models/onnx/proto.js'
+import {tensorToFloat32, tensorToHost} from '../../src/models/onnx/tensor.js'
 import {tmp, writeConvModel, MLP, CNN, EVAL} from './helpers.js'
 
 const ops = (p: string) => new Set(readModel(p).graph!.node!.map((n) => n.opType!))
@@ -74,4 +75,18 @@ test('static on the MNIST CNN (percentile calibration, per-channel): ≤ 0.5 poi
   const r = await quantizeModel({input: CNN, out, mode: 'static', perChannel: true, calibrationData: EVAL, calibrationMethod: 'percentile', percentile: 99.999, calibrationSamples: 64, ...common})
   assert.ok(r.changed.some((c) => c.opType === 'Conv'))
   assert.ok(r.measurement.accuracy!.drop <= 0.005, `drop ${r.measurement.accuracy!.drop}`)
+})
+
+test('static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; a pre-Relu tensor takes the Relu output range', {skip: !existsSync(CNN)}, async () => {
+  const out = join(dir, 'cnn-entropy.onnx')
+  const r = await quantizeModel({input: CNN, out, mode: 'static', perChannel: true, calibrationData: EVAL, calibrationMethod: 'entropy', calibrationSamples: 128, ...common})
+  assert.ok(r.measurement.accuracy!.drop <= 0.005, `drop ${r.measurement.accuracy!.drop}`)
+  assert.ok(r.notes.some((n) => /\(entropy\)/.test(n)))
+  // conv1.pre only feeds a Relu: quantised on [0, max] (int8 zero point −128), as ORT folds the Relu
+  const m = readModel(out)
+  const zp = m.graph!.initializer!.find((t) => t.name === 'conv1.pre_zero_point')!
+  assert.equal(tensorToHost(zp).data[0], -128)
+  const s1 = tensorToFloat32(m.graph!.initializer!.find((t) => t.name === 'conv1.pre_scale')!)[0]!
+  const s2 = tensorToFloat32(m.graph!.initializer!.find((t) => t.name === 'conv1.out_scale')!)[0]!
+  assert.equal(s1, s2)
 })

@@ -9,7 +9,7 @@ import {TfsoptError} from '../../errors.js'
 import type {Feeds} from '../../runtime/types.js'
 import {cloneModel, GraphIndex} from './graph.js'
 
-export type TensorSink = (name: string, dtype: string, data: ArrayLike<number>) => void
+export type TensorSink = (name: string, dtype: string, data: ArrayLike<number>, dims: readonly number[]) => void
 
 export async function probeTensors(model: ModelProto, batches: Feeds[], tensors: string[] | 'all', sink: TensorSink, threads = 1): Promise<void> {
   const m = cloneModel(model)
@@ -47,11 +47,11 @@ export async function probeTensors(model: ModelProto, batches: Feeds[], tensors:
       for (const n of names) {
         if (idx.graphInputs.has(n)) {
           const f = feeds[n]
-          if (f) sink(n, f.dtype, f.data as ArrayLike<number>)
+          if (f) sink(n, f.dtype, f.data as ArrayLike<number>, f.dims)
           continue
         }
         const t = res[n]
-        if (t) sink(n, t.type, t.type === 'int64' || t.type === 'string' ? [] : (t.data as ArrayLike<number>))
+        if (t) sink(n, t.type, t.type === 'int64' || t.type === 'string' ? [] : (t.data as ArrayLike<number>), t.dims)
       }
     }
   } finally {

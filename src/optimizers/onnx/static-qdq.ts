@@ -48,6 +48,26 @@ function isTarget(n: NodeProto, idx: GraphIndex, opts: QuantOptions): boolean {
   return !WEIGHT_OPS.includes(n.opType!) || typeof weightSlot(n, idx) !== 'string'
 }
 
+/**
+ * A tensor whose only reader is a Relu takes the Relu output's range ([0, max]), as ORT's QDQ quantizer
+ * does when it folds a Relu into the op before it (QDQRemovableActivation): quantising x with a range
+ * starting at 0 clamps the negatives to the zero point, which *is* the Relu, so no resolution is spent on
+ * values the Relu discards — and a calibration method that fits a signed pre-activation distribution
+ * (Entropy on a conv output whose blank-background pixels pile up at the bias values) cannot clip the
+ * positive side that matters.
+ */
+export function reluFusedRanges(idx: GraphIndex, ranges: Ranges): Ranges {
+  const out: Ranges = new Map()
+  for (const [t, cons] of idx.consumers) {
+    if (cons.length !== 1 || idx.graphOutputs.has(t) || idx.graphInputs.has(t) || idx.isConst(t)) continue
+    const r = cons[0]!
+    if (r.opType !== 'Relu' || (r.domain ?? '') !== '' || r.input?.[0] !== t) continue
+    const after = ranges.get(r.output![0]!)
+    if (after && after[1] > 0) out.set(t, [0, after[1]])
+  }
+  return out
+}
+
 export function quantizeStatic(prepared: ModelProto, ranges: Ranges, opts: QuantOptions): {model: ModelProto; plan: TransformPlan} {
   const model = cloneModel(prepared)
   const g = model.graph!
@@ -78,8 +98,9 @@ export function quantizeStatic(prepared: ModelProto, ranges: Ranges, opts: Quant
     for (const y of n.output ?? []) if (y && !idx.graphOutputs.has(y)) want.add(y)
   }
   const uncalibrated = new Set<string>()
+  const fused = reluFusedRanges(idx, ranges)
   for (const t of want) {
-    const r = ranges.get(t)
+    const r = fused.get(t) ?? ranges.get(t)
     if (!r) {
       uncalibrated.add(t)
       continue

@@ -2,7 +2,13 @@
  * Accuracy-aware fallback (Intel Neural Compressor's "basic" strategy): when quantising everything
  * costs more accuracy than the budget, rank the quantised units (nodes or weights) by the damage each
  * does alone (MSE of the model output against float32 with only that unit quantised), then return
- * them to float32 one at a time, most harmful first, until the budget holds or none are left.
+ * them to float32 one at a time, most harmful first, until the budget holds, none are left, or
+ * `maxTrials` fallback trials have been spent (INC's max_trials).
+ *
+ * Without a trial limit the search cannot end unmet: its last trial keeps every quantised unit in
+ * float32, which is the original model (static mode: after BatchNormalization folding, exact up to float
+ * rounding), so its drop is 0 and any budget ≥ 0 holds. With `maxTrials` it can: the best trial (highest
+ * accuracy) is then returned with met = false, and `tfsopt quantize` writes it and exits 1.
  */
 import {mse} from '../evaluate/metrics.js'
 
@@ -16,7 +22,7 @@ export interface FallbackHooks {
   accuracyWith(keepFloat: Set<string>): Promise<number>
 }
 
-export async function accuracyAwareFallback(units: string[], baseline: number, reference: Float32Array, budget: number, first: Trial, hooks: FallbackHooks): Promise<FallbackResult> {
+export async function accuracyAwareFallback(units: string[], baseline: number, reference: Float32Array, budget: number, first: Trial, hooks: FallbackHooks, maxTrials = Infinity): Promise<FallbackResult> {
   const trials: Trial[] = [first]
   let best = first
   if (first.drop <= budget) return {met: true, ranking: [], trials, best}
@@ -28,6 +34,7 @@ export async function accuracyAwareFallback(units: string[], baseline: number, r
   ranking.sort((a, b) => b.mse - a.mse)
   const keep = new Set<string>()
   for (const r of ranking) {
+    if (trials.length - 1 >= maxTrials) break
     keep.add(r.unit)
     const acc = await hooks.accuracyWith(keep)
     const t = {keptFloat: [...keep], accuracy: acc, drop: baseline - acc}

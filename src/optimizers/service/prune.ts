@@ -6,9 +6,12 @@ import {elementCount, tensorDims} from '../../models/onnx/tensor.js'
 import {TfsoptError} from '../../errors.js'
 import {cloneModel, constantsToInitializers} from '../onnx/graph.js'
 import {runAll} from '../evaluate/run.js'
-import {pruneOnnx, type LayerReport, type PruneMethod} from '../prune/onnx-prune.js'
+import {pruneOnnx, type ActivationStats, type LayerReport, type PruneMethod, type StatsHook} from '../prune/onnx-prune.js'
 import {checkOutput, commit, discard, modelSize, tempSibling} from './files.js'
-import {loadOptional, syntheticDataset} from './data.js'
+import {headOf, loadOptional, syntheticDataset} from './data.js'
+import {datasetFeeds, type Dataset} from '../../data/dataset.js'
+import {probeTensors} from '../onnx/probe.js'
+import type {TensorInfo} from '../../models/dtypes.js'
 import {measure, open, smokeTest} from './measure.js'
 import type {OptimizeReport} from './quantize.js'
 
@@ -22,6 +25,11 @@ export interface PruneArgs {
   include?: string[]
   exclude?: string[]
   evalData?: string
+  /** inputs for the activation statistics of structured pruning (default: --eval-data) */
+  calibrationData?: string
+  calibrationSamples?: number
+  /** false: rank by weights only and fold nothing into biases, even with data */
+  dataAware?: boolean
   force?: boolean
   threads?: number
   latencyBatches?: number[]
@@ -45,8 +53,22 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
   checkOutput(det.path, a.out, !!a.force)
   const threads = a.threads ?? 1
   const evalDs = loadOptional(a.evalData, '--eval-data')
+  const calibDs = loadOptional(a.calibrationData, '--calibration-data')
   const model = readModel(det.path)
-  const {model: pruned, plan, layers} = pruneOnnx(model, {method: a.method, sparsity: a.sparsity, scope: a.scope, n: nm.n, m: nm.m, filter: {include: a.include, exclude: a.exclude}})
+  const statsNotes: string[] = []
+  let stats: StatsHook | undefined
+  if (a.method === 'structured' && a.dataAware !== false) {
+    const src = calibDs ?? evalDs
+    if (src) {
+      const ds = headOf(src, a.calibrationSamples ?? 512)
+      const s0 = await open(det.path, threads)
+      const inputs = s0.inputs
+      await s0.dispose()
+      stats = (m, tensor) => activationStats(m, tensor, ds, inputs, threads)
+      statsNotes.push(`structured: neurons/filters ranked by activation variance × outgoing weight norm² on ${ds.count} samples of ${ds.source}, and their mean activation folded into the next layer's bias (mean replacement)${calibDs ? '' : '; no --calibration-data, so the statistics come from --eval-data (the accuracy is then measured on the samples the means came from)'}`)
+    } else statsNotes.push('structured: no --calibration-data or --eval-data, so neurons/filters are ranked by the L2 norm of their incoming weights and nothing is folded into the next bias (give data for mean replacement)')
+  } else if (a.method === 'structured') statsNotes.push('structured: --no-data-aware, so neurons/filters are ranked by the L2 norm of their incoming weights and nothing is folded into the next bias')
+  const {model: pruned, plan, layers} = await pruneOnnx(model, {method: a.method, sparsity: a.sparsity, scope: a.scope, n: nm.n, m: nm.m, filter: {include: a.include, exclude: a.exclude}, stats})
   if (!plan.changed.length) {
     const why = plan.skipped.slice(0, 5).map((s) => `${s.node}: ${s.reason}`).join('; ')
     throw new TfsoptError('E_UNSUPPORTED', `nothing in ${a.input} can be pruned with --method ${a.method}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`)
@@ -82,12 +104,44 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
       command: 'prune', input: det.path, output: a.out, format: 'onnx', mode: a.method === 'n:m' ? `n:m ${nm.n}:${nm.m}` : `${a.method}${a.method === 'magnitude' ? ` (${a.scope})` : ''} ${a.sparsity}`,
       size: {before, after, ratio: after.bytes / before.bytes, gzipRatio: after.gzipBytes / before.gzipBytes},
       parameters: {total, changed: total - (cloneParams(pruned))},
-      changed: plan.changed, skipped: plan.skipped, notes: [...notes, ...plan.notes], measurement, layers, verdict,
+      changed: plan.changed, skipped: plan.skipped, notes: [...notes, ...statsNotes, ...plan.notes], measurement, layers, verdict,
     }
   } finally {
     if (!committed) discard(tmp)
     await orig.dispose()
   }
+}
+
+/** Per-feature mean and variance of one tensor over a dataset, run in batches of 64 (float64 sums). */
+export async function activationStats(model: ReturnType<typeof readModel>, tensor: string, ds: Dataset, inputs: TensorInfo[], threads: number): Promise<ActivationStats | undefined> {
+  const batches = []
+  for (let s = 0; s < ds.count; s += 64) batches.push(datasetFeeds(ds, inputs, s, Math.min(64, ds.count - s)))
+  let sum: Float64Array | undefined
+  let sq: Float64Array | undefined
+  let n = 0
+  let bad = false
+  await probeTensors(model, batches, [tensor], (_name, dtype, data, dims) => {
+    const rows = dims[0] ?? 0
+    if (dtype !== 'float32' || !rows || data.length % rows) { bad = true; return }
+    const per = data.length / rows
+    sum ??= new Float64Array(per)
+    sq ??= new Float64Array(per)
+    if (sum.length !== per) { bad = true; return }
+    for (let r = 0; r < rows; r++) for (let f = 0; f < per; f++) {
+      const v = data[r * per + f]!
+      sum[f]! += v
+      sq![f]! += v * v
+    }
+    n += rows
+  }, threads)
+  if (bad || !sum || !n) return undefined
+  const mean = new Float64Array(sum.length)
+  const variance = new Float64Array(sum.length)
+  for (let f = 0; f < sum.length; f++) {
+    mean[f] = sum[f]! / n
+    variance[f] = Math.max(0, sq![f]! / n - mean[f]! ** 2)
+  }
+  return {mean, variance, samples: n}
 }
 
 /** Non-zero parameters left (what `changed` = removed or zeroed is measured against). */

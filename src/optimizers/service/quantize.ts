@@ -38,6 +38,8 @@ export interface QuantizeArgs {
   exclude?: string[]
   evalData?: string
   maxAccuracyDrop?: number
+  /** at most this many float32-fallback trials (each re-measures accuracy); default: until every unit is float */
+  maxTrials?: number
   force?: boolean
   threads?: number
   latencyBatches?: number[]
@@ -70,6 +72,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
   const mode = a.mode ?? (format === 'onnx' ? 'dynamic' : 'uint8')
   const modes = format === 'onnx' ? ONNX_MODES : TFJS_MODES
   if (!modes.includes(mode)) throw new TfsoptError('E_USAGE', `--mode ${mode} does not apply to ${format} models; use one of ${modes.join(', ')}`)
+  if (a.maxTrials !== undefined && a.maxAccuracyDrop === undefined) throw new TfsoptError('E_USAGE', '--max-trials limits the accuracy-aware search; it needs --max-accuracy-drop')
   if (a.maxAccuracyDrop !== undefined && !a.evalData) throw new TfsoptError('E_USAGE', '--max-accuracy-drop needs --eval-data with labels to measure accuracy')
   checkOutput(det.path, a.out, !!a.force)
   const threads = a.threads ?? 1
@@ -152,7 +155,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
           log(`  float32 fallback of ${keep.size} unit(s): accuracy ${(acc * 100).toFixed(2)}%`)
           return acc
         },
-      })
+      }, a.maxTrials)
       for (const s of sessions) await s.dispose()
       const key = [...fallback.best.keptFloat].sort().join('\n')
       const chosen = cache.get(key)

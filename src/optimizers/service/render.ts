@@ -34,6 +34,6 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
   for (const n of r.notes) lines.push(`note: ${n}`)
   if (r.verdict) lines.push(r.verdict)
   const aa = r.accuracyAware
-  if (aa) lines.push(aa.met ? `accuracy budget ${aa.budget} points held${aa.keptFloat.length ? ` with ${aa.keptFloat.length} node(s) back in float32: ${aa.keptFloat.join(', ')}` : ' with everything quantised'}` : `accuracy budget ${aa.budget} points NOT met even with ${aa.keptFloat.length} node(s) in float32 (${aa.keptFloat.join(', ')}); the best result was written`)
+  if (aa) lines.push(aa.met ? `accuracy budget ${aa.budget} points held${aa.keptFloat.length ? ` with ${aa.keptFloat.length} node(s) back in float32: ${aa.keptFloat.join(', ')}` : ' with everything quantised'}` : `accuracy budget ${aa.budget} points NOT met within ${aa.trials.length - 1} fallback trial(s); the best result was written: ${aa.keptFloat.length ? `${aa.keptFloat.length} node(s) in float32 (${aa.keptFloat.join(', ')})` : 'everything quantised'}, accuracy drop ${((aa.trials.find((t) => t.keptFloat.join('\n') === aa.keptFloat.join('\n')) ?? aa.trials[0]!).drop * 100).toFixed(2)} points`)
   return lines.join('\n')
 }
