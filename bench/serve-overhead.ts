@@ -6,13 +6,17 @@
  *      (same request bodies, same connections)                                    goal ≥ 0.5
  *   3. tfsopt serve ÷ a naive server (node:http + one onnxruntime session, run per request, JSON in
  *      and out) at 32 connections on the MNIST MLP                                  goal ≥ 1.5
- * Every server runs in its own child process; autocannon drives it from this one.
- * Usage: node --import tsx bench/serve-overhead.ts [--seconds 5] [--det-size 320]
+ * Every server runs in its own child process; autocannon drives it from this one. Comparison 2 starts both
+ * servers first and alternates short load points between them (--rounds, default 3, order flipped every
+ * round), so a noisy machine affects both alike; it reports every round, the median ratio, and the CPU
+ * each side used per request: the server process (all its threads, from /proc on Linux) and this
+ * process (the load generator), so one can see whether the client was the bottleneck.
+ * Usage: node --import tsx bench/serve-overhead.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 123]
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createServer} from 'node:http'
 import {createRequire} from 'node:module'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {makeModel, makeNode} from '../src/models/onnx/builder.js'
@@ -33,6 +37,7 @@ const arg = (name: string, dflt: string) => {
 const SECONDS = Number(arg('seconds', '5'))
 const DET = Number(arg('det-size', '320'))
 const ONLY = arg('only', '123')
+const ROUNDS = Number(arg('rounds', '3'))
 
 // ---------------------------------------------------------------- child servers
 async function child(kind: string, model: string): Promise<void> {
@@ -86,17 +91,40 @@ async function startChild(kind: string, model: string, extra: string[] = []): Pr
   return {port: Number(line.split(' ')[1]), proc}
 }
 
-async function load(port: number, path: string, body: Buffer | string, headers: Record<string, string>, connections: number): Promise<{rps: number; non2xx: number; p50: number; p99: number}> {
-  const opts = {url: `http://127.0.0.1:${port}${path}`, method: 'POST' as const, body, headers, connections, duration: SECONDS}
-  await autocannon({...opts, duration: 1}) // warm-up, discarded
-  const r = await autocannon(opts)
-  return {rps: r.requests.total / SECONDS, non2xx: r.non2xx + r.errors, p50: r.latency.p50, p99: r.latency.p99}
+/** CPU seconds (user + system, all threads) a process has used so far; NaN where /proc is missing. */
+function processCpu(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100 // clock ticks; USER_HZ is 100 on Linux
+  } catch {
+    return NaN
+  }
 }
+
+interface Point {rps: number; non2xx: number; p50: number; p99: number; serverCpuUs: number; clientCpuUs: number; clientCores: number}
+
+async function load(port: number, path: string, body: Buffer | string, headers: Record<string, string>, connections: number, pid?: number, warm = true): Promise<Point> {
+  const opts = {url: `http://127.0.0.1:${port}${path}`, method: 'POST' as const, body, headers, connections, duration: SECONDS}
+  if (warm) await autocannon({...opts, duration: 1}) // warm-up, discarded
+  const s0 = processCpu(pid)
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  const r = await autocannon(opts)
+  const c = process.cpuUsage(c0)
+  const wall = (performance.now() - t0) / 1000
+  const n = Math.max(1, r.requests.total)
+  return {
+    rps: r.requests.total / SECONDS, non2xx: r.non2xx + r.errors, p50: r.latency.p50, p99: r.latency.p99,
+    serverCpuUs: ((processCpu(pid) - s0) / n) * 1e6, clientCpuUs: (c.user + c.system) / n, clientCores: (c.user + c.system) / 1e6 / wall,
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function measure(kind: string, model: string, extra: string[], path: string, body: Buffer | string, headers: Record<string, string>, connections: number) {
   const {port, proc} = await startChild(kind, model, extra)
   try {
-    return await load(port, path, body, headers, connections)
+    return await load(port, path, body, headers, connections, proc.pid)
   } finally {
     proc.kill('SIGTERM')
     await new Promise((r) => proc.once('exit', r))
@@ -150,9 +178,36 @@ async function tinyRatios(say: (s: string) => void): Promise<void> {
   const tiny = join(mkdtempSync(join(tmpdir(), 'tfsopt-bench-')), 'tiny.onnx')
   writeFileSync(tiny, encodeModel(makeModel({name: 'tiny', nodes: [makeNode('Mul', ['x', 'k'], ['y'])], inputs: [makeValueInfo('x', 'float32', ['batch', 4])], outputs: [makeValueInfo('y', 'float32', ['batch', 4])], initializers: [makeTensor('k', 'float32', [1], [2])]})))
   const tinyBody = JSON.stringify({instances: [[0.1, 0.2, 0.3, 0.4]]})
-  const bare = await measure('bare', tiny, [], '/', tinyBody, json, 32)
-  const tinyServed = await measure('tfsopt', tiny, ['--threads', '1', '--workers', '1'], '/v1/models/m:predict', tinyBody, json, 32)
-  say(`2. tiny model (y = 2x, 4 floats), JSON, 32 connections: bare node:http constant body ${bare.rps.toFixed(0)} req/s, tfsopt serve ${tinyServed.rps.toFixed(0)} req/s (p50 ${tinyServed.p50} ms, p99 ${tinyServed.p99} ms, ${tinyServed.non2xx} errors) → ratio ${(tinyServed.rps / bare.rps).toFixed(3)} (goal ≥ 0.5)`)
+  const bareSrv = await startChild('bare', tiny)
+  const tinySrv = await startChild('tfsopt', tiny, ['--threads', '1', '--workers', '1'])
+  const bares: Point[] = []
+  const serveds: Point[] = []
+  try {
+    const runBare = () => load(bareSrv.port, '/', tinyBody, json, 32, bareSrv.proc.pid, false)
+    const runServed = () => load(tinySrv.port, '/v1/models/m:predict', tinyBody, json, 32, tinySrv.proc.pid, false)
+    await autocannon({url: `http://127.0.0.1:${bareSrv.port}/`, method: 'POST', body: tinyBody, headers: json, connections: 32, duration: 1})
+    await autocannon({url: `http://127.0.0.1:${tinySrv.port}/v1/models/m:predict`, method: 'POST', body: tinyBody, headers: json, connections: 32, duration: 1})
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 2 === 0) {
+        bares.push(await runBare())
+        serveds.push(await runServed())
+      } else {
+        serveds.push(await runServed())
+        bares.push(await runBare())
+      }
+    }
+  } finally {
+    for (const c of [bareSrv, tinySrv]) {
+      c.proc.kill('SIGTERM')
+      await new Promise((r) => c.proc.once('exit', r))
+    }
+  }
+  const ratios = serveds.map((x, i) => x.rps / bares[i]!.rps)
+  const fmt = (p: Point) => `${p.rps.toFixed(0)} req/s (server ${p.serverCpuUs.toFixed(0)} µs CPU/req, client ${p.clientCpuUs.toFixed(0)} µs CPU/req = ${p.clientCores.toFixed(2)} cores${p.non2xx ? `, ${p.non2xx} errors` : ''})`
+  for (let i = 0; i < ROUNDS; i++) say(`   round ${i + 1}: bare ${fmt(bares[i]!)} | tfsopt ${fmt(serveds[i]!)} → ${ratios[i]!.toFixed(3)}`)
+  const bare = {rps: median(bares.map((b) => b.rps))}
+  const tinyServed = serveds[ratios.indexOf(median(ratios))]!
+  say(`2. tiny model (y = 2x, 4 floats), JSON, 32 connections, ${ROUNDS} alternating rounds: bare node:http constant body median ${bare.rps.toFixed(0)} req/s, tfsopt serve median ${median(serveds.map((x) => x.rps)).toFixed(0)} req/s (median round: p50 ${tinyServed.p50} ms, p99 ${tinyServed.p99} ms); ratio per round ${ratios.map((x) => x.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.5); server CPU per request median: bare ${median(bares.map((b) => b.serverCpuUs)).toFixed(0)} µs, tfsopt ${median(serveds.map((b) => b.serverCpuUs)).toFixed(0)} µs`)
   const served = await measure('tfsopt', mnist, ['--threads', '1', '--workers', '1'], '/v1/models/m:predict', body, json, 32)
   if (ONLY === '') say(`2. MNIST MLP, JSON, 32 connections: bare node:http constant body ${bare.rps.toFixed(0)} req/s, tfsopt serve ${served.rps.toFixed(0)} req/s (p50 ${served.p50} ms, p99 ${served.p99} ms, ${served.non2xx} errors) → ratio ${(served.rps / bare.rps).toFixed(3)} (goal ≥ 0.5)`)
   if (!ONLY.includes('3')) return

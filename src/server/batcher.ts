@@ -10,19 +10,20 @@
 import {TfsoptError} from '../errors.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
 import type {BatchingConfig} from './types.js'
-import type {RunResult, WorkerPool} from './worker-pool.js'
+import {NotStarted, type RunResult, type WorkerPool} from './worker-pool.js'
 import {elementCount} from './tensor-json.js'
 
 export interface BatchStats {
   rows: number
   padding: number
   requests: number
-  queueSeconds: number[]
   computeSeconds: number
 }
 
 export interface BatcherHooks {
   onBatch(stats: BatchStats): void
+  /** One request left the queue for a worker after waiting `seconds`. */
+  onQueued(seconds: number): void
   onQueueChanged(queuedRequests: number): void
 }
 
@@ -42,10 +43,13 @@ interface Batch {
 }
 
 export function batchKey(feeds: Feeds, signature: string): string {
+  const names = Object.keys(feeds)
+  if (names.length > 1) names.sort()
   let k = signature
-  for (const name of Object.keys(feeds).sort()) {
+  for (const name of names) {
     const t = feeds[name]!
-    k += `|${name}:${t.dtype}:${t.dims.slice(1).join('x')}`
+    k += '|' + name + ':' + t.dtype + ':'
+    for (let i = 1; i < t.dims.length; i++) k += (i > 1 ? 'x' : '') + t.dims[i]
   }
   return k
 }
@@ -75,8 +79,10 @@ export class Batcher {
         }
       }
       if (!target) {
-        if (this.queue.length >= this.cfg.maxEnqueuedBatches) {
-          reject(new TfsoptError('E_UNAVAILABLE', `the batching queue is full (${this.cfg.maxEnqueuedBatches} batches waiting, --max-enqueued-batches); retry later or add workers`))
+        // A full queue may only be waiting for this turn's deferred pump: hand idle workers their batches first.
+        if (this.waiting >= this.cfg.maxEnqueuedBatches) this.pump()
+        if (this.waiting >= this.cfg.maxEnqueuedBatches) {
+          reject(this.fullError())
           return
         }
         target = {key, items: [], rows: 0, closed: !this.cfg.enabled}
@@ -87,8 +93,49 @@ export class Batcher {
       if (this.cfg.enabled && target.rows >= this.cfg.maxBatchSize) target.closed = true
       this.queued++
       this.hooks.onQueueChanged(this.queued)
-      this.pump()
+      this.schedulePump()
     })
+  }
+
+  private pumpScheduled = false
+  private readonly pumpNow = () => {
+    this.pumpScheduled = false
+    this.pump()
+  }
+
+  /**
+   * A new request does not dispatch at once but at the end of this event-loop turn (setImmediate runs
+   * right after the I/O callbacks of the turn): every request that arrived in the same turn then joins
+   * the batch, instead of the first one leaving alone. No timer is involved, so an idle server adds no
+   * delay; under load it halves the number of batches, and so the thread hand-offs, per request.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return
+    this.pumpScheduled = true
+    setImmediate(this.pumpNow)
+  }
+
+  /** Batches waiting: in the queue, or handed to a busy worker ahead and not started (max_enqueued_batches bounds both). */
+  private get waiting(): number {
+    return this.queue.length + this.pool.ahead
+  }
+
+  fullError(): TfsoptError {
+    return new TfsoptError('E_UNAVAILABLE', `the batching queue is full (${this.cfg.maxEnqueuedBatches} batches waiting, --max-enqueued-batches); retry later or add workers`)
+  }
+
+  /**
+   * True when any new request would be refused: max_enqueued_batches are waiting and none of them is
+   * open to more rows. The HTTP side asks before reading a body, so under overload a refusal costs no
+   * body read and no JSON parse (never a refusal that submit() would not also make).
+   */
+  get full(): boolean {
+    if (this.waiting < this.cfg.maxEnqueuedBatches) return false
+    for (const b of this.queue) if (!b.closed) return false
+    this.pump() // an idle worker may take a batch now rather than at the end of this turn
+    if (this.waiting < this.cfg.maxEnqueuedBatches) return false
+    for (const b of this.queue) if (!b.closed) return false
+    return true
   }
 
   /** Dispatches schedulable batches to idle workers; arms a timer for the oldest open batch. */
@@ -96,17 +143,28 @@ export class Batcher {
     const timeoutMs = this.cfg.batchTimeoutMicros / 1000
     while (this.queue.length) {
       const now = performance.now()
-      const idx = this.queue.findIndex((b) => b.closed || now - b.items[0]!.enqueuedAt >= timeoutMs)
+      let idx = -1
+      for (let i = 0; i < this.queue.length; i++) {
+        const b = this.queue[i]!
+        if (b.closed || now - b.items[0]!.enqueuedAt >= timeoutMs) {
+          idx = i
+          break
+        }
+      }
       if (idx < 0) {
         this.armTimer(Math.max(0, timeoutMs - (now - this.queue[0]!.items[0]!.enqueuedAt)))
         return
       }
-      const worker = this.pool.acquire()
+      // An idle worker takes any schedulable batch; a busy one may take a full (closed) batch ahead,
+      // which starts the moment the current one ends. An open batch keeps growing until a worker is idle.
+      let worker = this.pool.acquire(false)
+      const ahead = !worker && this.queue[idx]!.closed
+      if (ahead) worker = this.pool.acquire(true)
       if (!worker) return
-      const [batch] = this.queue.splice(idx, 1)
-      this.queued -= batch!.items.length
+      const batch = idx === 0 ? this.queue.shift()! : this.queue.splice(idx, 1)[0]!
+      this.queued -= batch.items.length
       this.hooks.onQueueChanged(this.queued)
-      this.dispatch(batch!, (feeds) => worker.run(feeds))
+      this.dispatch(batch, worker, ahead)
     }
   }
 
@@ -118,26 +176,41 @@ export class Batcher {
     }, Math.max(0, ms))
   }
 
-  private dispatch(batch: Batch, run: (feeds: Feeds) => Promise<RunResult>): void {
+  private dispatch(batch: Batch, worker: {run(feeds: Feeds, transfer?: boolean): Promise<RunResult>}, ahead = false): void {
     const start = performance.now()
-    const queueSeconds = batch.items.map((i) => (start - i.enqueuedAt) / 1000)
-    const padTo = this.cfg.enabled ? this.cfg.allowedBatchSizes.find((s) => s >= batch.rows) ?? batch.rows : batch.rows
-    const feeds = batch.items.length === 1 && padTo === batch.rows ? batch.items[0]!.feeds : concatFeeds(batch.items.map((i) => i.feeds), batch.rows, padTo)
+    const items = batch.items
+    for (let i = 0; i < items.length; i++) this.hooks.onQueued((start - items[i]!.enqueuedAt) / 1000)
+    let padTo = batch.rows
+    if (this.cfg.enabled) for (const s of this.cfg.allowedBatchSizes) if (s >= batch.rows) {
+      padTo = s
+      break
+    }
+    const single = items.length === 1 && padTo === batch.rows
+    const feeds = single ? items[0]!.feeds : concatFeeds(items.map((i) => i.feeds), batch.rows, padTo)
     this.running++
-    run(feeds).then((res) => {
-      this.hooks.onBatch({rows: batch.rows, padding: padTo - batch.rows, requests: batch.items.length, queueSeconds, computeSeconds: res.computeSeconds})
-      if (batch.items.length === 1 && padTo === batch.rows) batch.items[0]!.resolve(res.outputs)
+    // A single request's own feeds go as they are; sent ahead they are copied, not transferred, so the
+    // batch can be queued again if the worker dies before starting it.
+    worker.run(feeds, !(ahead && single)).then((res) => {
+      this.running--
+      this.hooks.onBatch({rows: batch.rows, padding: padTo - batch.rows, requests: items.length, computeSeconds: res.computeSeconds})
+      if (single) items[0]!.resolve(res.outputs)
       else {
         let off = 0
-        for (const it of batch.items) {
+        for (const it of items) {
           it.resolve(sliceRows(res.outputs, off, it.rows))
           off += it.rows
         }
       }
+      this.checkDrained()
     }, (err: Error) => {
-      for (const it of batch.items) it.reject(err)
-    }).finally(() => {
       this.running--
+      if (err instanceof NotStarted) {
+        // Its worker died before starting it: back to the head of the queue, for the replacement.
+        this.queue.unshift(batch)
+        this.queued += items.length
+        this.hooks.onQueueChanged(this.queued)
+        this.schedulePump()
+      } else for (const it of items) it.reject(err)
       this.checkDrained()
     })
   }
@@ -153,7 +226,7 @@ export class Batcher {
   }
 
   private checkDrained(): void {
-    if (this.pending === 0) for (const r of this.drainWaiters.splice(0)) r()
+    if (this.pending === 0 && this.drainWaiters.length) for (const r of this.drainWaiters.splice(0)) r()
   }
 
   /** Fails everything still queued (drain timeout expired). */
@@ -200,10 +273,14 @@ export function concatFeeds(list: Feeds[], rows: number, padTo: number): Feeds {
 /** Rows [off, off + n) of every output, as views (no copy). */
 export function sliceRows(outputs: Record<string, Tensor>, off: number, n: number): Record<string, Tensor> {
   const res: Record<string, Tensor> = {}
-  for (const [k, t] of Object.entries(outputs)) {
-    const inner = elementCount(t.dims.slice(1))
+  for (const k in outputs) {
+    const t = outputs[k]!
+    const dims = t.dims.slice()
+    let inner = 1
+    for (let i = 1; i < dims.length; i++) inner *= dims[i]!
+    dims[0] = n
     const data = Array.isArray(t.data) ? t.data.slice(off * inner, (off + n) * inner) : t.data.subarray(off * inner, (off + n) * inner)
-    res[k] = {dtype: t.dtype, dims: [n, ...t.dims.slice(1)], data}
+    res[k] = {dtype: t.dtype, dims, data}
   }
   return res
 }

@@ -34,7 +34,13 @@ export function parseTensorsHeader(h: string | undefined): Spec[] {
     if (!m) throw badRequest(`bad ${TENSORS_HEADER} entry "${part}"; expected name:dtype:dims such as input:float32:2x784`)
     const dtype = m[2] as DType
     if (!CTORS[dtype]) throw badRequest(`${TENSORS_HEADER}: dtype ${m[2]} cannot travel in a binary body; expected one of ${Object.keys(CTORS).join(', ')}`)
-    return {name: decodeURIComponent(m[1]!), dtype, dims: m[3] === '' ? [] : m[3]!.split('x').map(Number)}
+    let name: string
+    try {
+      name = decodeURIComponent(m[1]!)
+    } catch {
+      throw badRequest(`bad ${TENSORS_HEADER} entry "${part}": the name is not valid percent-encoding`)
+    }
+    return {name, dtype, dims: m[3] === '' ? [] : m[3]!.split('x').map(Number)}
   })
 }
 
@@ -46,6 +52,7 @@ export function decodeBinary(body: Buffer, header: string | undefined, inputs: T
     const name = s.name === '' && inputs.length === 1 ? inputs[0]!.name : s.name
     const info = inputs.find((i) => i.name === name)
     if (!info) throw badRequest(`unknown input '${name}'; this model's inputs are ${inputs.map((i) => `'${i.name}'`).join(', ')}`)
+    if (Object.hasOwn(feeds, name)) throw badRequest(`${TENSORS_HEADER} lists input '${name}' twice; give each input once`)
     if (info.dtype !== s.dtype) throw badRequest(`input '${name}' must be ${info.dtype}, got ${s.dtype}`)
     const bytes = elementCount(s.dims) * DTYPE_BYTES[s.dtype]
     if (off + bytes > body.length) throw badRequest(`the binary body holds ${body.length} bytes but ${TENSORS_HEADER} describes at least ${off + bytes}`)

@@ -74,6 +74,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     apiKey: opts.apiKey || process.env.TFSOPT_API_KEY || undefined,
     maxBodyBytes: opts.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes,
     testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
+    headersTimeoutMs: opts.headersTimeoutSeconds !== undefined ? opts.headersTimeoutSeconds * 1000 : undefined,
+    requestTimeoutMs: opts.requestTimeoutSeconds !== undefined ? opts.requestTimeoutSeconds * 1000 : undefined,
   })
   const host = opts.host ?? SERVE_DEFAULTS.host
   let port: number

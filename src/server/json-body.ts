@@ -13,7 +13,41 @@ export const BIGINT_PREFIX = '\u0000I'
 
 const LONG_INT = /(?:^|[[,:\s])-?\d{16,}(?=\s*[,\]}]|\s*$)/
 
+/** JSON nesting allowed in a body: a tensor's rank (tensor-json MAX_RANK) plus the objects around it. */
+export const MAX_JSON_DEPTH = 40
+/** Bodies up to this size are parsed without the depth pre-scan: nesting them fully costs a few ms at most. */
+const DEPTH_SCAN_FROM = 64 * 1024
+
+/**
+ * True when lists/objects nest deeper than `max` (outside strings). JSON.parse copes with any depth, but
+ * a deeply nested body costs ~30× more per byte to parse than a flat one (one JS array per bracket), so a
+ * 64 MiB body of brackets would block the event loop for many seconds and take gigabytes.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) return true
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--
+    else if (c === 34 /* " */) {
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === 92 /* \ */) i += 2
+        else if (d === 34) break
+        else i++
+      }
+    }
+  }
+  return false
+}
+
 export function parseJsonBody(text: string): unknown {
+  if (text.length > DEPTH_SCAN_FROM && nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw badRequest(`the JSON body nests lists/objects more than ${MAX_JSON_DEPTH} deep; a tensor has at most 32 dimensions`)
+  }
   if (!LONG_INT.test(text)) {
     try {
       return JSON.parse(text)
@@ -68,7 +102,9 @@ export function rewriteSpecials(text: string): string {
       const next = j < n ? text.charCodeAt(j) : 0
       const isInt = next !== 46 /* . */ && next !== 101 && next !== 69
       const tok = text.slice(i, j)
-      if (isInt && tok.length >= 16 && !Number.isSafeInteger(Number(tok))) rep = `"\\u0000I${tok}"`
+      // Only a token that can be an int64/uint64 (at most 20 digits and a sign) becomes a BigInt
+      // sentinel; a longer one stays a (rounded or infinite) double and is refused as an integer later.
+      if (isInt && tok.length >= 16 && tok.length <= 21 && !Number.isSafeInteger(Number(tok))) rep = `"\\u0000I${tok}"`
       else {
         // skip the rest of the number token (fraction, exponent)
         while (j < n && /[0-9.eE+-]/.test(text[j]!)) j++

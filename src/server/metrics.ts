@@ -2,8 +2,14 @@
  * Prometheus metrics (prom-client), one registry per server so several servers can live in one
  * process (tests, the bench). Names are tfsopt_*; the bench scrapes them before and after each load
  * point. Per-request series carry {model, version}; the shared cache's size gauges carry none.
+ *
+ * The hot path never calls prom-client: every prom-client call hashes and validates its label set,
+ * which cost several µs per request. Per-request and per-batch series instead live in plain cells
+ * (a number, or a bucket array) bound to one label set; counters and gauges are copied into prom-client
+ * by its `collect` hook at scrape time, and the histograms are our own registry members that render
+ * exactly as prom-client's do (same names, buckets, label order and values).
  */
-import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from 'prom-client'
+import {Counter, Gauge, Registry, collectDefaultMetrics} from 'prom-client'
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
@@ -12,38 +18,180 @@ const MV = ['model', 'version'] as const
 export const MODEL_STATES = ['START', 'LOADING', 'AVAILABLE', 'UNLOADING', 'END'] as const
 export type ModelState = (typeof MODEL_STATES)[number]
 
+type Labels = Record<string, string>
+
+/** A counter bound to one label set; prom-client sees the increments at the next scrape. */
+export class CounterCell {
+  pending = 0
+  constructor(readonly labels: Labels) {}
+  inc(n = 1): void {
+    this.pending += n
+  }
+}
+
+/** A gauge bound to one label set; `touched` keeps a never-set series out of the output, as prom-client does. */
+export class GaugeCell {
+  value = 0
+  touched = false
+  constructor(readonly labels: Labels) {}
+  set(v: number): void {
+    this.value = v
+    this.touched = true
+  }
+  inc(): void {
+    this.value++
+    this.touched = true
+  }
+  dec(): void {
+    this.value--
+    this.touched = true
+  }
+}
+
+export class HistogramCell {
+  readonly counts: Float64Array
+  sum = 0
+  count = 0
+  constructor(readonly labels: Labels, private readonly bounds: number[]) {
+    this.counts = new Float64Array(bounds.length)
+  }
+  observe(v: number): void {
+    if (!Number.isFinite(v)) return
+    const b = this.bounds
+    this.sum += v
+    this.count++
+    for (let i = 0; i < b.length; i++) {
+      if (v <= b[i]!) {
+        this.counts[i]!++
+        return
+      }
+    }
+  }
+}
+
+interface PromValue {value: number; labels: Labels; sharedLabels?: Labels; metricName: string}
+
+/**
+ * A labelled histogram that plugs into a prom-client Registry (name, help, type, get, reset) and renders
+ * the way prom-client's Histogram does: per label set, cumulative `_bucket{le=...}` lines, `le="+Inf"`,
+ * `_sum`, `_count`, with `le` first.
+ */
+export class FastHistogram {
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  private cells = new Map<string, HistogramCell>()
+  constructor(readonly name: string, readonly help: string, private readonly bounds: number[], registry: Registry) {
+    registry.registerMetric(this as never)
+  }
+
+  labels(labels: Labels): HistogramCell {
+    const key = Object.values(labels).join('\0')
+    let c = this.cells.get(key)
+    if (!c) this.cells.set(key, (c = new HistogramCell(labels, this.bounds)))
+    return c
+  }
+
+  getForPromString(): {name: string; help: string; type: string; aggregator: string; values: PromValue[]} {
+    const values: PromValue[] = []
+    const bucket = `${this.name}_bucket`
+    for (const c of this.cells.values()) {
+      if (c.count === 0) continue // as in prom-client, a series appears with its first observation
+      let acc = 0
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += c.counts[i]!
+        values.push({value: acc, labels: {le: this.bounds[i] as unknown as string}, sharedLabels: c.labels, metricName: bucket})
+      }
+      values.push({value: c.count, labels: {le: '+Inf'}, sharedLabels: c.labels, metricName: bucket})
+      values.push({value: c.sum, labels: {}, sharedLabels: c.labels, metricName: `${this.name}_sum`})
+      values.push({value: c.count, labels: {}, sharedLabels: c.labels, metricName: `${this.name}_count`})
+    }
+    return {name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values}
+  }
+
+  /** The JSON form (Registry.getMetricsAsJSON): labels merged, as prom-client's get() gives them. */
+  async get(): Promise<ReturnType<FastHistogram['getForPromString']>> {
+    const d = this.getForPromString()
+    d.values = d.values.map(({sharedLabels, labels, ...rest}) => ({...rest, labels: {...labels, ...sharedLabels}}))
+    return d
+  }
+
+  reset(): void {
+    for (const c of this.cells.values()) {
+      c.counts.fill(0)
+      c.sum = 0
+      c.count = 0
+    }
+  }
+}
+
 export interface VersionMetrics {
-  requestLatency: Histogram.Internal<string>
-  queueLatency: Histogram.Internal<string>
-  computeLatency: Histogram.Internal<string>
-  batchSize: Histogram.Internal<string>
-  padding: Counter.Internal
-  batches: Counter.Internal
-  inferences: Counter.Internal
-  cacheHits: Counter.Internal
-  cacheMisses: Counter.Internal
-  inflight: Gauge.Internal<string>
-  queued: Gauge.Internal<string>
+  requestLatency: HistogramCell
+  queueLatency: HistogramCell
+  computeLatency: HistogramCell
+  batchSize: HistogramCell
+  padding: CounterCell
+  batches: CounterCell
+  inferences: CounterCell
+  cacheHits: CounterCell
+  cacheMisses: CounterCell
+  inflight: GaugeCell
+  queued: GaugeCell
   request(status: number): void
 }
 
 export class ServerMetrics {
   readonly registry = new Registry()
-  readonly requests = new Counter({name: 'tfsopt_requests_total', help: 'Requests by model, version and HTTP status', labelNames: ['model', 'version', 'status'], registers: [this.registry]})
-  readonly requestLatency = new Histogram({name: 'tfsopt_request_latency_seconds', help: 'Time from request arrival to response, seconds', labelNames: MV, buckets: LATENCY_BUCKETS, registers: [this.registry]})
-  readonly queueLatency = new Histogram({name: 'tfsopt_queue_latency_seconds', help: 'Time a request waited in the batching queue, seconds', labelNames: MV, buckets: LATENCY_BUCKETS, registers: [this.registry]})
-  readonly computeLatency = new Histogram({name: 'tfsopt_compute_latency_seconds', help: 'Inference time per batch inside the worker, seconds', labelNames: MV, buckets: LATENCY_BUCKETS, registers: [this.registry]})
-  readonly batchSize = new Histogram({name: 'tfsopt_batch_size', help: 'Realised batch size in rows, before padding', labelNames: MV, buckets: BATCH_BUCKETS, registers: [this.registry]})
-  readonly padding = new Counter({name: 'tfsopt_padding_size_total', help: 'Rows added to reach an allowed batch size', labelNames: MV, registers: [this.registry]})
-  readonly batches = new Counter({name: 'tfsopt_batches_total', help: 'Batches run', labelNames: MV, registers: [this.registry]})
-  readonly inferences = new Counter({name: 'tfsopt_inferences_total', help: 'Rows inferred (excluding padding); inferences/batches = mean batch size', labelNames: MV, registers: [this.registry]})
-  readonly cacheHits = new Counter({name: 'tfsopt_cache_hits_total', help: 'Response cache hits', labelNames: MV, registers: [this.registry]})
-  readonly cacheMisses = new Counter({name: 'tfsopt_cache_misses_total', help: 'Response cache misses', labelNames: MV, registers: [this.registry]})
+  private counterCells = new Map<string, CounterCell[]>()
+  private gaugeCells = new Map<string, GaugeCell[]>()
+
+  private counter(name: string, help: string, labelNames: readonly string[]): Counter {
+    const cells: CounterCell[] = []
+    this.counterCells.set(name, cells)
+    return new Counter({name, help, labelNames, registers: [this.registry], collect() {
+      for (const c of cells) {
+        if (c.pending) {
+          this.inc(c.labels, c.pending)
+          c.pending = 0
+        }
+      }
+    }})
+  }
+
+  private gauge(name: string, help: string, labelNames: readonly string[]): Gauge {
+    const cells: GaugeCell[] = []
+    this.gaugeCells.set(name, cells)
+    return new Gauge({name, help, labelNames, registers: [this.registry], collect() {
+      for (const c of cells) if (c.touched) this.set(c.labels, c.value)
+    }})
+  }
+
+  private counterCell(metric: Counter, labels: Labels): CounterCell {
+    const c = new CounterCell(labels)
+    this.counterCells.get((metric as unknown as {name: string}).name)!.push(c)
+    return c
+  }
+
+  private gaugeCell(metric: Gauge, labels: Labels): GaugeCell {
+    const c = new GaugeCell(labels)
+    this.gaugeCells.get((metric as unknown as {name: string}).name)!.push(c)
+    return c
+  }
+
+  readonly requests = this.counter('tfsopt_requests_total', 'Requests by model, version and HTTP status', ['model', 'version', 'status'])
+  readonly requestLatency = new FastHistogram('tfsopt_request_latency_seconds', 'Time from request arrival to response, seconds', LATENCY_BUCKETS, this.registry)
+  readonly queueLatency = new FastHistogram('tfsopt_queue_latency_seconds', 'Time a request waited in the batching queue, seconds', LATENCY_BUCKETS, this.registry)
+  readonly computeLatency = new FastHistogram('tfsopt_compute_latency_seconds', 'Inference time per batch inside the worker, seconds', LATENCY_BUCKETS, this.registry)
+  readonly batchSize = new FastHistogram('tfsopt_batch_size', 'Realised batch size in rows, before padding', BATCH_BUCKETS, this.registry)
+  readonly padding = this.counter('tfsopt_padding_size_total', 'Rows added to reach an allowed batch size', MV)
+  readonly batches = this.counter('tfsopt_batches_total', 'Batches run', MV)
+  readonly inferences = this.counter('tfsopt_inferences_total', 'Rows inferred (excluding padding); inferences/batches = mean batch size', MV)
+  readonly cacheHits = this.counter('tfsopt_cache_hits_total', 'Response cache hits', MV)
+  readonly cacheMisses = this.counter('tfsopt_cache_misses_total', 'Response cache misses', MV)
   readonly cacheEvictions = new Counter({name: 'tfsopt_cache_evictions_total', help: 'Entries evicted by the LRU bounds', labelNames: MV, registers: [this.registry]})
   readonly cacheBytes = new Gauge({name: 'tfsopt_cache_bytes', help: 'Bytes held by the response cache', registers: [this.registry]})
   readonly cacheEntries = new Gauge({name: 'tfsopt_cache_entries', help: 'Entries in the response cache', registers: [this.registry]})
-  readonly inflight = new Gauge({name: 'tfsopt_inflight_requests', help: 'Predict requests being handled', labelNames: MV, registers: [this.registry]})
-  readonly queued = new Gauge({name: 'tfsopt_queued_requests', help: 'Requests waiting for a worker', labelNames: MV, registers: [this.registry]})
+  readonly inflight = this.gauge('tfsopt_inflight_requests', 'Predict requests being handled', MV)
+  readonly queued = this.gauge('tfsopt_queued_requests', 'Requests waiting for a worker', MV)
   readonly workers = new Gauge({name: 'tfsopt_workers', help: 'Live inference worker threads', labelNames: MV, registers: [this.registry]})
   readonly workerRestarts = new Counter({name: 'tfsopt_worker_restarts_total', help: 'Worker threads replaced after a crash', labelNames: MV, registers: [this.registry]})
   readonly modelState = new Gauge({name: 'tfsopt_model_state', help: '1 for the state a model version is in', labelNames: ['model', 'version', 'state'], registers: [this.registry]})
@@ -54,21 +202,22 @@ export class ServerMetrics {
 
   private children = new Map<string, VersionMetrics>()
 
-  /** Label-bound children, cached: prom-client's label lookup per observation is costly on the hot path. */
+  /** Label-bound cells, created once per {model, version}; nothing on the hot path touches prom-client. */
   forVersion(model: string, version: string): VersionMetrics {
     const key = `${model}\0${version}`
     let c = this.children.get(key)
     if (!c) {
       const l = {model, version}
-      const byStatus = new Map<number, Counter.Internal>()
+      const byStatus = new Map<number, CounterCell>()
       c = {
         requestLatency: this.requestLatency.labels(l), queueLatency: this.queueLatency.labels(l), computeLatency: this.computeLatency.labels(l),
-        batchSize: this.batchSize.labels(l), padding: this.padding.labels(l), batches: this.batches.labels(l), inferences: this.inferences.labels(l),
-        cacheHits: this.cacheHits.labels(l), cacheMisses: this.cacheMisses.labels(l), inflight: this.inflight.labels(l), queued: this.queued.labels(l),
+        batchSize: this.batchSize.labels(l), padding: this.counterCell(this.padding, l), batches: this.counterCell(this.batches, l),
+        inferences: this.counterCell(this.inferences, l), cacheHits: this.counterCell(this.cacheHits, l), cacheMisses: this.counterCell(this.cacheMisses, l),
+        inflight: this.gaugeCell(this.inflight, l), queued: this.gaugeCell(this.queued, l),
         request: (status) => {
           let ch = byStatus.get(status)
-          if (!ch) byStatus.set(status, (ch = this.requests.labels({...l, status: String(status)})))
-          ch.inc()
+          if (!ch) byStatus.set(status, (ch = this.counterCell(this.requests, {model, version, status: String(status)})))
+          ch.pending++
         },
       }
       this.children.set(key, c)

@@ -4,7 +4,7 @@
  * unloaded, and that one drains its queue first, so a swap under load fails no request. A version that
  * fails to load stays in the status list with its error while the previous one keeps serving.
  */
-import {realpathSync, statSync} from 'node:fs'
+import {readdirSync, realpathSync, statSync} from 'node:fs'
 import {sep} from 'node:path'
 import {TfsoptError, errorMessage, notFound} from '../errors.js'
 import {detectModel, listVersions, type DetectedModel} from '../models/detect.js'
@@ -36,13 +36,43 @@ function choose(policy: VersionPolicy | undefined, present: number[]): number[] 
   return present.filter((v) => policy.specific.versions.includes(v))
 }
 
-function signatureOf(dir: string): string {
+/**
+ * What a version directory looks like now: the name, size and mtime of every file in it (three levels
+ * deep, at most 2,000 entries — a SavedModel has variables/, a TF.js model its shards). A failed version
+ * is retried when this changes, so a model file that was caught half-copied and is then completed in
+ * place (which leaves the directory's own mtime alone) is loaded on the next poll.
+ */
+export function signatureOf(dir: string): string {
+  const parts: string[] = []
+  const walk = (d: string, depth: number): void => {
+    let names: string[]
+    try {
+      names = readdirSync(d).sort()
+    } catch {
+      parts.push(`${d}:unreadable`)
+      return
+    }
+    for (const n of names) {
+      if (parts.length >= 2000) return
+      const p = `${d}${sep}${n}`
+      try {
+        const st = statSync(p)
+        if (st.isDirectory()) {
+          parts.push(`${p}/`)
+          if (depth < 3) walk(p, depth + 1)
+        } else parts.push(`${p}:${st.size}:${st.mtimeMs}`)
+      } catch {
+        parts.push(`${p}:gone`)
+      }
+    }
+  }
   try {
-    const st = statSync(dir)
-    return `${st.mtimeMs}`
+    statSync(dir)
   } catch {
     return 'missing'
   }
+  walk(dir, 1)
+  return parts.join('|')
 }
 
 export class ModelManager {

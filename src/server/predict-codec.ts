@@ -93,9 +93,15 @@ export function checkShapes(feeds: Feeds, inputs: TensorInfo[]): void {
 /** Output names ending in _bytes carry binary strings: TF Serving answers them as {"b64": ...}. */
 const asB64 = (name: string, t: Tensor) => t.dtype === 'string' && name.endsWith('_bytes')
 
+function outputKeys(outputs: Record<string, Tensor>, order: string[]): string[] {
+  const keys: string[] = []
+  for (const k of order) if (k in outputs) keys.push(k)
+  if (keys.length !== order.length || Object.keys(outputs).length !== keys.length) for (const k in outputs) if (!keys.includes(k)) keys.push(k)
+  return keys
+}
+
 export function encodePredict(format: PredictFormat, outputs: Record<string, Tensor>, order: string[]): string {
-  const keys = order.filter((k) => k in outputs)
-  for (const k of Object.keys(outputs)) if (!keys.includes(k)) keys.push(k)
+  const keys = outputKeys(outputs, order)
   if (format === 'columnar') {
     if (keys.length === 1) return `{"outputs":${encodeTensor(outputs[keys[0]!]!, asB64(keys[0]!, outputs[keys[0]!]!))}}`
     return `{"outputs":{${keys.map((k) => `${JSON.stringify(k)}:${encodeTensor(outputs[k]!, asB64(k, outputs[k]!))}`).join(',')}}}`
@@ -108,10 +114,20 @@ export function encodePredict(format: PredictFormat, outputs: Record<string, Ten
     }
   }
   let s = '{"predictions":['
+  if (keys.length === 1) {
+    const t = outputs[keys[0]!]!
+    const b64 = asB64(keys[0]!, t)
+    for (let r = 0; r < rows!; r++) s += (r ? ',' : '') + encodeRow(t, r, b64)
+    return s + ']}'
+  }
+  const quoted = keys.map((k) => JSON.stringify(k) + ':')
   for (let r = 0; r < rows!; r++) {
-    if (r) s += ','
-    if (keys.length === 1) s += encodeRow(outputs[keys[0]!]!, r, asB64(keys[0]!, outputs[keys[0]!]!))
-    else s += `{${keys.map((k) => `${JSON.stringify(k)}:${encodeRow(outputs[k]!, r, asB64(k, outputs[k]!))}`).join(',')}}`
+    s += r ? ',{' : '{'
+    for (let i = 0; i < keys.length; i++) {
+      const t = outputs[keys[i]!]!
+      s += (i ? ',' : '') + quoted[i] + encodeRow(t, r, asB64(keys[i]!, t))
+    }
+    s += '}'
   }
   return s + ']}'
 }

@@ -8,13 +8,17 @@ import type {DetectedModel} from '../models/detect.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
 import {Batcher} from './batcher.js'
 import {resolveBatching} from './batching-config.js'
-import type {ServerMetrics} from './metrics.js'
+import type {ServerMetrics, VersionMetrics} from './metrics.js'
 import type {BatchingConfig, BatchingFlags, RuntimeSettings, WorkerModelInfo} from './types.js'
 import {WorkerPool} from './worker-pool.js'
 
 export class Servable {
   info!: WorkerModelInfo
   batching!: BatchingConfig
+  /** Label-bound metric cells of this version (no label lookups on the hot path). */
+  readonly metrics: VersionMetrics
+  /** The model's output names, in its order: the order answers list them in. */
+  outputOrder: string[] = []
   private pool: WorkerPool
   private batcher!: Batcher
   private readonly labels: {model: string; version: string}
@@ -25,10 +29,12 @@ export class Servable {
     readonly detected: DetectedModel,
     readonly runtime: RuntimeSettings,
     private readonly batchingFlags: BatchingFlags,
-    private readonly metrics: ServerMetrics,
+    private readonly serverMetrics: ServerMetrics,
     log: (line: string) => void,
   ) {
     this.labels = {model, version: String(version)}
+    this.metrics = serverMetrics.forVersion(model, this.labels.version)
+    const metrics = serverMetrics
     this.pool = new WorkerPool({
       model: detected, backend: runtime.backend, device: runtime.device, intraOpThreads: runtime.intraOpThreads,
       interOpThreads: runtime.interOpThreads, warmup: runtime.warmup, injectLatencyMs: runtime.injectLatencyMs,
@@ -47,12 +53,13 @@ export class Servable {
     try {
       this.info = await this.pool.start()
       this.batching = resolveBatching(this.model, this.batchingFlags, this.info.inputs, this.info.outputs)
+      this.outputOrder = this.info.outputs.map((o) => o.name)
     } catch (err) {
       await this.pool.close()
-      this.metrics.workers.set(this.labels, 0)
+      this.serverMetrics.workers.set(this.labels, 0)
       throw err
     }
-    const vm = this.metrics.forVersion(this.labels.model, this.labels.version)
+    const vm = this.metrics
     this.batcher = new Batcher(this.batching, this.pool, {
       onBatch: (s) => {
         vm.batches.inc()
@@ -60,8 +67,8 @@ export class Servable {
         vm.batchSize.observe(s.rows)
         if (s.padding) vm.padding.inc(s.padding)
         vm.computeLatency.observe(s.computeSeconds)
-        for (const q of s.queueSeconds) vm.queueLatency.observe(q)
       },
+      onQueued: (seconds) => vm.queueLatency.observe(seconds),
       onQueueChanged: (n) => vm.queued.set(n),
     })
   }
@@ -70,8 +77,8 @@ export class Servable {
   rowsOf(feeds: Feeds): number {
     if (!this.batching.enabled) return 1
     let rows: number | undefined
-    for (const [name, t] of Object.entries(feeds)) {
-      const r = t.dims[0]
+    for (const name in feeds) {
+      const r = feeds[name]!.dims[0]
       if (r === undefined) throw badRequest(`input '${name}' is a scalar; batching needs a 0th (batch) dimension on every input`)
       if (rows !== undefined && r !== rows) throw badRequest(`inputs disagree on the 0th (batch) dimension (${rows} vs ${r} for '${name}'); batching merges requests along it, so every input needs the same size`)
       rows = r
@@ -79,6 +86,11 @@ export class Servable {
     if (rows === undefined || rows < 1) throw badRequest('the request has an empty batch; expected at least one row')
     if (rows > this.batching.maxBatchSize) throw badRequest(`the request's batch of ${rows} rows is larger than max_batch_size ${this.batching.maxBatchSize}; split it, or start the server with a larger --max-batch-size`)
     return rows
+  }
+
+  /** Throws 503 at once when the queue cannot take any request (checked before the body is read). */
+  checkCapacity(): void {
+    if (this.batcher.full) throw this.batcher.fullError()
   }
 
   predict(feeds: Feeds, signature: string): Promise<Record<string, Tensor>> {
@@ -105,8 +117,8 @@ export class Servable {
       } else await drained
     }
     await this.pool.close()
-    this.metrics.workers.set(this.labels, 0)
-    this.metrics.queued.set(this.labels, 0)
+    this.serverMetrics.workers.set(this.labels, 0)
+    this.metrics.queued.set(0)
   }
 }
 

@@ -14,16 +14,42 @@ import {formatFloat32, formatFloat64} from './number-format.js'
 const isB64 = (v: unknown): v is {b64: string} =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as {b64?: unknown}).b64 === 'string'
 
-/** Shape implied by nesting: follows the first element at each level. */
+/**
+ * The deepest nesting a JSON tensor may have. ONNX and TF tensors in practice have at most 8 dimensions;
+ * the bound keeps a request nested thousands deep from driving recursion (or allocation) anywhere.
+ */
+export const MAX_RANK = 32
+
+/** Shape implied by nesting: follows the first element at each level (stops past MAX_RANK). */
 export function inferDims(v: unknown): number[] {
   const dims: number[] = []
   let cur = v
-  while (Array.isArray(cur)) {
+  while (Array.isArray(cur) && dims.length <= MAX_RANK) {
     dims.push(cur.length)
     if (cur.length === 0) break
     cur = cur[0]
   }
   return dims
+}
+
+/**
+ * Checks that every list has the length `dims` says at its depth, before any storage is allocated:
+ * the element count then matches real leaves in the body, so a small body cannot make the decoder
+ * allocate a huge tensor (e.g. a first row of 10^6 values followed by 10^6 one-value rows).
+ */
+function checkRagged(node: unknown, dims: number[], depth: number, where: string): void {
+  if (depth === dims.length) {
+    if (Array.isArray(node)) throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements) but a value at depth ${depth} is a list`)
+    return
+  }
+  if (!Array.isArray(node) || node.length !== dims[depth]) {
+    throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements), but a list at depth ${depth} has ${Array.isArray(node) ? node.length : 'no'} elements`)
+  }
+  if (depth === dims.length - 1) {
+    for (let i = 0; i < node.length; i++) {
+      if (Array.isArray(node[i])) throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements) but found deeper nesting`)
+    }
+  } else for (let i = 0; i < node.length; i++) checkRagged(node[i], dims, depth + 1, where)
 }
 
 export const elementCount = (dims: number[]): number => dims.reduce((a, b) => a * b, 1)
@@ -35,18 +61,39 @@ const INT_RANGE: Partial<Record<DType, [number, number]>> = {
   int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
 }
 
+/** Standard base64 (RFC 4648 §4), padding optional; the URL-safe alphabet is accepted as well. */
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
+const B64_URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$/
+
+/** Node's base64 decoder skips characters it does not know; TF Serving refuses them (400), and so do we. */
+function decodeB64(b64: string, where: string): string {
+  if (!B64.test(b64) && !B64_URL.test(b64)) {
+    const shown = b64 === NAN_SENTINEL ? 'NaN' : JSON.stringify(b64.slice(0, 20))
+    throw badRequest(`${where}: {"b64": ${shown}${b64.length > 20 ? '...' : ''}} is not valid base64`)
+  }
+  return Buffer.from(b64, B64.test(b64) ? 'base64' : 'base64url').toString('utf8')
+}
+
 function describe(x: unknown): string {
-  if (typeof x === 'string') return x === NAN_SENTINEL ? 'NaN' : x.startsWith(BIGINT_PREFIX) ? x.slice(2) : `the string ${JSON.stringify(x.slice(0, 20))}`
+  if (typeof x === 'string') return x === NAN_SENTINEL ? 'NaN' : x.startsWith(BIGINT_PREFIX) ? x.slice(2, 42) : `the string ${JSON.stringify(x.slice(0, 20))}`
   if (isB64(x)) return 'a {"b64": ...} value'
   if (Array.isArray(x)) return 'a list (ragged nesting)'
   return x === null ? 'null' : typeof x === 'object' ? 'an object' : `${typeof x} ${String(x)}`
 }
 
+/** The digits of a long-integer sentinel (json-body), or undefined for any other value — including a
+ * client's own string that merely starts like one. */
+function sentinelDigits(x: unknown): string | undefined {
+  if (typeof x !== 'string' || !x.startsWith(BIGINT_PREFIX)) return undefined
+  const digits = x.slice(2)
+  return /^-?\d{1,21}$/.test(digits) ? digits : undefined
+}
+
 function toNumber(x: unknown): number | undefined {
   if (typeof x === 'number') return x
   if (x === NAN_SENTINEL) return NaN
-  if (typeof x === 'string' && x.startsWith(BIGINT_PREFIX)) return Number(x.slice(2))
-  return undefined
+  const d = sentinelDigits(x)
+  return d === undefined ? undefined : Number(d)
 }
 
 /** Allocates storage for `dtype` and returns a sink that checks and stores one JSON leaf. */
@@ -79,7 +126,7 @@ function makeStore(dtype: DType, n: number, where: string): {data: Tensor['data'
       const data: string[] = new Array(n)
       return {data, put: (i, x) => {
         if (typeof x === 'string' && x !== NAN_SENTINEL && !x.startsWith(BIGINT_PREFIX)) data[i] = x
-        else if (isB64(x)) data[i] = Buffer.from(x.b64, 'base64').toString('utf8')
+        else if (isB64(x)) data[i] = decodeB64(x.b64, where)
         else bad(x, 'strings or {"b64": "..."} values')
       }}
     }
@@ -89,7 +136,10 @@ function makeStore(dtype: DType, n: number, where: string): {data: Tensor['data'
       return {data, put: (i, x) => {
         let b: bigint | undefined
         if (typeof x === 'number' && Number.isInteger(x)) b = BigInt(x)
-        else if (typeof x === 'string' && x.startsWith(BIGINT_PREFIX)) b = BigInt(x.slice(2))
+        else {
+          const d = sentinelDigits(x)
+          if (d !== undefined) b = BigInt(d)
+        }
         if (b === undefined || b < lo || b > hi) bad(x, `integers in [${lo}, ${hi}]`)
         data[i] = b!
       }}
@@ -111,29 +161,23 @@ function makeStore(dtype: DType, n: number, where: string): {data: Tensor['data'
 /** Decodes a nested JSON list (or scalar) into a tensor of `dtype`; `where` names it in errors. */
 export function decodeTensor(v: unknown, dtype: DType, where: string): Tensor {
   const dims = inferDims(v)
+  if (dims.length > MAX_RANK) throw badRequest(`${where}: lists nested more than ${MAX_RANK} deep; a tensor has at most ${MAX_RANK} dimensions`)
   if (dtype === 'float32' || dtype === 'float64') {
     const fast = decodeFloatsFast(v, dims, dtype)
     if (fast) return fast
   }
+  checkRagged(v, dims, 0, where)
   const n = elementCount(dims)
   const {data, put} = makeStore(dtype, n, where)
   let k = 0
   const walk = (node: unknown, depth: number): void => {
     if (depth === dims.length) {
-      if (Array.isArray(node)) throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements) but a value at depth ${depth} is a list`)
       put(k++, node)
       return
     }
-    if (!Array.isArray(node) || node.length !== dims[depth]) {
-      throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements), but a list at depth ${depth} has ${Array.isArray(node) ? node.length : 'no'} elements`)
-    }
-    if (depth === dims.length - 1) {
-      for (let i = 0; i < node.length; i++) {
-        const x = node[i]
-        if (Array.isArray(x)) throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements) but found deeper nesting`)
-        put(k++, x)
-      }
-    } else for (let i = 0; i < node.length; i++) walk(node[i], depth + 1)
+    const list = node as unknown[]
+    if (depth === dims.length - 1) for (let i = 0; i < list.length; i++) put(k++, list[i])
+    else for (let i = 0; i < list.length; i++) walk(list[i], depth + 1)
   }
   walk(v, 0)
   return {dtype, dims, data}
@@ -145,14 +189,18 @@ export function decodeTensor(v: unknown, dtype: DType, where: string): Tensor {
  */
 function decodeFloatsFast(v: unknown, dims: number[], dtype: 'float32' | 'float64'): Tensor | undefined {
   if (dims.length !== 1 && dims.length !== 2) return undefined
-  const n = elementCount(dims)
-  const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
   const rows = dims.length === 1 ? [v as unknown[]] : (v as unknown[])
   const w = dims[dims.length - 1]!
-  let k = 0
+  // Every row's length first: nothing is allocated for a ragged body (see checkRagged).
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]
     if (!Array.isArray(row) || row.length !== w) return undefined
+  }
+  const n = rows.length * w
+  const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
+  let k = 0
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as unknown[]
     for (let i = 0; i < w; i++) {
       const x = row[i]
       if (typeof x !== 'number') return undefined
@@ -164,6 +212,14 @@ function decodeFloatsFast(v: unknown, dims: number[], dtype: 'float32' | 'float6
 
 /** Writes elements [offset, offset + prod(dims)) of `t` as nested JSON lists. */
 export function encodeRange(t: Tensor, offset: number, dims: number[], asB64 = false): string {
+  if (t.dtype === 'float32' && dims.length === 1) {
+    // The common case (one row of a float32 output), without closures.
+    const d = t.data as Float32Array
+    const n = dims[0]!
+    let s = '['
+    for (let i = 0; i < n; i++) s += (i ? ',' : '') + formatFloat32(d[offset + i]!)
+    return s + ']'
+  }
   const fmt = leafFormatter(t, asB64)
   let s = ''
   let k = offset
@@ -204,5 +260,7 @@ export const encodeTensor = (t: Tensor, asB64 = false): string => encodeRange(t,
 /** Row r (the 0th-dimension slice) of `t` as JSON text. */
 export function encodeRow(t: Tensor, r: number, asB64 = false): string {
   const inner = t.dims.slice(1)
-  return encodeRange(t, r * elementCount(inner), inner, asB64)
+  let n = 1
+  for (const d of inner) n *= d
+  return encodeRange(t, r * n, inner, asB64)
 }

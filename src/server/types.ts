@@ -54,6 +54,10 @@ export interface ServerOptions extends Partial<RuntimeSettings> {
   apiKey?: string
   maxBodyBytes?: number
   drainTimeoutSeconds?: number
+  /** Slowloris bounds: a client gets this long to send its headers (default 20 s)... */
+  headersTimeoutSeconds?: number
+  /** ...and this long to send the whole request (default 120 s); then it gets 408 and is disconnected. */
+  requestTimeoutSeconds?: number
   /** Enables POST /v1/_test/kill-worker (also TFSOPT_TEST_HOOKS=1). Off by default. */
   testHooks?: boolean
   /** Where log lines go (stderr by default; tests pass a no-op). */

@@ -1,7 +1,9 @@
 /**
- * A fixed number of worker threads for one model version. Each worker runs one batch at a time; the
- * batcher asks for an idle one. A worker that dies is replaced, and only the batch it was running
- * fails (503); requests still queued simply wait for the replacement.
+ * A fixed number of worker threads for one model version. Each worker runs one batch at a time, in
+ * order; the batcher asks for an idle one, and may hand a busy worker one full batch ahead (it waits in
+ * the worker's message queue), so under overload the worker starts its next batch without waiting for
+ * the main thread's event loop. A worker that dies is replaced, and only the batch it was running fails
+ * (503); a batch that was waiting behind it had not started and goes back to the queue.
  */
 import {Worker} from 'node:worker_threads'
 import {TfsoptError} from '../errors.js'
@@ -14,19 +16,44 @@ export interface RunResult {outputs: Record<string, Tensor>; computeSeconds: num
 
 interface Pending {resolve(r: RunResult): void; reject(e: Error): void}
 
+/** A batch sent to a worker that died before starting it: the batcher queues it again. */
+export class NotStarted extends Error {
+  constructor() {
+    super('the worker died before this batch started')
+  }
+}
+
+/** Batches a worker may hold: the one it runs and one waiting behind it. */
+export const MAX_AHEAD = 2
+
 export class PoolWorker {
-  busy = false
+  /** Batches sent and not yet answered (the first one is running). */
+  inflight = 0
   private pending = new Map<number, Pending>()
   private nextId = 1
   constructor(readonly thread: Worker) {}
 
-  run(feeds: Feeds, outputs?: string[]): Promise<RunResult> {
+  get busy(): boolean {
+    return this.inflight > 0
+  }
+
+  /**
+   * Sends one batch. With `transfer` the input buffers move to the worker (no copy); a batch sent ahead
+   * is copied instead, so that it can be queued again if the worker dies first.
+   */
+  run(feeds: Feeds, transfer = true, outputs?: string[]): Promise<RunResult> {
     const id = this.nextId++
-    const transfer = new Set<ArrayBuffer>()
-    for (const t of Object.values(feeds)) if (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer) transfer.add(t.data.buffer)
+    this.inflight++
+    let list: ArrayBuffer[] | undefined
+    if (transfer) {
+      for (const k in feeds) {
+        const d = feeds[k]!.data
+        if (!Array.isArray(d) && d.buffer instanceof ArrayBuffer && !(list ??= []).includes(d.buffer)) list.push(d.buffer)
+      }
+    }
     return new Promise((resolve, reject) => {
       this.pending.set(id, {resolve, reject})
-      this.thread.postMessage({type: 'run', id, feeds, outputs}, [...transfer])
+      this.thread.postMessage({type: 'run', id, feeds, outputs}, list)
     })
   }
 
@@ -34,13 +61,20 @@ export class PoolWorker {
     const p = this.pending.get(msg.id)
     if (!p) return
     this.pending.delete(msg.id)
+    this.inflight--
     if (msg.type === 'result') p.resolve({outputs: msg.outputs!, computeSeconds: msg.computeSeconds!})
     else p.reject(new TfsoptError('E_RUNTIME', `inference failed: ${msg.message}`, {status: 500}))
   }
 
+  /** The worker is gone: the batch it was running (the oldest) fails with `err`; the rest never started. */
   failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err)
+    let first = true
+    for (const p of this.pending.values()) {
+      p.reject(first ? err : new NotStarted())
+      first = false
+    }
     this.pending.clear()
+    this.inflight = 0
   }
 }
 
@@ -86,7 +120,6 @@ export class WorkerPool {
           this.events.log(msg.message ?? '')
         } else {
           w.settle(msg as never)
-          w.busy = false
           this.events.onIdle()
         }
       })
@@ -118,14 +151,18 @@ export class WorkerPool {
     })
   }
 
-  acquire(): PoolWorker | undefined {
-    for (const w of this.workers) {
-      if (!w.busy) {
-        w.busy = true
-        return w
-      }
-    }
+  /** An idle worker; with `ahead`, else one that runs a batch and has none waiting behind it. */
+  acquire(ahead = false): PoolWorker | undefined {
+    for (const w of this.workers) if (w.inflight === 0) return w
+    if (ahead) for (const w of this.workers) if (w.inflight < MAX_AHEAD) return w
     return undefined
+  }
+
+  /** Batches handed to busy workers ahead of time, not yet started: they count against the queue bound. */
+  get ahead(): number {
+    let n = 0
+    for (const w of this.workers) if (w.inflight > 1) n += w.inflight - 1
+    return n
   }
 
   get live(): number {

@@ -68,12 +68,18 @@ async function main(): Promise<void> {
   }
   const info: WorkerModelInfo = {inputs: session.inputs, outputs: session.outputs, backend: session.backend, engine: session.engine, device: session.device, deviceNote: session.deviceNote}
   port.postMessage({type: 'ready', info})
-  port.on('message', async (msg: {type: string; id?: number; feeds?: Feeds; outputs?: string[]}) => {
+  // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not
+  // start (nor be timed) before the one in front of it has finished.
+  let chain: Promise<void> = Promise.resolve()
+  port.on('message', (msg: {type: string; id?: number; feeds?: Feeds; outputs?: string[]}) => {
     if (msg.type === 'crash-next') {
       crashNext = true
       return
     }
     if (msg.type !== 'run') return
+    chain = chain.then(() => runOne(msg))
+  })
+  const runOne = async (msg: {id?: number; feeds?: Feeds; outputs?: string[]}): Promise<void> => {
     if (crashNext) {
       // Test hook (TFSOPT_TEST_HOOKS): die with this batch in flight, as a native crash would.
       process.exit(70)
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
     } catch (err) {
       port.postMessage({type: 'error', id: msg.id, message: errorMessage(err)})
     }
-  })
+  }
 }
 
 void main()

@@ -63,3 +63,34 @@ test('settings that cannot work together are refused at start', async () => {
   await assert.rejects(serve({models: [{name: 'f', path: fixed}], batching: {maxBatchSize: 8}}), /cannot be batched: input 'x' has shape \[1, 4\]/)
   await assert.rejects(serve({models: [{name: 's', path: scale3}], batching: {maxBatchSize: 8, allowedBatchSizes: [2, 4]}}), /must end with --max-batch-size \(8\)/)
 })
+
+test('when the queue is full, a predict is refused with 503 before its body is read', async () => {
+  const srv = await serve({models: [{name: 'f', path: fixed}], batching: {maxEnqueuedBatches: 1}, injectLatencyMs: 1500})
+  try {
+    const body = {instances: [[-1, 2, -3, 4]]}
+    const running = post(`${srv.url}/v1/models/f:predict`, body)
+    await new Promise((r) => setTimeout(r, 300))
+    const queued = post(`${srv.url}/v1/models/f:predict`, body)
+    await new Promise((r) => setTimeout(r, 300))
+    // Headers only, the body never sent: the answer can only come from the check made before reading.
+    const {connect} = await import('node:net')
+    const answer = await new Promise<string>((resolve) => {
+      const s = connect(srv.port, '127.0.0.1', () => s.write('POST /v1/models/f:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n'))
+      let text = ''
+      s.on('data', (d) => {
+        text += d
+        if (text.includes('}')) {
+          s.destroy()
+          resolve(text)
+        }
+      })
+      s.on('error', () => resolve(text))
+    })
+    assert.match(answer, /^HTTP\/1\.1 503 /)
+    assert.match(answer, /queue is full/)
+    assert.match(answer, /connection: close/i)
+    assert.deepEqual((await Promise.all([running, queued])).map((r) => r.status), [200, 200])
+  } finally {
+    await srv.close()
+  }
+})

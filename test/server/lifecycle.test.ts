@@ -96,3 +96,24 @@ test('tfsopt serve refuses impossible settings with a usage error', async () => 
   assert.equal(code, 2)
   assert.match(stderr, /cannot be batched: input 'x' has shape \[1, 4\]/)
 })
+
+test('a batch handed to a busy worker ahead of time is queued again, not failed, when that worker dies', async () => {
+  const srv = await serve({models: [{name: 'f', path: fixed}], testHooks: true, injectLatencyMs: 800})
+  const predict = (x: number) => post(`${srv.url}/v1/models/f:predict`, {instances: [[x, -1, x, -1]]})
+  try {
+    const first = predict(1)
+    await new Promise((r) => setTimeout(r, 300)) // running in the only worker
+    const second = predict(2) // batching is off, so its batch is full at once: sent ahead to the busy worker
+    const third = predict(3)
+    await new Promise((r) => setTimeout(r, 200))
+    const q = metric((await get(`${srv.url}/metrics`)).text, 'tfsopt_queued_requests', {model: 'f'})
+    assert.ok(q <= 1, `${q} requests queued: the second should wait at the worker`)
+    assert.equal((await post(`${srv.url}/v1/_test/kill-worker?mode=now`, {})).json.killed, true)
+    const res = await Promise.all([first, second, third])
+    assert.deepEqual(res.map((r) => r.status), [503, 200, 200])
+    assert.deepEqual(res[1]!.json.predictions, [[2, 0, 2, 0]])
+    assert.deepEqual(res[2]!.json.predictions, [[3, 0, 3, 0]])
+  } finally {
+    await srv.close()
+  }
+})

@@ -1,7 +1,7 @@
 /** Version hot-swap under load, a broken new version, labels from a config file, and the response cache. */
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {mkdirSync, renameSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {get, metric, post, scaleModel, serve, tmp, versionedBase} from './helpers.js'
 import {readModelConfig} from '../../src/server/index.js'
@@ -95,6 +95,25 @@ test('the cache is bounded by entries, counting evictions', async () => {
     assert.equal(metric(m, 'tfsopt_cache_evictions_total', {model: 's'}), 2)
     assert.equal(metric(m, 'tfsopt_cache_hits_total', {model: 's'}) || 0, 0) // never incremented: no sample yet
     assert.deepEqual(srv.models()[0]!.cache.maxEntries, 2)
+  } finally {
+    await srv.close()
+  }
+})
+
+test('a version caught half-written is retried once its file is complete (written in place, directory mtime unchanged)', async () => {
+  const root = tmp()
+  const base = versionedBase(join(root, 'scale'), {1: 1})
+  const full = readFileSync(scaleModel(join(root, 'full.onnx'), 4))
+  const srv = await serve({models: [{name: 'scale', path: base}], pollSeconds: 0.2})
+  try {
+    mkdirSync(join(base, '2'))
+    writeFileSync(join(base, '2', 'model.onnx'), full.subarray(0, full.length >> 1))
+    const status = async () => (await get(`${srv.url}/v1/models/scale/versions/2`)).json?.model_version_status?.[0]
+    await until('the truncated version to fail', async () => (await status())?.state === 'END')
+    assert.notEqual((await status()).status.error_message, '')
+    appendFileSync(join(base, '2', 'model.onnx'), full.subarray(full.length >> 1))
+    await until('version 2 to load after its file was completed', async () => (await status())?.state === 'AVAILABLE')
+    assert.deepEqual((await post(`${srv.url}/v1/models/scale:predict`, {instances: [[1, 1, 1, 1]]})).json.predictions, [[4, 4, 4, 4]])
   } finally {
     await srv.close()
   }

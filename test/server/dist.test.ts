@@ -1,0 +1,57 @@
+/**
+ * The compiled CLI (`node bin/run.js`, dist/ — `npm run build` first): the worker threads start from
+ * dist/server/worker.js, not through tsx, so this is the path users run. Predict (JSON and binary), a
+ * crashed worker replaced from dist, metrics, and a clean SIGTERM exit.
+ */
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {createInterface} from 'node:readline'
+import {get, metric, post, scaleModel, tmp} from './helpers.js'
+
+const scale = scaleModel(join(tmp(), 'scale.onnx'), 5)
+
+test('node bin/run.js serve predicts through the compiled worker, replaces a crashed one, exits 0', async () => {
+  assert.ok(existsSync('dist/server/worker.js'), 'dist/server/worker.js is missing: run `npm run build` first')
+  const child = spawn(process.execPath, ['bin/run.js', 'serve', scale, '--json', '--port', '0', '--workers', '2', '--intra-op-threads', '1', '--warmup', '1', '--model-name', 'sc'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, TFSOPT_TEST_HOOKS: '1'},
+  })
+  let stderr = ''
+  child.stderr!.on('data', (d) => (stderr += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const first = new Promise<string>((resolve) => createInterface({input: child.stdout!}).once('line', resolve))
+  try {
+    const ready = JSON.parse(await Promise.race([first, exited.then((c) => Promise.reject(new Error(`serve exited ${c}: ${stderr}`)))]))
+    assert.equal(ready.event, 'ready')
+    assert.equal(ready.models[0].workers, 2)
+    const r = await post(`${ready.url}/v1/models/sc:predict`, {instances: [[1, 2, 3, 4], [0, 0, 0, -1]]})
+    assert.equal(r.status, 200, r.text)
+    assert.deepEqual(r.json.predictions, [[5, 10, 15, 20], [0, 0, 0, -5]])
+
+    const bin = await fetch(`${ready.url}/v1/models/sc:predict`, {
+      method: 'POST', body: new Uint8Array(Float32Array.from([1, 1, 2, 2]).buffer),
+      headers: {'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-tfsopt-tensors': 'x:float32:1x4'},
+    })
+    assert.equal(bin.status, 200)
+    assert.equal(bin.headers.get('x-tfsopt-tensors'), 'y:float32:1x4')
+    assert.deepEqual([...new Float32Array(await bin.arrayBuffer())], [5, 5, 10, 10])
+
+    // A worker killed at once is replaced by a fresh dist/server/worker.js thread; requests keep working.
+    assert.equal((await post(`${ready.url}/v1/_test/kill-worker`, {})).json.killed, true)
+    for (let i = 0; i < 4; i++) assert.equal((await post(`${ready.url}/v1/models/sc:predict`, {instances: [[1, 1, 1, 1]]})).status, 200)
+    let m = ''
+    for (let i = 0; i < 100; i++) {
+      m = (await get(`${ready.url}/metrics`)).text
+      if (metric(m, 'tfsopt_workers', {model: 'sc'}) === 2) break
+      await new Promise((res) => setTimeout(res, 100))
+    }
+    assert.equal(metric(m, 'tfsopt_workers', {model: 'sc'}), 2, 'the killed worker was not replaced')
+    assert.equal(metric(m, 'tfsopt_worker_restarts_total', {model: 'sc'}), 1)
+    assert.equal(metric(m, 'tfsopt_requests_total', {model: 'sc', status: '200'}), 6)
+  } finally {
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0, stderr)
+  }
+})
