@@ -15,7 +15,7 @@ import {argmaxRows, accuracy} from '../evaluate/metrics.js'
 import type {QType} from '../quant/math.js'
 import type {CalibrationMethod} from '../quant/calibration.js'
 import type {ChangedEntry, SkippedEntry} from '../onnx/plan.js'
-import {checkOutput, commit, discard, modelSize, tempSibling, type SizeInfo} from './files.js'
+import {checkOutput, commit, discard, modelSize, tempSibling, trackTemp, type SizeInfo} from './files.js'
 import {headOf, loadOptional, syntheticDataset} from './data.js'
 import {measure, open, smokeTest, type Measurement} from './measure.js'
 import {onnxBuilder, tfjsBuilder, type Builder, type OnnxMode, type Params} from './candidate.js'
@@ -89,7 +89,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
   if (format === 'tfjs' && (a.calibrationData || a.perChannel || a.opTypes)) notes.push('TF.js weight quantisation ignores --calibration-data, --per-channel and --op-types (weights are quantised per tensor, selected by --include/--exclude)')
 
   const orig = await open(det.path, threads)
-  const work = mkdtempSync(join(tmpdir(), 'tfsopt-q-'))
+  const work = trackTemp(mkdtempSync(join(tmpdir(), 'tfsopt-q-')))
   let finalTmp: string | undefined
   try {
     const ds: Dataset = evalDs ?? calibDs ?? syntheticDataset(orig.inputs)
@@ -172,7 +172,6 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
 
     // Into place: a temporary sibling of --out, checked once more where it will live, then renamed.
     finalTmp = tempSibling(a.out)
-    discard(finalTmp)
     const keep = new Set(fallback?.best.keptFloat ?? [])
     const final = builder.build(keep)
     final.write(finalTmp)
