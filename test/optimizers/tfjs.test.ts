@@ -52,7 +52,7 @@ test('uint8 TF.js output: tfjs-converter manifest, loads in stock tfjs, ≤ 0.5 
   try {
     await tf.setBackend('cpu')
     const model = await tf.loadLayersModel(`http://127.0.0.1:${(server.address() as AddressInfo).port}/model.json`)
-    const w = model.getWeights().find((t) => t.name.includes(kernel.name.split('/')[0]) && t.shape.length === 2)!
+    const w = model.getWeights().find((t) => (t as unknown as {name: string}).name.includes(kernel.name.split('/')[0]) && t.shape.length === 2)!
     const got = await w.data()
     for (const i of [0, 1, 1000, got.length - 1]) assert.ok(Math.abs(got[i]! - (q.data[i]! * q.scale + q.min)) < 1e-6, `weight ${i}`)
     const y = model.predict(tf.zeros([1, 784])) as tf.Tensor

@@ -79,54 +79,9 @@ export async function exclusive<T>(fn: () => Promise<T>, waitMs = 200_000): Prom
   }
 }
 
-// ---- models ----
+// ---- models (shared with the server tests) ----
 
-function save(path: string, model: ReturnType<typeof makeModel>): string {
-  writeFileSync(path, encodeModel(model))
-  return path
-}
-
-/** y = x * scale, x float32 [batch, 4]: versions of one model told apart by their answers. */
-export function scaleModel(path: string, scale: number): string {
-  return save(path, makeModel({
-    name: 'scale',
-    nodes: [makeNode('Mul', ['x', 'k'], ['y'])],
-    inputs: [makeValueInfo('x', 'float32', ['batch', 4])],
-    outputs: [makeValueInfo('y', 'float32', ['batch', 4])],
-    initializers: [makeTensor('k', 'float32', [1], [scale])],
-  }))
-}
-
-/** a float32 [batch,3], b int64 [batch,2], flag bool [batch] → a*2, b+1, not(flag). */
-export function multiModel(path: string): string {
-  return save(path, makeModel({
-    name: 'multi',
-    nodes: [makeNode('Mul', ['a', 'two'], ['doubled']), makeNode('Add', ['b', 'one'], ['incremented']), makeNode('Not', ['flag'], ['negated'])],
-    inputs: [makeValueInfo('a', 'float32', ['batch', 3]), makeValueInfo('b', 'int64', ['batch', 2]), makeValueInfo('flag', 'bool', ['batch'])],
-    outputs: [makeValueInfo('doubled', 'float32', ['batch', 3]), makeValueInfo('incremented', 'int64', ['batch', 2]), makeValueInfo('negated', 'bool', ['batch'])],
-    initializers: [makeTensor('two', 'float32', [1], [2]), makeTensor('one', 'int64', [1], [1])],
-  }))
-}
-
-/** text string [batch] → echo and echo_bytes (the latter answered as {"b64": ...}). */
-export function textModel(path: string): string {
-  return save(path, makeModel({
-    name: 'text',
-    nodes: [makeNode('Identity', ['text'], ['echo']), makeNode('Identity', ['text'], ['echo_bytes'])],
-    inputs: [makeValueInfo('text', 'string', ['batch'])],
-    outputs: [makeValueInfo('echo', 'string', ['batch']), makeValueInfo('echo_bytes', 'string', ['batch'])],
-    initializers: [],
-  }))
-}
-
-/** A TF Serving base path `dir/<version>/model.onnx` of scale models. */
-export function versionedBase(dir: string, versions: Record<number, number>): string {
-  for (const [v, scale] of Object.entries(versions)) {
-    mkdirSync(join(dir, v), {recursive: true})
-    scaleModel(join(dir, v, 'model.onnx'), scale)
-  }
-  return dir
-}
+export {multiModel, scaleModel, stringModel as textModel, versionedBase} from '../support/models.js'
 
 // ---- the server in a child process ----
 

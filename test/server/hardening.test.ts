@@ -123,7 +123,7 @@ test('path tricks in model names are only ever looked up, never used as paths', 
   }
   // Dot segments around a real model name are not normalised into it either.
   for (const path of ['/v1/models/x/../s:predict', '/v1/models/s/versions/1/../2:predict', '//v1/models/s:predict']) {
-    const r = await rawExchange((s) => s.end(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`))
+    const r = await rawExchange((s) => void s.end(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`))
     assert.match(r.text, /^HTTP\/1\.1 404 /, path)
   }
   await stillServes()
@@ -154,7 +154,7 @@ test('broken HTTP framing gets a 4xx with a JSON {"error"} body, then the connec
     ['POST /v1/models/s:predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', /^HTTP\/1\.1 400 /],
   ]
   for (const [raw, status] of cases) {
-    const r = await rawExchange((s) => s.write(raw))
+    const r = await rawExchange((s) => void s.write(raw))
     assert.match(r.text, status, JSON.stringify(raw.slice(0, 40)))
     assert.equal(typeof JSON.parse(r.text.slice(r.text.indexOf('\r\n\r\n') + 4)).error, 'string')
     assert.equal(r.closedByServer, true)
@@ -178,7 +178,7 @@ test('a chunked body over the limit gets 413 and the connection is closed, witho
   assert.equal(r.closedByServer, true)
   assert.ok(sent < 8 * MAX_BODY, 'the server kept reading far past the limit')
   // A declared length over the limit is refused before a byte of the body is read.
-  const declared = await rawExchange((s) => s.write(`POST /v1/models/s:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n{"instances":`))
+  const declared = await rawExchange((s) => void s.write(`POST /v1/models/s:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n{"instances":`))
   assert.match(declared.text, /^HTTP\/1\.1 413 /)
   assert.equal(declared.closedByServer, true)
   await stillServes()
