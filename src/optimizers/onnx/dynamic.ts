@@ -11,7 +11,7 @@ import {attrInt} from '../../models/onnx/proto.js'
 import {makeNode} from '../../models/onnx/builder.js'
 import {makeTensor} from '../../models/onnx/tensor.js'
 import {TfsoptError} from '../../errors.js'
-import {cloneModel, constantsToInitializers, ensureOpset, GraphIndex, nameNodes} from './graph.js'
+import {ensureOpset, preparedCopy} from './graph.js'
 import {pruneUnusedInitializers} from './fold-bn.js'
 import {emptyPlan, type TransformPlan} from './plan.js'
 import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type QuantWeight} from './weights.js'
@@ -20,11 +20,8 @@ export const DYNAMIC_OPS = ['MatMul', 'Gemm', 'Conv']
 
 export function quantizeDynamic(input: ModelProto, opts: QuantOptions): {model: ModelProto; plan: TransformPlan} {
   if (opts.activationType !== 'uint8') throw new TfsoptError('E_USAGE', '--mode dynamic quantises activations with DynamicQuantizeLinear, which only produces uint8; drop --activation-type int8 (or use --mode static)')
-  const model = cloneModel(input)
-  constantsToInitializers(model)
-  nameNodes(model)
+  const {model, idx} = preparedCopy(input)
   const g = model.graph!
-  const idx = new GraphIndex(model)
   const plan = emptyPlan()
   const inits = g.initializer!
   const wcache = new Map<string, QuantWeight>()

@@ -11,18 +11,15 @@ import {makeNode} from '../../models/onnx/builder.js'
 import {makeTensor, tensorDType, tensorToFloat32} from '../../models/onnx/tensor.js'
 import {clampForFloat16} from '../quant/math.js'
 import {selects, type NameFilter} from '../select.js'
-import {cloneModel, constantsToInitializers, GraphIndex, nameNodes} from './graph.js'
+import {preparedCopy} from './graph.js'
 import {emptyPlan, type TransformPlan} from './plan.js'
 
 /** onnxconverter-common's DEFAULT_OP_BLOCK_LIST (the ops ORT and converters expect in float32). */
 export const FLOAT16_BLOCK_LIST = ['ArrayFeatureExtractor', 'Binarizer', 'CastMap', 'CategoryMapper', 'DictVectorizer', 'FeatureVectorizer', 'Imputer', 'LabelEncoder', 'LinearClassifier', 'LinearRegressor', 'Normalizer', 'OneHotEncoder', 'RandomUniformLike', 'SVMClassifier', 'SVMRegressor', 'Scaler', 'TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'ZipMap', 'NonMaxSuppression', 'TopK', 'RoiAlign', 'Resize', 'Range', 'CumSum', 'Min', 'Max', 'Upsample']
 
 export function convertFloat16(input: ModelProto, floatTensors: Set<string>, opts: {filter: NameFilter; keepFloat?: Set<string>; blockList?: string[]}): {model: ModelProto; plan: TransformPlan} {
-  const model = cloneModel(input)
-  constantsToInitializers(model)
-  nameNodes(model)
+  const {model, idx} = preparedCopy(input)
   const g = model.graph!
-  const idx = new GraphIndex(model)
   const plan = emptyPlan()
   const block = new Set(opts.blockList ?? FLOAT16_BLOCK_LIST)
   const stay = (n: NodeProto) => block.has(n.opType!) || (n.domain ?? '') !== '' || opts.keepFloat?.has(n.name!) || !selects(opts.filter, n.name!)

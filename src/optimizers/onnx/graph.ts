@@ -106,3 +106,14 @@ export function ensureOpset(model: ModelProto, want: number, why: string): numbe
   for (const o of model.opsetImport ?? []) if ((o.domain ?? '') === '' || o.domain === 'ai.onnx') o.version = want
   return want
 }
+
+/**
+ * The common start of an ONNX transform: a private copy of the model (the input is never mutated), with
+ * Constant nodes turned into initializers and every node named, plus an index over its graph.
+ */
+export function preparedCopy(input: ModelProto): {model: ModelProto; idx: GraphIndex} {
+  const model = cloneModel(input)
+  constantsToInitializers(model)
+  nameNodes(model)
+  return {model, idx: new GraphIndex(model)}
+}

@@ -5,7 +5,7 @@
  */
 import type {ModelProto, NodeProto} from '../../models/onnx/proto.js'
 import {makeNode} from '../../models/onnx/builder.js'
-import {cloneModel, constantsToInitializers, ensureOpset, GraphIndex, nameNodes} from './graph.js'
+import {ensureOpset, preparedCopy} from './graph.js'
 import {pruneUnusedInitializers} from './fold-bn.js'
 import {emptyPlan, type TransformPlan} from './plan.js'
 import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type QuantWeight} from './weights.js'
@@ -13,11 +13,8 @@ import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type Qu
 export const WEIGHT_ONLY_OPS = ['MatMul', 'Gemm', 'Conv', 'ConvTranspose']
 
 export function quantizeWeightOnly(input: ModelProto, opts: QuantOptions): {model: ModelProto; plan: TransformPlan} {
-  const model = cloneModel(input)
-  constantsToInitializers(model)
-  nameNodes(model)
+  const {model, idx} = preparedCopy(input)
   const g = model.graph!
-  const idx = new GraphIndex(model)
   const plan = emptyPlan()
   if (opts.perChannel) ensureOpset(model, 13, '--per-channel (per-axis DequantizeLinear)')
   const head: NodeProto[] = []
