@@ -114,7 +114,12 @@ export class BodySource {
   repeats = 0
   total = 0
 
-  constructor(samples: Sample[], opts: {clientBatch: number; repeatRatio: number; seed?: number}) {
+  /**
+   * `freshStart`: where this source's sequence of fresh bodies begins. Points measured one after another on
+   * the same server must not reuse each other's "fresh" bodies, or the server's cache (which outlives a
+   * point) answers them: the engine passes the previous source's `freshEnd`.
+   */
+  constructor(samples: Sample[], opts: {clientBatch: number; repeatRatio: number; seed?: number; freshStart?: number}) {
     if (!samples.length) throw dataError('no request samples')
     if (!(opts.clientBatch >= 1)) throw dataError('client batch must be at least 1')
     if (!(opts.repeatRatio >= 0 && opts.repeatRatio <= 1)) throw dataError('repeat ratio must lie in [0, 1]')
@@ -122,6 +127,12 @@ export class BodySource {
     this.clientBatch = opts.clientBatch
     this.repeatRatio = opts.repeatRatio
     this.rand = mulberry32(opts.seed ?? 42)
+    this.fresh = opts.freshStart ?? 0
+  }
+
+  /** The index the next fresh body would use: pass it as the next source's `freshStart`. */
+  get freshEnd(): number {
+    return this.fresh
   }
 
   /** The next request body: a repeat of a hot body with probability repeatRatio, else a fresh one. */

@@ -2,7 +2,7 @@
  * After measuring: queueing fits and per-point predictions (src/queueing via models.ts), the Pareto
  * front, the recommendation and the run-level warnings, added to the BenchRun in place.
  */
-import {fitGroup, predictionsFor, serverKeyOf, type GroupFits} from './models.js'
+import {cacheRows, fitGroup, predictionsFor, serverKeyOf, type GroupFits} from './models.js'
 import {paretoFront} from './pareto.js'
 import {recommend} from './recommend.js'
 import type {BenchRun, PointResult} from './result.js'
@@ -21,6 +21,11 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
     for (const p of pts) p.queueing = predictionsFor(p, f)
   }
   run.fits = fits
+  for (const [id, rows] of cacheRows(run.points)) {
+    const p = run.points.find((x) => x.id === id)
+    // First, so the tables show the cache mixture as this point's prediction (the article's form is flagged, never chosen).
+    if (p) p.queueing = [...rows, ...((p.queueing as unknown[] | undefined) ?? [])]
+  }
   const usable = run.points.filter((p) => !p.failed && p.errors.total === 0 && Number.isFinite(p.latency.p99Ms))
   run.pareto = paretoFront(usable.map((p) => ({id: p.id, throughput: p.inferencesPerSec, p99Ms: p.latency.p99Ms}))).map((p) => p.id)
   const rec = recommend(run.points, {sloP99Ms: o.sloP99Ms, modelArg: o.modelArg, cores: o.cores})

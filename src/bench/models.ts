@@ -5,7 +5,7 @@
  * closed-loop points, and ask predictPoint for each point's rows (predicted, measured, relErr,
  * violated assumptions).
  */
-import {fitBatchCost, fitUsl, predictPoint, USL_MIN_POINTS, asymptoticBounds, type PredictionRow, type UslFit} from '../queueing/index.js'
+import {articleCacheForm, cacheLatency, fitBatchCost, fitUsl, predictPoint, USL_MIN_POINTS, asymptoticBounds, type PredictionRow, type UslFit} from '../queueing/index.js'
 import {errorMessage} from '../errors.js'
 import type {PointResult} from './result.js'
 import type {ServerBreakdown} from './scrape-metrics.js'
@@ -100,4 +100,52 @@ export function predictedKnee(points: Array<{load: number; throughput: number; m
   if (!one) return undefined
   const xMax = Math.max(...ok.map((p) => p.throughput))
   return asymptoticBounds({concurrency: 1, demand: one.meanMs / 1000, bottleneckDemand: 1 / xMax}).kneeConcurrency
+}
+
+/**
+ * Cache model rows (queueing.md §Cache, src/queueing/cache.ts). Points that differ only in --repeat-ratio
+ * (same model, server incl. --cache-size, load and client batch) form a group; the server's metrics give
+ * each point's hit ratio H. The mixture E[T] = H·t_hit + (1−H)·t_miss is linear in H, so t_miss and t_hit
+ * are the intercept and the value at H = 1 of a least-squares line through the group's (H, mean latency)
+ * pairs. To predict rather than restate, each point's line is fitted on the OTHER points of its group
+ * (leave-one-out): it needs at least two others with hit ratios at least 0.2 apart. The seed article's
+ * form L(1−H) + 1/H (L = t_miss in seconds) is shown beside it, for comparison only.
+ */
+export function cacheRows(points: PointResult[]): Map<string, PredictionRow[]> {
+  const out = new Map<string, PredictionRow[]>()
+  const groups = new Map<string, Array<{p: PointResult; h: number; t: number}>>()
+  for (const p of points) {
+    const h = (p.server as ServerBreakdown | undefined)?.cacheHitRatio
+    if (p.failed || !p.config.server.cacheSize || h === undefined || !(p.latency.meanMs > 0)) continue
+    const c = p.config.client
+    const k = JSON.stringify([p.config.model, p.config.server, c.mode, c.concurrency ?? c.rate, c.arrival, c.clientBatch])
+    if (!groups.has(k)) groups.set(k, [])
+    groups.get(k)!.push({p, h, t: p.latency.meanMs / 1000})
+  }
+  for (const g of groups.values()) {
+    for (const x of g) {
+      const others = g.filter((y) => y !== x)
+      const hs = others.map((y) => y.h)
+      if (others.length < 2 || Math.max(...hs) - Math.min(...hs) < 0.2) continue
+      const n = others.length
+      const mh = hs.reduce((a, b) => a + b, 0) / n
+      const mt = others.reduce((a, y) => a + y.t, 0) / n
+      const sxx = others.reduce((a, y) => a + (y.h - mh) ** 2, 0)
+      const slope = others.reduce((a, y) => a + (y.h - mh) * (y.t - mt), 0) / sxx
+      const tMiss = Math.max(0, mt - slope * mh)
+      const tHit = Math.max(0, tMiss + slope)
+      const predicted = cacheLatency(x.h, tHit, tMiss)
+      const article = x.h > 0 ? articleCacheForm(x.h, tMiss) : Infinity
+      const rel = (v: number) => (Number.isFinite(v) ? (v - x.t) / x.t : null)
+      const mode = x.p.config.client.mode
+      const violated = mode === 'closed' && (x.p.config.client.concurrency ?? 1) > 1 ? ['closed loop above one client: queueing changes with H, the mixture ignores it'] : []
+      const note = `H = ${x.h.toFixed(3)}; t_hit = ${(tHit * 1000).toFixed(3)} ms, t_miss = ${(tMiss * 1000).toFixed(3)} ms fitted on the ${n} other repeat ratios (leave-one-out)`
+      out.set(x.p.id, [
+        {model: 'cache mixture H·t_hit + (1−H)·t_miss', quantity: 'meanLatency', unit: 's', predicted, measured: x.t, relErr: rel(predicted), assumptionsViolated: violated, note},
+        {model: "seed article 000's cache form L(1−H) + 1/H (wrong)", quantity: 'meanLatency', unit: 's', predicted: Number.isFinite(article) ? article : null, measured: x.t, relErr: rel(article),
+          assumptionsViolated: ['adds the unitless 1/H to seconds; grows as H falls'], note: `L = t_miss = ${(tMiss * 1000).toFixed(3)} ms, in seconds; shown for comparison only`},
+      ])
+    }
+  }
+  return out
 }

@@ -28,7 +28,7 @@ import {DEFAULT_MODEL, DEFAULT_MODEL_NAME, TFSOPT_VERSION} from '../fixtures.js'
 
 export interface EngineEvents {
   plan: {points: number; perPointS: number; servers: number}
-  server: {phase: 'starting' | 'ready' | 'stopped' | 'failed'; config: ServerConfig; model: string; url?: string; message?: string}
+  server: {phase: 'starting' | 'ready' | 'stopped' | 'failed'; config: ServerConfig; model: string; url?: string; pid?: number; message?: string}
   'point-start': {id: string; index: number; config: PointResult['config']; repeat: number}
   window: {id: string; window: BenchWindow}
   point: {point: PointResult; index: number}
@@ -50,6 +50,10 @@ export class BenchEngine extends EventEmitter {
   private readonly order: string[] = []
   private readonly warnings: string[] = []
   private interrupted = false
+  /** Set by --fail-fast at the first failed point: the sweep stops, and what was measured is still returned. */
+  stoppedBy?: TfsoptError
+  /** Fresh request bodies are numbered across the whole run, so no point re-sends another point's. */
+  private freshNext = 0
   private done = 0
 
   constructor(private readonly o: BenchOptions, private readonly signal?: AbortSignal) {
@@ -68,9 +72,13 @@ export class BenchEngine extends EventEmitter {
     const startedAt = new Date().toISOString()
     const builtIn = !o.url
     const models = builtIn ? [o.model ?? DEFAULT_MODEL, ...(o.compareModel ? [o.compareModel] : [])] : [o.modelName]
-    let servers = builtIn ? serverGrid(o) : [{}]
-    if (!builtIn && serverGrid(o).length > 1) {
-      this.warn('server-side sweeps (--workers, --intra-op-threads, --max-batch-size, --batch-timeout-micros, --cache-size) cannot be applied to an external --url target; they were ignored')
+    let servers: ServerConfig[] = builtIn ? serverGrid(o) : [{}]
+    if (!builtIn) {
+      // Even one value cannot be applied: bench does not control an external server. Say which were given.
+      const flagOf: Record<keyof BenchOptions['server'], string> = {workers: '--workers', intraOpThreads: '--intra-op-threads', maxBatchSize: '--max-batch-size', batchTimeoutMicros: '--batch-timeout-micros', cacheSize: '--cache-size'}
+      const given = (Object.keys(flagOf) as Array<keyof BenchOptions['server']>).filter((k) => o.server[k].length).map((k) => flagOf[k])
+      if (o.serverFlags.length) given.push('--server-flags')
+      if (given.length) this.warn(`server-side settings (${given.join(', ')}) cannot be applied to an external --url target: they were ignored, and every point measures the server as it is configured`)
       servers = [{}]
     }
     const variants = clientVariants(o)
@@ -86,13 +94,13 @@ export class BenchEngine extends EventEmitter {
       for (const modelPath of models) {
         const modelLabel = builtIn ? (modelPath === DEFAULT_MODEL ? DEFAULT_MODEL_NAME : basename(modelPath).replace(/\.[^.]+$/, '')) : o.modelName
         for (const server of servers) {
-          if (this.signal?.aborted) break outer
+          if (this.signal?.aborted || this.stoppedBy) break outer
           let handle: ServerHandle | undefined
           let modelName = o.modelName
           const start = async () => {
             this.emit('server', {phase: 'starting', config: server, model: modelLabel})
             const h = await startServeProcess({model: modelPath, modelName: builtIn && o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined, config: server})
-            this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url})
+            this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url, pid: h.pid})
             return h
           }
           if (builtIn) {
@@ -123,7 +131,7 @@ export class BenchEngine extends EventEmitter {
               let loads: number[]
               const results: LoadResult[] = []
               const measureOne = async (load: number): Promise<PointResult | undefined> => {
-                if (this.signal?.aborted) return undefined
+                if (this.signal?.aborted || this.stoppedBy) return undefined
                 if (handle && !handle.alive()) {
                   this.warn(`the server (${JSON.stringify(server)}) died; restarting it for the next point`)
                   try {
@@ -137,23 +145,31 @@ export class BenchEngine extends EventEmitter {
                 const config = {server, client, model: modelLabel}
                 const id = pointId({model: modelLabel, server, client})
                 this.emit('point-start', {id, index: this.done, config, repeat: rep})
-                const bodies = new BodySource(samples!.samples, {clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, seed: o.seed + rep})
+                const bodies = new BodySource(samples!.samples, {clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, seed: o.seed + rep, freshStart: this.freshNext})
                 const gen = v.mode === 'closed'
                   ? new ClosedLoop({url: targetUrl, model: modelName, concurrency: load, bodies, timeoutS: o.timeoutS})
                   : new OpenLoop({url: targetUrl, model: modelName, rate: load, arrival: v.arrival ?? 'poisson', bodies, seed: o.seed + rep, timeoutS: o.timeoutS})
                 const hists: Histogram[] = []
                 const h = handle
+                const releaseBodies = () => {
+                  this.freshNext = bodies.freshEnd
+                }
                 const m = await measurePoint(gen, {
                   warmupS: o.warmupS, windowS: o.windowS, minWindows: o.minWindows, maxWindows: o.maxWindows, stabilityPct: o.stabilityPct,
                   signal: this.signal, serverAlive: h ? () => h.alive() : undefined, serverPid: h?.pid, metricsBase: targetUrl,
                   onWindow: (w) => this.emit('window', {id, window: w}),
                   onHistogram: (hist) => hists.push(hist),
                 })
+                releaseBodies()
                 if (m.aborted) this.interrupted = true
                 if (m.aborted && m.windows.length === 0) return undefined
                 const workers = Number(h?.ready.models?.[0]?.workers ?? server.workers ?? 1)
                 const p = this.record({config, m, hists, serverWorkers: workers}, id)
-                if (m.failed && o.failFast) throw new TfsoptError('E_RUNTIME', `point ${id} failed: ${m.failed} (--fail-fast)`)
+                if (m.failed && o.failFast) {
+                  // Stop like Ctrl-C does (the caller still writes the points so far), then fail with exit 1.
+                  this.stoppedBy = new TfsoptError('E_RUNTIME', `point ${id} failed: ${m.failed} (--fail-fast: the sweep stopped there)`)
+                  return undefined
+                }
                 return p
               }
               if (o.search === 'adaptive' && rep === 0) {
@@ -197,6 +213,7 @@ export class BenchEngine extends EventEmitter {
       settings: settingsOf(o),
       points,
       interrupted: this.interrupted,
+      ...(this.stoppedBy ? {stoppedBy: this.stoppedBy.message} : {}),
       warnings: this.warnings,
     }
     finalizeRun(run, {sloP99Ms: o.sloP99Ms, modelArg: o.model ?? (builtIn ? '' : o.modelName), cores: machine.cores, workersOf: (p) => this.workersOf(p.id)})

@@ -2,7 +2,7 @@
  * Control-plane calls to a TF-Serving-compatible REST target: model status, metadata, metrics. These are
  * few and not timed, so plain fetch is fine (the measured traffic goes through the load generators).
  */
-import {TfsoptError} from '../errors.js'
+import {TfsoptError, errorMessage} from '../errors.js'
 import {parseSignature, type SignatureInput} from './signature.js'
 
 export async function getJson(url: string, timeoutMs = 5000): Promise<{status: number; body: unknown}> {
@@ -59,7 +59,14 @@ export async function fetchSignature(base: string, model: string): Promise<Signa
 
 /** Checks that one request succeeds before any measuring, so a bad body fails fast with the server's word. */
 export async function probePredict(base: string, model: string, body: string): Promise<void> {
-  const res = await fetch(`${base}/v1/models/${encodeURIComponent(model)}:predict`, {method: 'POST', headers: {'content-type': 'application/json'}, body, signal: AbortSignal.timeout(30_000)})
+  let res: Response
+  try {
+    res = await fetch(`${base}/v1/models/${encodeURIComponent(model)}:predict`, {method: 'POST', headers: {'content-type': 'application/json'}, body, signal: AbortSignal.timeout(30_000)})
+  } catch (err) {
+    // A raw "TypeError: fetch failed" says nothing: name the target and the cause (reset, refused, timeout).
+    const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : errorMessage(err)
+    throw new TfsoptError('E_UNAVAILABLE', `the probe :predict request to ${base} failed: ${cause}`)
+  }
   if (res.status >= 300) {
     const text = (await res.text()).slice(0, 300)
     throw new TfsoptError('E_DATA', `a probe :predict request failed with HTTP ${res.status}: ${text}`)

@@ -19,6 +19,7 @@ import {loadRun, saveBaseline} from '../gate/baseline.js'
 import {renderTable as renderGateTable} from '../gate/render-table.js'
 import {parseAlpha, parseFraction} from '../gate/options.js'
 import {minSamplesPerSide} from '../stats/mann-whitney.js'
+import {METRICS, type Metric} from '../gate/metrics.js'
 
 export default class Bench extends BaseCommand {
   static override summary = 'Load-test a model server: sweep configurations and load, compare with queueing theory, recommend a configuration.'
@@ -75,6 +76,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     'save-baseline': Flags.string({description: 'save this run as a baseline FILE (not when it regressed against --baseline)'}),
     'max-regression': Flags.string({description: 'with --baseline: the change (e.g. 5%) the whole bootstrap CI must exceed to call a regression', default: '5%'}),
     alpha: Flags.string({description: 'with --baseline: significance level of the Mann-Whitney U test', default: '0.05'}),
+    metric: Flags.string({description: 'with --baseline: metrics the gate judges (comma-separated)', options: [...METRICS], multiple: true, delimiter: ',', default: ['throughput', 'p99', 'p50', 'errors']}),
   }
 
   async run(): Promise<BenchRun> {
@@ -134,6 +136,13 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
       o.minWindows = Math.max(o.minWindows, minSamplesPerSide(gate.alpha) + 1)
       o.maxWindows = Math.max(o.maxWindows, o.minWindows)
     }
+    // Refuse before measuring, not after: a stable point stops after --windows windows per repeat, so
+    // fewer than the test needs would make every point "too few to compare" (compare exits 2 anyway).
+    const needed = minSamplesPerSide(gate.alpha)
+    if ((flags.baseline || flags['save-baseline']) && o.minWindows * o.repeat < needed) {
+      const have = o.repeat > 1 ? `--windows ${o.minWindows} × --repeat ${o.repeat}: ${o.minWindows * o.repeat}` : `--windows ${o.minWindows}: ${o.minWindows}`
+      throw usageError(`${have} windows per point are too few for the gate (--${flags.baseline ? 'baseline' : 'save-baseline'}): at --alpha ${gate.alpha} the Mann-Whitney test needs at least ${needed} windows per point to ever reach significance (10 or more advised)`)
+    }
     validateOptions(o)
 
     const controller = new AbortController()
@@ -160,7 +169,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     this.say(renderRecommendation(run.recommendation as Recommendation | null))
     this.writeOutputs(run, flags)
     if (flags.baseline) {
-      const c = compareRuns(loadRun(flags.baseline), run, {metrics: ['throughput', 'p99', 'p50', 'errors'], ...gate})
+      const c = compareRuns(loadRun(flags.baseline), run, {metrics: flags.metric as Metric[], ...gate})
       run.gate = {verdict: c.verdict, exitCode: c.exitCode, summary: c.summary, regressions: c.regressions, improvements: c.improvements}
       process.stderr.write(renderGateTable(c) + '\n')
       if (c.verdict === 'error') this.warnUser(`the comparison with ${flags.baseline} could not decide: ${c.summary}`)
@@ -172,6 +181,8 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
       else saveBaseline(run, flags['save-baseline'])
     }
     if (run.interrupted) process.exitCode = 130
+    // --fail-fast: the outputs above hold the points measured up to the failure; then exit 1.
+    if (engine.stoppedBy) throw engine.stoppedBy
     return run
   }
 
