@@ -92,6 +92,9 @@ export class BenchEngine extends EventEmitter {
 
     outer: for (let rep = 0; rep < o.repeat; rep++) {
       for (const modelPath of models) {
+        // Adaptive: the best load level so far, carried from group to group — across client variants AND
+        // server configurations of this model — so later groups start there and step by one (docs/BENCH.md).
+        let hint: number | undefined
         const modelLabel = builtIn ? (modelPath === DEFAULT_MODEL ? DEFAULT_MODEL_NAME : basename(modelPath).replace(/\.[^.]+$/, '')) : o.modelName
         for (const server of servers) {
           if (this.signal?.aborted || this.stoppedBy) break outer
@@ -125,7 +128,6 @@ export class BenchEngine extends EventEmitter {
               samplesByModel.set(modelPath, samples)
               await probePredict(targetUrl, modelName, new BodySource(samples.samples, {clientBatch: 1, repeatRatio: 0}).next())
             }
-            let hint: number | undefined
             for (const v of variants) {
               const key = JSON.stringify([modelLabel, server, v])
               let loads: number[]
