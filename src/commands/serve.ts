@@ -36,6 +36,7 @@ export default class Serve extends BaseCommand {
     workers: Flags.integer({description: 'inference worker threads per model version (default: half the cores, at least 1)', min: 1}),
     'intra-op-threads': Flags.integer({description: 'onnxruntime intra-op threads per worker (default: cores ÷ workers)', min: 1}),
     'inter-op-threads': Flags.integer({description: 'onnxruntime inter-op threads per worker', min: 1}),
+    'allow-spinning': Flags.boolean({description: "let onnxruntime's thread pools spin-wait for work (lower latency on dedicated cores; burns CPU the HTTP thread needs when cores are shared)"}),
     'max-batch-size': Flags.integer({description: 'largest merged batch, in rows (default 64 where the model has a dynamic batch dimension)', min: 1}),
     'batch-timeout-micros': Flags.integer({description: 'how long the oldest request may wait for a batch to fill (default 0)', min: 0}),
     'max-enqueued-batches': Flags.integer({description: 'waiting batches before requests get 503 (default 128)', min: 1}),
@@ -73,6 +74,7 @@ export default class Serve extends BaseCommand {
       workers: flags.workers,
       intraOpThreads: flags['intra-op-threads'],
       interOpThreads: flags['inter-op-threads'],
+      allowSpinning: flags['allow-spinning'],
       batching: {
         maxBatchSize: flags['max-batch-size'],
         batchTimeoutMicros: flags['batch-timeout-micros'],

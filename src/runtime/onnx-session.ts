@@ -87,6 +87,8 @@ export class OnnxSession implements InferenceSession {
     if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads
     if (opts.interOpThreads) options.interOpNumThreads = opts.interOpThreads
     if (opts.interOpThreads && opts.interOpThreads > 1) options.executionMode = 'parallel'
+    // Session config entries (onnxruntime_session_options_config_keys.h), passed through `extra`.
+    if (!opts.allowSpinning) options.extra = {session: {intra_op: {allow_spinning: '0'}, inter_op: {allow_spinning: '0'}}}
     let session: OrtNs.InferenceSession
     try {
       session = await ort().InferenceSession.create(path, options)

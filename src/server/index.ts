@@ -56,6 +56,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     workers: threads.workers,
     intraOpThreads: threads.intraOpThreads,
     interOpThreads: opts.interOpThreads,
+    allowSpinning: opts.allowSpinning,
     warmup: opts.warmup ?? SERVE_DEFAULTS.warmup,
     injectLatencyMs: opts.injectLatencyMs ?? 0,
   }

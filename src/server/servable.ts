@@ -37,7 +37,7 @@ export class Servable {
     const metrics = serverMetrics
     this.pool = new WorkerPool({
       model: detected, backend: runtime.backend, device: runtime.device, intraOpThreads: runtime.intraOpThreads,
-      interOpThreads: runtime.interOpThreads, warmup: runtime.warmup, injectLatencyMs: runtime.injectLatencyMs,
+      interOpThreads: runtime.interOpThreads, allowSpinning: runtime.allowSpinning, warmup: runtime.warmup, injectLatencyMs: runtime.injectLatencyMs,
     }, runtime.workers, {
       onIdle: () => this.batcher?.pump(),
       onRestart: (reason) => {

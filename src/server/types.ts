@@ -38,6 +38,7 @@ export interface RuntimeSettings {
   workers: number
   intraOpThreads?: number
   interOpThreads?: number
+  allowSpinning?: boolean
   warmup: number
   injectLatencyMs: number
 }

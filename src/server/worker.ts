@@ -17,6 +17,7 @@ export interface WorkerInit {
   device: 'auto' | 'cpu' | 'gpu'
   intraOpThreads?: number
   interOpThreads?: number
+  allowSpinning?: boolean
   warmup: number
   injectLatencyMs: number
 }
@@ -52,7 +53,7 @@ function transferables(outputs: Record<string, Tensor>): ArrayBuffer[] {
 async function main(): Promise<void> {
   let session: InferenceSession
   try {
-    session = await openSession(init.model, {backend: init.backend, device: init.device, intraOpThreads: init.intraOpThreads, interOpThreads: init.interOpThreads})
+    session = await openSession(init.model, {backend: init.backend, device: init.device, intraOpThreads: init.intraOpThreads, interOpThreads: init.interOpThreads, allowSpinning: init.allowSpinning})
     for (let i = 0; i < init.warmup; i++) {
       try {
         await session.run(warmupFeeds(session))
