@@ -38,6 +38,8 @@ const SECONDS = Number(arg('seconds', '5'))
 const DET = Number(arg('det-size', '320'))
 const ONLY = arg('only', '123')
 const ROUNDS = Number(arg('rounds', '3'))
+/** --allow-spinning: onnxruntime thread pools spin-wait, in-process and served alike (off by default, as in tfsopt serve). */
+const SPIN = process.argv.includes('--allow-spinning')
 
 // ---------------------------------------------------------------- child servers
 async function child(kind: string, model: string): Promise<void> {
@@ -74,7 +76,7 @@ async function child(kind: string, model: string): Promise<void> {
     port = await new Promise((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as {port: number}).port)))
   } else {
     const s = await startServer({
-      models: [{name: 'm', path: model}], port: 0, workers: Number(arg('workers', '1')), intraOpThreads: Number(arg('threads', '1')),
+      models: [{name: 'm', path: model}], port: 0, workers: Number(arg('workers', '1')), intraOpThreads: Number(arg('threads', '1')), allowSpinning: SPIN,
       batching: kind === 'tfsopt-b1' ? {maxBatchSize: 1} : {}, log: () => {},
     })
     port = s.port
@@ -151,7 +153,7 @@ async function heavyRatio(say: (s: string) => void, cores: number): Promise<void
   const det = packagedModel('ppocr-det')!
   const threads = String(cores)
   const x = new Float32Array(3 * DET * DET).map((_, i) => (i % 255) / 255)
-  const s = await openSession(det, {device: 'cpu', intraOpThreads: cores})
+  const s = await openSession(det, {device: 'cpu', intraOpThreads: cores, allowSpinning: SPIN})
   const feeds = {x: {dtype: 'float32' as const, dims: [1, 3, DET, DET], data: x}}
   await s.run(feeds)
   let n = 0
@@ -162,7 +164,7 @@ async function heavyRatio(say: (s: string) => void, cores: number): Promise<void
   }
   const inproc = n / ((performance.now() - t0) / 1000)
   await s.dispose()
-  const heavy = await measure('tfsopt-b1', det, ['--threads', threads, '--workers', '1'], '/v1/models/m:predict', Buffer.from(x.buffer),
+  const heavy = await measure('tfsopt-b1', det, ['--threads', threads, '--workers', '1', ...(SPIN ? ['--allow-spinning'] : [])], '/v1/models/m:predict', Buffer.from(x.buffer),
     {'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-tfsopt-tensors': `x:float32:1x3x${DET}x${DET}`}, 2)
   say(`1. ppocr-det [1,3,${DET},${DET}], 1 worker × ${threads} threads, batch 1: in-process ${inproc.toFixed(2)} inf/s, served ${heavy.rps.toFixed(2)} req/s (2 connections, binary body, ${heavy.non2xx} errors) → ratio ${(heavy.rps / inproc).toFixed(3)} (goal ≥ 0.85)`)
 
