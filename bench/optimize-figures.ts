@@ -1,5 +1,5 @@
 /**
- * Re-measures every figure in docs/bench-sections/optimize.md: runs the built CLI (`npm run build`
+ * Re-measures every figure in docs/BENCHMARKS.md: runs the built CLI (`npm run build`
  * first) once per case with --json and prints one markdown row per case with the exact command.
  * Usage: npx tsx bench/optimize-figures.ts [case-substring ...]   (JSON reports land in /tmp/tfsopt-figures)
  */
