@@ -1,13 +1,27 @@
 /**
- * Adaptive search over the load levels of one group (pure decision logic; the engine measures).
+ * Adaptive search over the load levels of each group (one server configuration × client variant). Pure
+ * decision logic: the engine measures whatever `next` asks for and reports it back.
  *
- * 1. Climb: from the start level, jump two list entries at a time (one when starting from a hint, the
- *    best level of the previous group), and stop raising once the throughput gain over the previous level
- *    is < 5% AND the SLO is broken (with no SLO, the gain rule alone: Model Analyzer's stop rule), or the
- *    point had errors, or the list ends.
- * 2. Refine (first group only): one unmeasured level between the best point and its better neighbour,
- *    the one nearest the predicted knee (USL peak when ≥ 6 points, else the asymptotic-bounds knee
- *    R(1)·X_max), so the peak the coarse steps straddled is measured.
+ * The objective is the highest throughput of a clean point meeting the SLO (p99 ≤ --slo-p99; with no SLO,
+ * any clean point). A point that breaks the SLO or has errors is worth 0: p99 only rises with the load in
+ * a closed loop, so nothing above such a point is ever measured.
+ *
+ * 1. First group: climb from the bottom of the list two entries at a time (×4 on a power-of-2 list) and
+ *    stop once a step gains < 5% of the objective (Model Analyzer's stop rule; an SLO break or errors
+ *    gain nothing), or the list ends. Then at most one refinement, in a gap next to the best point where a
+ *    level could still beat it by 5% (see below), nearest the predicted knee when that lies in the gap
+ *    (USL peak when ≥ 6 points, else the asymptotic-bounds knee), else at the gap's geometric midpoint.
+ * 2. Later groups start from the best level of the group before (raised toward the load the SLO allows,
+ *    below) and walk one list entry at a time: up while each step gains ≥ 5% and meets the SLO; down
+ *    instead when the start breaks the SLO (until a point meets it, then while it gains) or is the top
+ *    of the list. The walk stops at the first neighbour that gains < 5%: a configuration whose start and
+ *    first neighbour are both poor costs two points.
+ *
+ * Where a later group starts (`nextStart`): the previous group's best level, or, in a closed loop with an
+ * SLO, higher: past saturation R = N/X grows linearly in N, so the highest clean point (N₀, p99₀) that met
+ * the SLO predicts the SLO to break near N₀·SLO/p99₀. Configurations that batch more gain throughput up to
+ * that load, so their search starts at the largest list level ≤ that prediction (and below any level the
+ * group saw break the SLO) instead of re-climbing from a knee found without batching.
  */
 export interface LoadResult {
   load: number
@@ -21,66 +35,135 @@ export interface LoadResult {
 export interface AdaptiveOptions {
   sloP99Ms?: number
   gainPct?: number
-  /** Index in `loads` to start from (the previous group's best). */
+  /** Index in `loads` to start from (a later group): the neighbour walk instead of the climb. */
   hintIndex?: number
-  /** Refinement points allowed after the climb. */
+  /** Refinement points allowed after the first group's climb (default 1). */
   refine?: number
   knee?: (measured: LoadResult[]) => number | undefined
 }
 
-const meetsSlo = (r: LoadResult, slo?: number) => r.clean && (slo === undefined || r.p99Ms <= slo)
+export const meetsSlo = (r: LoadResult, slo?: number): boolean => r.clean && (slo === undefined || r.p99Ms <= slo)
 
-/** The next load level to measure, or undefined when the search is done. */
+/** The objective: throughput of a clean point within the SLO, else 0. */
+const value = (r: LoadResult, slo?: number): number => (meetsSlo(r, slo) ? r.throughput : 0)
+
+/** The point with the highest objective (ties: the lower load), or undefined when none is worth > 0. */
+export function bestOf(measured: LoadResult[], slo?: number): LoadResult | undefined {
+  let best: LoadResult | undefined
+  for (const m of measured) if (value(m, slo) > 0 && (!best || value(m, slo) > value(best, slo) || (value(m, slo) === value(best, slo) && m.load < best.load))) best = m
+  return best
+}
+
+/** The next load level to measure, or undefined when the search of this group is done. */
 export function nextLoad(loads: number[], measured: LoadResult[], o: AdaptiveOptions = {}): number | undefined {
-  const gain = (o.gainPct ?? 5) / 100
-  const idx = (l: number) => loads.indexOf(l)
-  const seen = new Set(measured.map((m) => m.load))
-  if (!measured.length) return loads[Math.min(Math.max(o.hintIndex ?? 0, 0), loads.length - 1)]
-  const climbStep = o.hintIndex === undefined ? 2 : 1
-  // Climb phase: look at the highest level measured so far.
+  if (!loads.length) return undefined
+  const last = loads.length - 1
+  const gain = 1 + (o.gainPct ?? 5) / 100
+  const slo = o.sloP99Ms
+  const byLoad = new Map(measured.map((m) => [m.load, m]))
+
+  if (o.hintIndex !== undefined) {
+    // Later group: the neighbour walk from the start level.
+    let j = Math.min(Math.max(o.hintIndex, 0), last)
+    let cur = byLoad.get(loads[j]!)
+    if (!cur) return loads[j]
+    const dir = meetsSlo(cur, slo) && j < last ? 1 : -1
+    for (;;) {
+      j += dir
+      if (j < 0 || j > last) return undefined
+      const r = byLoad.get(loads[j]!)
+      if (!r) return loads[j]
+      // Walking down from a point that breaks the SLO (or had errors): go on until one meets it.
+      const improved = value(cur, slo) === 0 ? dir < 0 : value(r, slo) > value(cur, slo) * gain
+      if (!improved) return undefined
+      cur = r
+    }
+  }
+
+  // First group: the climb, replayed from the bottom over what was measured.
+  let i = 0
+  let prev: LoadResult | undefined
+  let climbed = 0
+  for (;;) {
+    const r = byLoad.get(loads[i]!)
+    if (!r) return loads[i]
+    climbed++
+    const stop = !meetsSlo(r, slo) || i >= last || (prev !== undefined && !(value(r, slo) > value(prev, slo) * gain))
+    if (stop) break
+    prev = r
+    i = Math.min(i + 2, last)
+  }
+
+  // Refinement.
+  if (measured.length - climbed >= (o.refine ?? 1)) return undefined
+  const best = bestOf(measured, slo)
+  if (!best) return undefined
   const sorted = [...measured].sort((a, b) => a.load - b.load)
-  const top = sorted.at(-1)!
-  const prev = sorted.at(-2)
-  const gained = prev ? top.throughput > prev.throughput * (1 + gain) : true
-  // With no SLO, "SLO broken" is taken as true: the gain rule alone decides.
-  const sloBroken = o.sloP99Ms === undefined || !meetsSlo(top, o.sloP99Ms)
-  const stopClimb = !top.clean || idx(top.load) >= loads.length - 1 || (!gained && sloBroken)
-  if (!stopClimb) {
-    const next = loads[Math.min(idx(top.load) + climbStep, loads.length - 1)]
-    if (next !== undefined && !seen.has(next)) return next
-  }
-  // Started from a hint above the bottom and the first level already breaks the SLO: step down.
-  const low = sorted[0]!
-  if (o.sloP99Ms !== undefined && !meetsSlo(low, o.sloP99Ms) && idx(low.load) > 0) {
-    const down = loads[idx(low.load) - 1]!
-    if (!seen.has(down)) return down
-  }
-  // Refine phase.
-  if ((o.refine ?? 0) <= 0) return undefined
-  const refinesDone = measured.length - climbCount(loads, measured, o)
-  if (refinesDone >= (o.refine ?? 0)) return undefined
-  const pool = measured.filter((m) => meetsSlo(m, o.sloP99Ms))
-  const best = (pool.length ? pool : measured).reduce((a, b) => (b.throughput > a.throughput ? b : a))
   const bi = sorted.indexOf(best)
   const lower = sorted[bi - 1]
   const upper = sorted[bi + 1]
-  const between = (a?: LoadResult, b?: LoadResult) => (a && b ? loads.filter((l) => l > Math.min(a.load, b.load) && l < Math.max(a.load, b.load) && !seen.has(l)) : [])
-  const candidates = [...between(lower, best), ...between(best, upper)]
-  if (!candidates.length) return undefined
+  const gap = (n?: LoadResult) => (n ? loads.filter((l) => l > Math.min(n.load, best.load) && l < Math.max(n.load, best.load) && !byLoad.has(l)) : [])
+  // Refine only where a level could beat the best by the gain margin: toward an upper neighbour that broke
+  // the SLO (or had errors) only if its throughput rose ≥ 5% (else the plateau is reached); toward one that
+  // met it (flat or falling: the peak can lie between); toward a lower one only if it is within 5% of the
+  // best (a flat pair can straddle a peak; a clearly lower one is the rising side).
+  const sides: LoadResult[] = []
+  if (upper && (meetsSlo(upper, slo) || upper.throughput >= best.throughput * gain) && gap(upper).length) sides.push(upper)
+  if (lower && lower.throughput * gain >= best.throughput && gap(lower).length) sides.push(lower)
+  if (!sides.length) return undefined
   const knee = o.knee?.(measured)
-  const target = knee ?? Math.sqrt(best.load * ((upper && (!lower || upper.throughput >= lower.throughput) ? upper : lower) ?? best).load)
-  return candidates.reduce((a, b) => (Math.abs(Math.log(b / target)) < Math.abs(Math.log(a / target)) ? b : a))
+  const inside = (n: LoadResult) => knee !== undefined && knee > Math.min(n.load, best.load) && knee < Math.max(n.load, best.load)
+  // The side holding the predicted knee, else the neighbour with more throughput (the upper one on ties).
+  const side = sides.find(inside) ?? sides.reduce((a, b) => (b.throughput > a.throughput ? b : a))
+  const lo = Math.min(side.load, best.load)
+  const hi = Math.max(side.load, best.load)
+  const target = inside(side) ? knee! : Math.sqrt(lo * hi)
+  return gap(side).reduce((a, b) => (Math.abs(Math.log(b / target)) < Math.abs(Math.log(a / target)) ? b : a))
 }
 
-/** How many of the measured levels the climb itself chose (the rest were refinements). */
-function climbCount(loads: number[], measured: LoadResult[], o: AdaptiveOptions): number {
-  let n = 0
-  const acc: LoadResult[] = []
-  for (const m of measured) {
-    const want = nextLoad(loads, acc, {...o, refine: 0})
-    if (want !== m.load) break
-    acc.push(m)
-    n++
+export interface StartOptions {
+  sloP99Ms?: number
+  /** Closed loop (load = concurrency): R = N/X, so the SLO-limited load can be predicted. */
+  closedLoop?: boolean
+}
+
+/**
+ * Where the next group starts (an index in `loads`), from this group's results; `previous` when this
+ * group found nothing within the SLO.
+ */
+export function nextStart(loads: number[], results: LoadResult[], o: StartOptions = {}, previous?: number): number | undefined {
+  const slo = o.sloP99Ms
+  const best = bestOf(results, slo)
+  if (!best || !loads.includes(best.load)) return previous
+  let i = loads.indexOf(best.load)
+  if (slo !== undefined && o.closedLoop) {
+    const ok = results.filter((r) => meetsSlo(r, slo) && r.p99Ms > 0)
+    const top = ok.reduce((a, b) => (b.load > a.load ? b : a), best)
+    const predicted = top.p99Ms > 0 ? (top.load * slo) / top.p99Ms : top.load
+    const broke = Math.min(...results.filter((r) => r.load > top.load && !meetsSlo(r, slo)).map((r) => r.load))
+    for (let j = loads.length - 1; j > i; j--) {
+      if (loads[j]! <= predicted && loads[j]! < broke) {
+        i = j
+        break
+      }
+    }
   }
-  return n
+  return i
+}
+
+/**
+ * The search across groups, as the engine drives it: `next` for each load of a group, `endGroup` once the
+ * group is done (its best, raised toward the SLO-limited load, is where the next group starts).
+ */
+export class AdaptiveSearch {
+  private start?: number
+  constructor(private readonly o: {sloP99Ms?: number; gainPct?: number} = {}) {}
+
+  next(loads: number[], results: LoadResult[], knee?: AdaptiveOptions['knee']): number | undefined {
+    return nextLoad(loads, results, {sloP99Ms: this.o.sloP99Ms, gainPct: this.o.gainPct, hintIndex: this.start, refine: this.start === undefined ? 1 : 0, knee})
+  }
+
+  endGroup(loads: number[], results: LoadResult[], closedLoop: boolean): void {
+    this.start = nextStart(loads, results, {sloP99Ms: this.o.sloP99Ms, closedLoop}, this.start)
+  }
 }

@@ -18,7 +18,7 @@ import {measurePoint, type BenchWindow, type PointMeasurement} from './measure-p
 import {clientVariants, pointId, serverGrid, type BenchOptions} from './options.js'
 import {startServeProcess, type ServerHandle} from './server-process.js'
 import {fetchSignature, probePredict, waitAvailable} from './target.js'
-import {nextLoad, type LoadResult} from './adaptive.js'
+import {AdaptiveSearch, type LoadResult} from './adaptive.js'
 import {predictedKnee} from './models.js'
 import {GENERATOR_CPU_WARN} from './cpu.js'
 import {finalizeRun} from './finalize.js'
@@ -92,9 +92,9 @@ export class BenchEngine extends EventEmitter {
 
     outer: for (let rep = 0; rep < o.repeat; rep++) {
       for (const modelPath of models) {
-        // Adaptive: the best load level so far, carried from group to group — across client variants AND
-        // server configurations of this model — so later groups start there and step by one (docs/BENCH.md).
-        let hint: number | undefined
+        // Adaptive: one search per model, carried from group to group — across client variants AND server
+        // configurations — so later groups start from the best level so far and walk to its neighbours.
+        const search = new AdaptiveSearch({sloP99Ms: o.sloP99Ms})
         const modelLabel = builtIn ? (modelPath === DEFAULT_MODEL ? DEFAULT_MODEL_NAME : basename(modelPath).replace(/\.[^.]+$/, '')) : o.modelName
         for (const server of servers) {
           if (this.signal?.aborted || this.stoppedBy) break outer
@@ -177,7 +177,7 @@ export class BenchEngine extends EventEmitter {
               if (o.search === 'adaptive' && rep === 0) {
                 loads = []
                 for (;;) {
-                  const next = nextLoad(v.loads, results, {sloP99Ms: o.sloP99Ms, hintIndex: hint, refine: hint === undefined ? 1 : 0, knee: v.mode === 'closed' ? (ms) => predictedKnee(ms) : undefined})
+                  const next = search.next(v.loads, results, v.mode === 'closed' ? (ms) => predictedKnee(ms) : undefined)
                   if (next === undefined || this.signal?.aborted) break
                   loads.push(next)
                   const p = await measureOne(next)
@@ -185,8 +185,7 @@ export class BenchEngine extends EventEmitter {
                   results.push({load: next, throughput: p.throughput, p99Ms: p.latency.p99Ms, meanMs: p.latency.meanMs, clean: !p.failed && p.errors.total === 0})
                 }
                 chosen.set(key, loads)
-                const ok = results.filter((r) => r.clean && (o.sloP99Ms === undefined || r.p99Ms <= o.sloP99Ms))
-                if (ok.length) hint = v.loads.indexOf(ok.reduce((a, b) => (b.throughput > a.throughput ? b : a)).load)
+                search.endGroup(v.loads, results, v.mode === 'closed')
               } else {
                 loads = chosen.get(key) ?? v.loads
                 for (const load of loads) if (!(await measureOne(load))) break
