@@ -31,17 +31,21 @@ export function nestsDeeperThan(text: string, max: number): boolean {
     if (c === 91 /* [ */ || c === 123 /* { */) {
       if (++depth > max) return true
     } else if (c === 93 /* ] */ || c === 125 /* } */) depth--
-    else if (c === 34 /* " */) {
-      i++
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d === 92 /* \ */) i += 2
-        else if (d === 34) break
-        else i++
-      }
-    }
+    else if (c === 34 /* " */) i = closingQuote(text, i + 1)
   }
   return false
+}
+
+/** Index of the quote that closes a JSON string whose body starts at `i` (escapes skipped), or text.length. */
+function closingQuote(text: string, i: number): number {
+  const n = text.length
+  while (i < n) {
+    const d = text.charCodeAt(i)
+    if (d === 92 /* \ */) i += 2
+    else if (d === 34) return i
+    else i++
+  }
+  return n
 }
 
 export function parseJsonBody(text: string): unknown {
@@ -75,14 +79,7 @@ export function rewriteSpecials(text: string): string {
   while (i < n) {
     const c = text.charCodeAt(i)
     if (c === 34 /* " */) {
-      i++
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d === 92 /* \ */) i += 2
-        else if (d === 34) break
-        else i++
-      }
-      i++
+      i = closingQuote(text, i + 1) + 1
       continue
     }
     let rep: string | undefined
