@@ -1,5 +1,8 @@
 /** Human tables (stderr) for optimiser reports; the JSON form is the report object itself. */
 import Table from 'cli-table3'
+
+/** No ANSI colours: tables go to stderr, where CI logs and pipes would show escape codes. */
+const PLAIN = {head: [], border: []}
 import type {OptimizeReport} from './quantize.js'
 
 const kb = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`)
@@ -8,7 +11,7 @@ const ms = (x: number) => (x < 1 ? `${(x * 1000).toFixed(0)} µs` : `${x.toFixed
 
 export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsity: number; shape: string}[]; verdict?: string}): string {
   const lines: string[] = []
-  const t = new Table({head: ['', 'before', 'after', 'after/before']})
+  const t = new Table({head: ['', 'before', 'after', 'after/before'], style: PLAIN})
   t.push(['size', kb(r.size.before.bytes), kb(r.size.after.bytes), r.size.ratio.toFixed(3)])
   t.push(['size (gzip)', kb(r.size.before.gzipBytes), kb(r.size.after.gzipBytes), r.size.gzipRatio.toFixed(3)])
   for (const l of r.measurement.latency) t.push([`latency batch ${l.batch} (median, ${r.measurement.threads} thread${r.measurement.threads > 1 ? 's' : ''})`, ms(l.beforeMs), ms(l.afterMs), l.ratio.toFixed(3)])
@@ -19,15 +22,15 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
   lines.push(`fidelity vs original on ${f.samples} samples of ${f.data} (output ${f.output}): max abs err ${f.maxAbsError.toPrecision(3)}, mean rel err ${f.meanRelativeError.toPrecision(3)}, cosine ${f.cosineSimilarity.toFixed(6)}${f.top1Agreement === null ? '' : `, top-1 agreement ${pct(f.top1Agreement)}`}`)
   lines.push(`parameters: ${r.parameters.total.toLocaleString('en')} total, ${r.parameters.changed.toLocaleString('en')} changed`)
   if (r.layers?.length) {
-    const lt = new Table({head: ['layer', 'shape', 'sparsity']})
+    const lt = new Table({head: ['layer', 'shape', 'sparsity'], style: PLAIN})
     for (const l of r.layers) lt.push([l.name, l.shape, pct(l.sparsity)])
     lines.push(lt.toString())
   }
-  const ct = new Table({head: ['changed', 'op', 'how']})
+  const ct = new Table({head: ['changed', 'op', 'how'], style: PLAIN})
   for (const c of r.changed.slice(0, 20)) ct.push([c.node, c.opType, c.how])
   lines.push(ct.toString() + (r.changed.length > 20 ? `\n… and ${r.changed.length - 20} more (see --json)` : ''))
   if (r.skipped.length) {
-    const st = new Table({head: ['skipped', 'op', 'why']})
+    const st = new Table({head: ['skipped', 'op', 'why'], style: PLAIN})
     for (const s of r.skipped.slice(0, 20)) st.push([s.node, s.opType, s.reason])
     lines.push(st.toString() + (r.skipped.length > 20 ? `\n… and ${r.skipped.length - 20} more (see --json)` : ''))
   }
