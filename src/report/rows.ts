@@ -57,16 +57,9 @@ export const loadLabel = (p: PointResult): string => {
 
 interface QRow {model: string; quantity: string; predicted: number | null; relErr: number | null; assumptionsViolated: string[]}
 
-/**
- * The mean-latency prediction to show: the first model whose assumptions hold, else the first. Where the
- * server really batched (realised mean batch > 1.5), a batching model is preferred: one-request-at-a-time
- * models (MVA, M/M/c) calibrated at batch 1 overstate the latency of batched service.
- */
+/** The mean-latency prediction to show: the first model whose assumptions hold, else the first. */
 export function mainPrediction(p: PointResult): QRow | undefined {
-  const all = ((p.queueing as QRow[] | undefined) ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
-  const batched = ((p.server as {batchSize?: number} | undefined)?.batchSize ?? 1) > 1.5
-  const batching = all.filter((r) => r.model.startsWith('batching'))
-  const rows = batched && batching.length ? batching : all
+  const rows = ((p.queueing as QRow[] | undefined) ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
   return rows.find((r) => !r.assumptionsViolated.length) ?? rows[0]
 }
 
