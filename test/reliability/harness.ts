@@ -332,16 +332,4 @@ export function report(scenario: string, figures: Record<string, unknown>): void
   if (out) writeFileSync(out, line + '\n', {flag: 'a'})
 }
 
-/** Prometheus sample value summed over matching label sets (NaN when absent). */
-export function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0
-  let found = false
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1))
-      found = true
-    }
-  }
-  return found ? sum : NaN
-}
+export {metric} from '../support/metrics.js'

@@ -8,6 +8,7 @@ import {makeTensor, makeValueInfo} from '../../src/models/onnx/tensor.js'
 import type {DType, Dim} from '../../src/models/dtypes.js'
 import {DEFAULT_MODEL, packagedModel} from '../../src/fixtures.js'
 import {openSession} from '../../src/runtime/load.js'
+import {mulberry32} from '../../src/stats/prng.js'
 import type {Feeds, Tensor} from '../../src/runtime/types.js'
 import {startServer, type ServerOptions} from '../../src/server/index.js'
 
@@ -22,19 +23,15 @@ export async function serve(opts: ServerOptions) {
 }
 
 export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{status: number; json: any; text: string}> {
-  const r = await fetch(url, {method: 'POST', body: typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body), headers: {'content-type': 'application/json', ...headers}})
-  const text = await r.text()
-  let json: any
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return {status: r.status, json, text}
+  return reply(await fetch(url, {method: 'POST', body: typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body), headers: {'content-type': 'application/json', ...headers}}))
 }
 
 export async function get(url: string, headers: Record<string, string> = {}): Promise<{status: number; json: any; text: string}> {
-  const r = await fetch(url, {headers})
+  return reply(await fetch(url, {headers}))
+}
+
+/** Status, text and the body parsed as JSON when it is JSON (undefined otherwise). */
+async function reply(r: Response): Promise<{status: number; json: any; text: string}> {
   const text = await r.text()
   let json: any
   try {
@@ -55,27 +52,12 @@ export async function runDirect(path: string, feeds: Feeds): Promise<Record<stri
   }
 }
 
-/** Value of one Prometheus sample, e.g. metric(text, 'tfsopt_batches_total', {model: 'm'}). */
-export function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0
-  let found = false
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) {
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1))
-      found = true
-    }
-  }
-  return found ? sum : NaN
-}
+export {metric} from '../support/metrics.js'
 
 /** Deterministic pseudo-random floats in [0, 1). */
 export function floats(n: number, seed = 1): number[] {
-  let s = seed >>> 0
-  return Array.from({length: n}, () => {
-    s = (s * 1664525 + 1013904223) >>> 0
-    return s / 2 ** 32
-  })
+  const rand = mulberry32(seed)
+  return Array.from({length: n}, rand)
 }
 
 /** Nests a flat list into the given shape. */
