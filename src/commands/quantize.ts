@@ -35,6 +35,7 @@ export default class Quantize extends BaseCommand {
     'max-trials': Flags.integer({min: 1, description: 'with --max-accuracy-drop: at most N float32-fallback trials (default: until every quantised node is back in float32, which always meets the budget)'}),
     threads: Flags.integer({min: 1, default: 1, description: 'intra-op threads for every latency measurement (both models)'}),
     'latency-batches': Flags.string({default: '1,32', description: 'batch sizes for the latency comparison'}),
+    'strip-names': Flags.boolean({description: 'ONNX: give internal tensors short ids and drop helper node names and doc strings (smaller file for tiny models; graph input/output and original node names kept)', default: false}),
     force: Flags.boolean({description: 'allow replacing an existing --out (even the input)', default: false}),
   }
 
@@ -52,7 +53,7 @@ export default class Quantize extends BaseCommand {
       calibrationData: flags['calibration-data'], calibrationMethod: flags['calibration-method'] as CalibrationMethod,
       percentile: num(flags.percentile, 'percentile', 1e-9, 100), calibrationSamples: flags['calibration-samples'],
       opTypes: splitList(flags['op-types']), include: flags.include, exclude: flags.exclude, evalData: flags['eval-data'],
-      maxAccuracyDrop: num(flags['max-accuracy-drop'], 'max-accuracy-drop', 0, 100), maxTrials: flags['max-trials'], force: flags.force, threads: flags.threads,
+      maxAccuracyDrop: num(flags['max-accuracy-drop'], 'max-accuracy-drop', 0, 100), maxTrials: flags['max-trials'], force: flags.force, stripNames: flags['strip-names'], threads: flags.threads,
       latencyBatches: (splitList(flags['latency-batches']) ?? []).map((b) => num(b, 'latency-batches', 1, 4096)!),
       log: (m) => this.say(m),
     })

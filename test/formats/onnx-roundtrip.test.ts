@@ -3,33 +3,8 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {decodeModel, encodeModel} from '../../src/models/onnx/proto.js'
-import {ort} from '../../src/runtime/onnx-session.js'
+import {runBytes, seeded, type Feeds} from '../support/ort-run.js'
 import {packagedModel, fixture} from '../../src/fixtures.js'
-
-type Feeds = Record<string, {type: string; data: Float32Array | BigInt64Array; dims: number[]}>
-
-function seeded(n: number, seed = 1): Float32Array {
-  let s = seed
-  const out = new Float32Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0
-    out[i] = (s / 2 ** 32) * 2 - 1
-  }
-  return out
-}
-
-async function runBytes(bytes: Uint8Array, feeds: Feeds): Promise<Record<string, {dims: readonly number[]; data: unknown}>> {
-  const O = ort()
-  const s = await O.InferenceSession.create(bytes, {executionProviders: ['cpu']})
-  try {
-    const f: Record<string, InstanceType<typeof O.Tensor>> = {}
-    for (const [k, v] of Object.entries(feeds)) f[k] = new O.Tensor(v.type as 'float32', v.data as Float32Array, v.dims)
-    const res = await s.run(f)
-    return Object.fromEntries(Object.entries(res).map(([k, t]) => [k, {dims: t.dims, data: t.data}]))
-  } finally {
-    await s.release()
-  }
-}
 
 async function assertRoundTrip(path: string, feeds: Feeds): Promise<void> {
   const original = new Uint8Array(readFileSync(path))

@@ -50,3 +50,31 @@ export const MLP = 'fixtures/models/mnist-mlp.onnx'
 export const CNN = 'fixtures/models/mnist-cnn.onnx'
 export const MLP_TFJS = 'fixtures/models/mnist-mlp-tfjs'
 export const EVAL = 'fixtures/data/mnist-eval.json'
+
+/**
+ * [N,1,8,8] → Conv(4×1×3×3, pad 1, bias [2, 0.1, −0.1, 0.2]) → out [N,4,8,8], with filter 0 all but dead
+ * (weights 1e-30): its output is its bias, 2.0, everywhere. A naive int32 bias overflows and loses it.
+ */
+export function writeDeadFilterModel(path: string): string {
+  const w = rand(36, 5, 0.5)
+  for (let i = 0; i < 9; i++) w[i] = 1e-30 * (i % 2 ? 1 : -1)
+  const model = makeModel({
+    name: 'dead-filter', nodes: [makeNode('Conv', ['x', 'W', 'B'], ['y'], {kernel_shape: [3, 3], pads: [1, 1, 1, 1]}, 'conv')], opset: 13,
+    inputs: [makeValueInfo('x', 'float32', ['N', 1, 8, 8])],
+    outputs: [makeValueInfo('y', 'float32', ['N', 4, 8, 8])],
+    initializers: [makeTensor('W', 'float32', [4, 1, 3, 3], w), makeTensor('B', 'float32', [4], Float32Array.from([2, 0.1, -0.1, 0.2]))],
+  })
+  writeFileSync(path, encodeModel(model))
+  return path
+}
+
+/** n JSON-lines instances of an [1,8,8] input in [0, 1). */
+export function writeConvInputs(path: string, n: number): string {
+  const rows: string[] = []
+  for (let k = 0; k < n; k++) {
+    const v = rand(64, 100 + k, 0.5)
+    rows.push(JSON.stringify([[0, 1, 2, 3, 4, 5, 6, 7].map((r) => Array.from(v.subarray(r * 8, r * 8 + 8), (x) => x + 0.5))]))
+  }
+  writeFileSync(path, rows.join('\n') + '\n')
+  return path
+}

@@ -1,7 +1,7 @@
 // The quantisation / calibration / pruning / fidelity maths against hand-computed values.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {computeScaleZp, qRange, quantizeValues, roundHalfEven, tfjsAffineRange, tfjsQuantize, clampForFloat16, quantizeWeight, quantizeBias} from '../../src/optimizers/quant/math.js'
+import {computeScaleZp, qRange, quantizeValues, roundHalfEven, tfjsAffineRange, tfjsQuantize, clampForFloat16, quantizeWeight, quantizeBias, int32BiasSafeWeightScales} from '../../src/optimizers/quant/math.js'
 import {addToHistogram, emptyHistogram, percentileRange, entropyWindow, entropyRange, klDivergence, emptySignedHistogram, addToSignedHistogram, smoothDistribution} from '../../src/optimizers/quant/calibration.js'
 import {magnitudeThreshold, applyThreshold, nmPrune, keepByNorm, channelNorms, takeAlong} from '../../src/optimizers/prune/masks.js'
 import {fidelity, accuracy} from '../../src/optimizers/evaluate/metrics.js'
@@ -71,6 +71,29 @@ test('quantizeBias: int32 with scale input_scale·weight_scale', () => {
   const b = quantizeBias(Float32Array.from([0.1, -0.3]), 0.01, [0.5])
   close(b.scales[0]!, 0.005)
   assert.deepEqual([...b.data], [20, -60])
+})
+
+test('int32BiasSafeWeightScales: the case of onnxruntime PR #22020 (input scale 0.5, weight scale 7.843e-10, bias [5, −4.5])', () => {
+  // bias_scale 0.5 · 7.843e-10 = 3.92e-10 puts 5 at 1.27e10, far outside int32. The smallest valid bias
+  // scale is 1.0001 · 2 · 5 / (2^31 − 1 − (−2^31 + 1)) = 10.001 / 4294967294 = 2.3285393e-9 (by hand), so
+  // the weight scale becomes 2.3285393e-9 / 0.5 = 4.6570785e-9 and the bias fits.
+  const s = int32BiasSafeWeightScales([5, -4.5], 0.5, [7.843e-10])!
+  close(s[0]!, 4.6570785e-9, 1e-6)
+  const b = quantizeBias(Float32Array.from([5, -4.5]), 0.5, s)
+  assert.ok(b.data[0]! < 2147483647 && b.data[0]! > 2147000000, `${b.data[0]}`)
+  close(b.data[1]! / b.data[0]!, -0.9, 1e-6)
+  // per channel: only the channel that overflows moves; a healthy pair is left alone
+  const pc = int32BiasSafeWeightScales([1, 1], 0.1, [1e-12, 0.01])!
+  close(pc[0]!, (1.0001 * 2) / 4294967294 / 0.1, 1e-6)
+  assert.equal(pc[1], 0.01)
+  assert.equal(int32BiasSafeWeightScales([0.1, -0.3], 0.01, [0.5]), undefined)
+})
+
+test('quantizeWeight with given scales keeps the symmetric zero point and uses them', () => {
+  const q = quantizeWeight(Float32Array.from([1e-30, -2e-30]), [2], 'int8', {symmetric: true, scales: [1e-3]})
+  assert.deepEqual(q.scales, [1e-3])
+  assert.deepEqual([...q.data], [0, 0])
+  assert.deepEqual(q.zeroPoints, [0])
 })
 
 test('tfjs affine range nudges the minimum so 0 is on the grid', () => {

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {quantizeModel} from '../../src/optimizers/service/quantize.js'
 import {readModel} from '../../src/models/onnx/proto.js'
 import {tensorToFloat32, tensorToHost} from '../../src/models/onnx/tensor.js'
-import {tmp, writeConvModel, MLP, CNN, EVAL} from './helpers.js'
+import {tmp, writeConvModel, writeDeadFilterModel, writeConvInputs, MLP, CNN, EVAL} from './helpers.js'
 
 const ops = (p: string) => new Set(readModel(p).graph!.node!.map((n) => n.opType!))
 const dir = tmp()
@@ -77,16 +77,43 @@ test('static on the MNIST CNN (percentile calibration, per-channel): ≤ 0.5 poi
   assert.ok(r.measurement.accuracy!.drop <= 0.005, `drop ${r.measurement.accuracy!.drop}`)
 })
 
-test('static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; a pre-Relu tensor takes the Relu output range', {skip: !existsSync(CNN)}, async () => {
+test('static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; Relus folded into [0, max] Q/DQ, pools share their input\'s', {skip: !existsSync(CNN)}, async () => {
   const out = join(dir, 'cnn-entropy.onnx')
   const r = await quantizeModel({input: CNN, out, mode: 'static', perChannel: true, calibrationData: EVAL, calibrationMethod: 'entropy', calibrationSamples: 128, ...common})
   assert.ok(r.measurement.accuracy!.drop <= 0.005, `drop ${r.measurement.accuracy!.drop}`)
   assert.ok(r.notes.some((n) => /\(entropy\)/.test(n)))
-  // conv1.pre only feeds a Relu: quantised on [0, max] (int8 zero point −128), as ORT folds the Relu
   const m = readModel(out)
-  const zp = m.graph!.initializer!.find((t) => t.name === 'conv1.pre_zero_point')!
-  assert.equal(tensorToHost(zp).data[0], -128)
-  const s1 = tensorToFloat32(m.graph!.initializer!.find((t) => t.name === 'conv1.pre_scale')!)[0]!
-  const s2 = tensorToFloat32(m.graph!.initializer!.find((t) => t.name === 'conv1.out_scale')!)[0]!
-  assert.equal(s1, s2)
+  const g = m.graph!
+  const init = (name: string) => g.initializer!.find((t) => t.name === name)
+  // Every Relu followed a quantised op: removed, the op writes the Relu's tensor, quantised on [0, max]
+  // with the int8 zero point at −128 (which clamps negatives as the Relu did), as ORT's QDQ graphs do.
+  assert.ok(!g.node!.some((n) => n.opType === 'Relu'))
+  assert.deepEqual(r.changed.filter((c) => c.opType === 'Relu').map((c) => c.node), ['conv1.out', 'conv2.out', 'fc1.out'])
+  assert.deepEqual(g.node!.find((n) => n.name === 'conv1.pre')!.output, ['conv1.out'])
+  assert.equal(tensorToHost(init('conv1.out_zero_point')!).data[0], -128)
+  assert.equal(init('conv1.pre_scale'), undefined)
+  // MaxPool's output is quantised with its input's scale and zero point, not a range of its own
+  const q = g.node!.find((n) => n.opType === 'QuantizeLinear' && n.input![0] === 'pool1.out')!
+  assert.deepEqual(q.input!.slice(1), ['conv1.out_scale', 'conv1.out_zero_point'])
+  assert.equal(init('pool1.out_scale'), undefined)
+  // int32 biases are dequantised without a zero point (0 by definition)
+  const bdq = g.node!.find((n) => n.opType === 'DequantizeLinear' && n.input![0] === 'conv1.bias_quantized')!
+  assert.equal(bdq.input!.length, 2)
+  assert.equal(tensorToFloat32(init('conv1.bias_quantized_scale')!).length, 8)
+})
+
+test('static: a near-dead filter keeps its bias (weight scale raised so the int32 bias fits, as ORT does)', async () => {
+  const d = tmp()
+  const src = writeDeadFilterModel(join(d, 'dead.onnx'))
+  const data = writeConvInputs(join(d, 'x.jsonl'), 16)
+  for (const perChannel of [true, false]) {
+    const out = join(d, `dead-${perChannel}.onnx`)
+    const r = await quantizeModel({input: src, out, mode: 'static', perChannel, calibrationData: data, latencyBatches: [1]})
+    // per channel, filter 0's own scale (1e-30/127) would push 2.0/(s_x·s_w) past int32; per tensor it shares a sane scale
+    assert.equal(r.notes.some((n) => /weight scales raised so the int32 bias cannot overflow.*W \(1\)/.test(n)), perChannel, r.notes.join(' | '))
+    // filter 0's output is its bias 2.0 in the float model: still 2.0 after quantisation, within a step
+    assert.ok(r.measurement.fidelity.cosineSimilarity > 0.99, `perChannel ${perChannel}: cosine ${r.measurement.fidelity.cosineSimilarity}`)
+    const b = readModel(out).graph!.initializer!.find((t) => t.name === 'B_quantized')!
+    assert.ok(Math.abs(tensorToHost(b).data[0] as number) < 2147483647)
+  }
 })

@@ -38,9 +38,10 @@ export async function probeTensors(model: ModelProto, batches: Feeds[], tensors:
     for (const feeds of batches) {
       const ortFeeds: Record<string, InstanceType<typeof O.Tensor>> = {}
       for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = new O.Tensor(v.dtype as never, v.data as never, v.dims)
-      let res
+      let res: Awaited<ReturnType<typeof session.run>> = {}
       try {
-        res = await session.run(ortFeeds, outNames)
+        // only graph inputs wanted (a one-op model's input is its only activation): nothing to run
+        if (outNames.length) res = await session.run(ortFeeds, outNames)
       } catch (err) {
         throw new TfsoptError('E_DATA', `the calibration data does not fit the model: ${(err as Error).message.split('\n')[0]}`)
       }

@@ -58,8 +58,8 @@ export function selectionReason(n: NodeProto, opts: QuantOptions, defaults: stri
 }
 
 /** Quantises a float initializer into `<name>_quantized` + `_scale` + `_zero_point`, once per name. */
-export function quantizedWeight(idx: GraphIndex, inits: TensorProto[], cache: Map<string, QuantWeight>, name: string, qtype: QType, opts: {symmetric: boolean; reduceRange: boolean; axis?: number; transpose?: boolean}): QuantWeight {
-  const key = `${name}|${opts.axis}|${opts.transpose}|${qtype}`
+export function quantizedWeight(idx: GraphIndex, inits: TensorProto[], cache: Map<string, QuantWeight>, name: string, qtype: QType, opts: {symmetric: boolean; reduceRange: boolean; axis?: number; transpose?: boolean; adjustScales?: {key: string; fn: (scales: number[]) => number[] | undefined}}): QuantWeight {
+  const key = `${name}|${opts.axis}|${opts.transpose}|${qtype}|${opts.adjustScales?.key ?? ''}`
   const hit = cache.get(key)
   if (hit) return hit
   let {data, dims} = idx.floatConst(name)!
@@ -70,7 +70,10 @@ export function quantizedWeight(idx: GraphIndex, inits: TensorProto[], cache: Ma
     data = t
     dims = [c, r]
   }
-  const qt = quantizeWeight(data, dims, qtype, opts)
+  let qt = quantizeWeight(data, dims, qtype, opts)
+  // e.g. scales raised so the int32 bias that follows cannot overflow: quantise again with those
+  const raised = opts.adjustScales?.fn(qt.scales)
+  if (raised) qt = {...quantizeWeight(data, dims, qtype, {...opts, scales: raised}), raisedScales: raised.filter((s, i) => s !== qt.scales[i]).length}
   const base = opts.transpose ? `${name}_T` : name
   const q = idx.unique(`${base}_quantized`)
   const scale = idx.unique(`${base}_scale`)

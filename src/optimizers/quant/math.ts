@@ -69,15 +69,27 @@ export function minMax(x: ArrayLike<number>): [number, number] {
   return x.length ? [lo, hi] : [0, 0]
 }
 
-export interface QuantizedTensor {data: Int8Array | Uint8Array; scales: number[]; zeroPoints: number[]; axis?: number}
+export interface QuantizedTensor {
+  data: Int8Array | Uint8Array
+  scales: number[]
+  zeroPoints: number[]
+  axis?: number
+  /** how many scales were raised above the measured ones (int32 bias safety) */
+  raisedScales?: number
+}
 
 /** ORT's quantize_data for a weight: per tensor, or per channel along `axis` (each slice its own range). */
-export function quantizeWeight(x: Float32Array, dims: number[], qtype: QType, opts: {symmetric: boolean; reduceRange?: boolean; axis?: number}): QuantizedTensor {
+export function quantizeWeight(x: Float32Array, dims: number[], qtype: QType, opts: {symmetric: boolean; reduceRange?: boolean; axis?: number; scales?: number[]}): QuantizedTensor {
   const [qmin, qmax] = qRange(qtype, {reduceRange: opts.reduceRange, symmetric: opts.symmetric})
   const out = qtype === 'int8' ? new Int8Array(x.length) : new Uint8Array(x.length)
+  // given scales (raised for an int32 bias) replace the measured ones; symmetric, so the zero point stays
+  const given = (c: number, lo: number, hi: number): ScaleZp => {
+    const own = computeScaleZp(lo, hi, qmin, qmax, opts.symmetric)
+    return opts.scales && opts.symmetric ? {scale: opts.scales[c]!, zeroPoint: own.zeroPoint} : own
+  }
   if (opts.axis === undefined) {
     const [lo, hi] = minMax(x)
-    const {scale, zeroPoint} = computeScaleZp(lo, hi, qmin, qmax, opts.symmetric)
+    const {scale, zeroPoint} = given(0, lo, hi)
     quantizeValues(x, scale, zeroPoint, qmin, qmax, out)
     return {data: out, scales: [scale], zeroPoints: [zeroPoint]}
   }
@@ -92,7 +104,7 @@ export function quantizeWeight(x: Float32Array, dims: number[], qtype: QType, op
     let k = 0
     for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) buf[k++] = x[(o * channels + c) * inner + i]!
     const [lo, hi] = minMax(buf)
-    const {scale, zeroPoint} = computeScaleZp(lo, hi, qmin, qmax, opts.symmetric)
+    const {scale, zeroPoint} = given(c, lo, hi)
     scales.push(scale)
     zps.push(zeroPoint)
     const q = quantizeValues(buf, scale, zeroPoint, qmin, qmax)
@@ -100,6 +112,33 @@ export function quantizeWeight(x: Float32Array, dims: number[], qtype: QType, op
     for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) out[(o * channels + c) * inner + i] = q[k++]!
   }
   return {data: out, scales, zeroPoints: zps, axis}
+}
+
+/**
+ * ORT's _adjust_weight_scale_for_int32_bias (onnxruntime PR #22020, in its quantiser since 1.20): a bias
+ * is stored as int32 with scale input_scale·weight_scale, so a channel whose weights are all near zero
+ * (dead or re-parameterised filters) gives a bias scale so small that bias/scale overflows int32 and
+ * is clipped — that channel's output constant is then wrong. The weight scale is raised just enough
+ * that the largest |bias| fits: smallest valid bias scale = 1.0001·2·|b|max / (int32 max − (int32 min + 1)).
+ * Per tensor with one weight scale, per channel with one scale per bias element. Only meaningful for
+ * symmetric weights (zero point 0). Returns the new weight scales, or undefined when none changes.
+ */
+export function int32BiasSafeWeightScales(bias: ArrayLike<number>, inputScale: number, weightScales: number[]): number[] | undefined {
+  const qrange = 2147483647 - (-2147483648 + 1)
+  const out = weightScales.slice()
+  let changed = false
+  for (let c = 0; c < weightScales.length; c++) {
+    let absmax = 0
+    if (weightScales.length === 1) for (let i = 0; i < bias.length; i++) absmax = Math.max(absmax, Math.abs(bias[i]!))
+    else absmax = Math.abs(bias[c]!)
+    const smallest = (1.0001 * 2 * absmax) / qrange
+    const candidate = inputScale * weightScales[c]!
+    if (candidate > 0 && candidate < smallest) {
+      out[c] = Math.fround(weightScales[c]! * (smallest / candidate))
+      changed = true
+    }
+  }
+  return changed ? out : undefined
 }
 
 /** ORT quantizes a bias to int32 with scale = input_scale · weight_scale and zero point 0. */

@@ -10,6 +10,7 @@ import {quantizeDynamic} from '../onnx/dynamic.js'
 import {prepareForStatic, quantizeStatic, tensorsToCalibrate} from '../onnx/static-qdq.js'
 import {quantizeWeightOnly} from '../onnx/weight-only.js'
 import {convertFloat16} from '../onnx/float16.js'
+import {stripNames} from '../onnx/strip-names.js'
 import {floatTensorNames} from '../onnx/probe.js'
 import {calibrate} from '../onnx/calibrate.js'
 import {quantizeTfjs, type TfjsQuantDType} from '../tfjs/quantize.js'
@@ -33,6 +34,8 @@ export interface OnnxBuildInput {
   session: InferenceSession
   threads: number
   probeDs: Dataset
+  /** --strip-names: short ids for internal tensors, no helper node names or doc strings */
+  stripNames?: boolean
 }
 
 function batchesOf(ds: Dataset, session: InferenceSession, n: number, size = 16): Feeds[] {
@@ -56,7 +59,16 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
     return {total, changed: ch}
   }
   const preparedSizes = new Map<string, number>()
-  const writer = (m: ModelProto, plan: TransformPlan): Built => ({plan, write: (p) => writeFileSync(p, encodeModel(m))})
+  const originalNames = new Set((model.graph!.node ?? []).map((n) => n.name ?? '').filter(Boolean))
+  const writer = (m: ModelProto, plan: TransformPlan): Built => {
+    if (!a.stripNames) return {plan, write: (p) => writeFileSync(p, encodeModel(m))}
+    // Nodes the report names (including ones the transform named) keep their names.
+    const keep = new Set([...originalNames, ...plan.changed.map((c) => c.node), ...plan.skipped.map((s) => s.node)])
+    const r = stripNames(m, keep)
+    const saved = encodeModel(m).length - encodeModel(r.model).length
+    const note = `--strip-names: ${r.renamedTensors} internal tensor names became short ids and ${r.droppedNodeNames} helper node names were dropped (${saved} bytes); graph input/output names and original node names kept`
+    return {plan: {...plan, notes: [...plan.notes, note]}, write: (p) => writeFileSync(p, encodeModel(r.model))}
+  }
   switch (a.mode) {
     case 'dynamic':
       return {build: (keep) => { const r = quantizeDynamic(model, {...a.quant, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}

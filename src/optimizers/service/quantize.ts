@@ -41,6 +41,8 @@ export interface QuantizeArgs {
   /** at most this many float32-fallback trials (each re-measures accuracy); default: until every unit is float */
   maxTrials?: number
   force?: boolean
+  /** ONNX only: replace internal tensor names by short ids (see onnx/strip-names.ts) */
+  stripNames?: boolean
   threads?: number
   latencyBatches?: number[]
   log?: (msg: string) => void
@@ -86,6 +88,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     calibDs = evalDs
     notes.push('no --calibration-data: calibrated on --eval-data')
   }
+  if (format === 'tfjs' && a.stripNames) throw new TfsoptError('E_USAGE', '--strip-names applies to ONNX models; a TF.js model\'s weight names are how its topology finds its weights, so they cannot be renamed')
   if (format === 'tfjs' && (a.calibrationData || a.perChannel || a.opTypes)) notes.push('TF.js weight quantisation ignores --calibration-data, --per-channel and --op-types (weights are quantised per tensor, selected by --include/--exclude)')
 
   const orig = await open(det.path, threads)
@@ -102,7 +105,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     let builder: {build: Builder; params: (p: ReturnType<Builder>['plan']) => Params}
     if (format === 'onnx') {
       const r = await onnxBuilder({
-        path: det.path, mode: mode as OnnxMode, session: orig, threads, probeDs: ds,
+        path: det.path, mode: mode as OnnxMode, session: orig, threads, probeDs: ds, stripNames: a.stripNames,
         quant: {opTypes: a.opTypes, filter, perChannel: !!a.perChannel, reduceRange: !!a.reduceRange, weightType: a.weightType ?? 'int8', activationType: a.activationType ?? (mode === 'dynamic' ? 'uint8' : 'int8')},
         calibration: calibDs ? {ds: calibDs, method: a.calibrationMethod ?? 'minmax', percentile: a.percentile ?? 99.999, samples: a.calibrationSamples ?? 128} : undefined,
       })
