@@ -78,3 +78,31 @@ export function writeConvInputs(path: string, n: number): string {
   writeFileSync(path, rows.join('\n') + '\n')
   return path
 }
+
+/**
+ * PP-OCR's detector head in miniature: [N,1,8,8] → Conv(4 filters, weights up to ±8000, so outputs pass
+ * ~1e4) → BatchNormalization(variance 1e7–1e8, which float16 would clamp to 1e4) → Relu → ×0.5 → y, and y also
+ * feeds Neg → z (a graph output read by another node). float16 must keep the Conv and the BN in float32.
+ */
+export function writeHugeBnModel(path: string): string {
+  const w = rand(36, 9, 8000)
+  const nodes = [
+    makeNode('Conv', ['x', 'W'], ['c'], {kernel_shape: [3, 3], pads: [1, 1, 1, 1]}, 'conv'),
+    makeNode('BatchNormalization', ['c', 'gamma', 'beta', 'mean', 'var'], ['b'], {epsilon: 1e-5}, 'bn'),
+    makeNode('Relu', ['b'], ['r'], {}, 'relu'),
+    makeNode('Mul', ['r', 'half'], ['y'], {}, 'scale'),
+    makeNode('Neg', ['y'], ['z'], {}, 'neg'),
+  ]
+  const model = makeModel({
+    name: 'huge-bn', nodes, opset: 13,
+    inputs: [makeValueInfo('x', 'float32', ['N', 1, 8, 8])],
+    outputs: [makeValueInfo('y', 'float32', ['N', 4, 8, 8]), makeValueInfo('z', 'float32', ['N', 4, 8, 8])],
+    initializers: [
+      makeTensor('W', 'float32', [4, 1, 3, 3], w), makeTensor('half', 'float32', [], [0.5]),
+      makeTensor('gamma', 'float32', [4], Float32Array.from([1, 0.8, 1.2, 0.9])), makeTensor('beta', 'float32', [4], Float32Array.from([0.1, -0.2, 0.3, 0])),
+      makeTensor('mean', 'float32', [4], Float32Array.from([500, -300, 100, 0])), makeTensor('var', 'float32', [4], Float32Array.from([1e7, 4e7, 9e7, 2e7])),
+    ],
+  })
+  writeFileSync(path, encodeModel(model))
+  return path
+}

@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {quantizeModel} from '../../src/optimizers/service/quantize.js'
 import {readModel} from '../../src/models/onnx/proto.js'
 import {tensorToFloat32, tensorToHost} from '../../src/models/onnx/tensor.js'
-import {tmp, writeConvModel, writeDeadFilterModel, writeConvInputs, MLP, CNN, EVAL} from './helpers.js'
+import {tmp, writeConvModel, writeDeadFilterModel, writeHugeBnModel, writeConvInputs, MLP, CNN, EVAL} from './helpers.js'
 
 const ops = (p: string) => new Set(readModel(p).graph!.node!.map((n) => n.opType!))
 const dir = tmp()
@@ -47,6 +47,26 @@ test('float16 on the MNIST MLP: ≤ 0.52× size, ≤ 0.1 point loss, float32 I/O
   assert.ok(r.size.ratio <= 0.52, `size ratio ${r.size.ratio}`)
   assert.ok(r.measurement.accuracy!.drop <= 0.001)
   assert.ok(r.measurement.fidelity.maxAbsError < 0.01)
+})
+
+test('float16 keeps nodes whose values float16 cannot hold in float32 (a BN with variances of 1e8, a conv reaching 1e4)', async () => {
+  const d = tmp()
+  const src = writeHugeBnModel(join(d, 'bn.onnx'))
+  const out = join(d, 'bn-fp16.onnx')
+  const r = await quantizeModel({input: src, out, mode: 'float16', calibrationData: writeConvInputs(join(d, 'x.jsonl'), 8), latencyBatches: [1]})
+  const reasons = new Map(r.skipped.map((s) => [s.node, s.reason]))
+  assert.match(reasons.get('bn') ?? '', /constant var reaches 9\.00e\+7, beyond float16's safe range/)
+  assert.match(reasons.get('conv') ?? '', /output c reached \d+ on the probe inputs/)
+  assert.ok(r.notes.some((n) => /2 node\(s\) kept in float32/.test(n)), r.notes.join(' | '))
+  // their constants were not clamped: still float32 in the file
+  const inits = new Map(readModel(out).graph!.initializer!.map((t) => [t.name!, t.dataType]))
+  assert.equal(inits.get('var'), 1)
+  assert.equal(inits.get('W'), 1)
+  assert.ok(r.measurement.fidelity.cosineSimilarity > 0.9999, `cosine ${r.measurement.fidelity.cosineSimilarity}`)
+  // Relu, Mul and Neg ran in float16; the graph output y, also read by Neg, kept its float32 name and type
+  assert.deepEqual(r.changed.map((c) => c.node), ['scale'])
+  assert.ok(!reasons.has('relu') && !reasons.has('neg'))
+  assert.deepEqual(readModel(out).graph!.output!.map((o) => [o.name, o.type!.tensorType!.elemType]), [['y', 1], ['z', 1]])
 })
 
 test('weight-only int8: DequantizeLinear feeds the float ops, 4× smaller', async () => {

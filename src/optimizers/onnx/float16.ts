@@ -3,7 +3,13 @@
  * every float32 initializer becomes float16 (values clamped: 0 < |x| < 1e-7 → ±1e-7, |x| > 1e4 →
  * ±1e4), every float32 tensor inside the graph float16, graph inputs/outputs stay float32 through
  * Casts, and the ops of the block list run in float32 with Casts around them. Tensor types come from
- * a probe run (`floatTensors`), so int64 shape arithmetic is never touched.
+ * a probe run, so int64 shape arithmetic is never touched.
+ *
+ * One departure, because clamping silently breaks real models: a node whose constant inputs reach
+ * beyond 1e4 (they would be clamped — PP-OCR's detector head has a BatchNormalization with variances
+ * of 1e7–1e8, which clamped to 1e4 turned its output map to noise) or whose outputs reached beyond
+ * 1e4 on the probe inputs (float16 overflows at 65504; 1e4 leaves ×6.5 headroom for inputs the probe
+ * did not see) stays in float32, its constants stay float32, and the report says why.
  */
 import type {ModelProto, NodeProto} from '../../models/onnx/proto.js'
 import {getAttr, toNum} from '../../models/onnx/proto.js'
@@ -17,17 +23,52 @@ import {emptyPlan, type TransformPlan} from './plan.js'
 /** onnxconverter-common's DEFAULT_OP_BLOCK_LIST (the ops ORT and converters expect in float32). */
 export const FLOAT16_BLOCK_LIST = ['ArrayFeatureExtractor', 'Binarizer', 'CastMap', 'CategoryMapper', 'DictVectorizer', 'FeatureVectorizer', 'Imputer', 'LabelEncoder', 'LinearClassifier', 'LinearRegressor', 'Normalizer', 'OneHotEncoder', 'RandomUniformLike', 'SVMClassifier', 'SVMRegressor', 'Scaler', 'TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'ZipMap', 'NonMaxSuppression', 'TopK', 'RoiAlign', 'Resize', 'Range', 'CumSum', 'Min', 'Max', 'Upsample']
 
-export function convertFloat16(input: ModelProto, floatTensors: Set<string>, opts: {filter: NameFilter; keepFloat?: Set<string>; blockList?: string[]}): {model: ModelProto; plan: TransformPlan} {
+/** |x| above this stays float32: onnxconverter-common's clamp bound, ×6.5 below float16's 65504. */
+export const FLOAT16_SAFE_MAX = 1e4
+
+/**
+ * @param floatRanges every float32 tensor of the graph with the largest |x| a probe run saw.
+ */
+export function convertFloat16(input: ModelProto, floatRanges: Map<string, number>, opts: {filter: NameFilter; keepFloat?: Set<string>; blockList?: string[]}): {model: ModelProto; plan: TransformPlan} {
   const {model, idx} = preparedCopy(input)
   const g = model.graph!
   const plan = emptyPlan()
   const block = new Set(opts.blockList ?? FLOAT16_BLOCK_LIST)
-  const stay = (n: NodeProto) => block.has(n.opType!) || (n.domain ?? '') !== '' || opts.keepFloat?.has(n.name!) || !selects(opts.filter, n.name!)
-  for (const t of g.initializer ?? []) if (tensorDType(t) === 'float32') floatTensors.add(t.name!)
+  const floatTensors = new Set(floatRanges.keys())
+  const constMax = new Map<string, number>()
+  for (const t of g.initializer ?? []) {
+    if (tensorDType(t) !== 'float32') continue
+    floatTensors.add(t.name!)
+    constMax.set(t.name!, tensorToFloat32(t).reduce((m, v) => Math.max(m, Math.abs(v)), 0))
+  }
+  const outOfRange = (n: NodeProto): string | undefined => {
+    const w = (n.input ?? []).filter((x) => (constMax.get(x) ?? 0) > FLOAT16_SAFE_MAX)
+    if (w.length) return `constant ${w[0]} reaches ${fmtBig(constMax.get(w[0]!)!)}, beyond float16's safe range (would be clamped to 1e4)`
+    const x = (n.input ?? []).filter((t) => !constMax.has(t) && (floatRanges.get(t) ?? 0) > FLOAT16_SAFE_MAX)
+    if (x.length) return `input ${x[0]} reached ${fmtBig(floatRanges.get(x[0]!)!)} on the probe inputs, too near float16's 65504 limit`
+    const y = (n.output ?? []).filter((t) => (floatRanges.get(t) ?? 0) > FLOAT16_SAFE_MAX)
+    if (y.length) return `output ${y[0]} reached ${fmtBig(floatRanges.get(y[0]!)!)} on the probe inputs, too near float16's 65504 limit`
+    return undefined
+  }
+  const whyStay = (n: NodeProto): string | undefined =>
+    block.has(n.opType!) ? 'op is on the float16 block list: runs in float32 between Casts'
+      : opts.keepFloat?.has(n.name!) ? 'kept in float32 by the accuracy-aware fallback'
+        : (n.domain ?? '') !== '' ? `custom domain ${n.domain}`
+          : !selects(opts.filter, n.name!) ? 'not selected by --include/--exclude'
+            : outOfRange(n)
+  const stays = new Map<NodeProto, string>()
+  for (const n of g.node ?? []) {
+    const why = whyStay(n)
+    if (why) stays.set(n, why)
+  }
+  // constants read only by float32 nodes stay float32 (not clamped, no Cast back up)
+  const readers = new Map<string, NodeProto[]>()
+  for (const n of g.node ?? []) for (const x of n.input ?? []) if (constMax.has(x)) (readers.get(x) ?? readers.set(x, []).get(x)!).push(n)
+  const keep32 = new Set([...readers].filter(([, ns]) => ns.every((n) => stays.has(n))).map(([x]) => x))
 
   let clamped = 0
   const newInits = (g.initializer ?? []).map((t) => {
-    if (tensorDType(t) !== 'float32') return t
+    if (tensorDType(t) !== 'float32' || keep32.has(t.name!)) return t
     const v = tensorToFloat32(t)
     const c = new Float32Array(v.length)
     for (let i = 0; i < v.length; i++) {
@@ -49,27 +90,54 @@ export function convertFloat16(input: ModelProto, floatTensors: Set<string>, opt
     rename.set(v.name!, h)
   }
   const outputs = new Set((g.output ?? []).filter((o) => o.type?.tensorType?.elemType === 1).map((o) => o.name!))
+  const isFloat = (x: string) => floatTensors.has(x) || floatTensors.has(x.replace(/_fp16$/, ''))
+  // Where the same values exist in float32, float32 nodes read them there (no float16 round trip);
+  // float16 copies of float32 results are made only when a float16 node reads them.
+  const fp32Of = new Map<string, string>()
+  for (const [x, h] of rename) fp32Of.set(h, x)
+  const pendingDown = new Map<string, string>()
+  const castDown = (y: string) => {
+    const f = pendingDown.get(y)
+    if (f === undefined) return
+    out.push(makeNode('Cast', [f], [y], {to: 10}, idx.unique(`${y}_cast_to_fp16`)))
+    pendingDown.delete(y)
+  }
   for (const n of g.node ?? []) {
     n.input = (n.input ?? []).map((x) => rename.get(x) ?? x)
-    if (stay(n)) {
-      // float32 island: cast float16 inputs up, outputs back down
+    const why = stays.get(n)
+    if (why) {
       n.input = n.input.map((x) => {
-        if (!x || !floatTensors.has(x.replace(/_fp16$/, '')) && !floatTensors.has(x)) return x
+        if (!x || keep32.has(x)) return x
+        const f = fp32Of.get(x)
+        if (f) return f
+        if (!isFloat(x)) return x
+        castDown(x)
         const up = idx.unique(`${x}_fp32`)
-        out.push(makeNode('Cast', [x], [up], {to: 1}, idx.unique(`${x}_cast_to_fp32_for_${n.name}`)))
+        out.push(makeNode('Cast', [x], [up], {to: 1}, idx.unique(`${x}_cast_to_fp32`)))
+        fp32Of.set(x, up)
         return up
       })
       out.push(n)
       for (let k = 0; k < (n.output ?? []).length; k++) {
         const y = n.output![k]!
-        if (!floatTensors.has(y) || outputs.has(y)) continue
+        if (!floatTensors.has(y)) continue
+        if (outputs.has(y)) {
+          // a graph output keeps its float32 name; float16 readers get a copy named <y>_fp16
+          const h = idx.unique(`${y}_fp16`)
+          rename.set(y, h)
+          fp32Of.set(h, y)
+          pendingDown.set(h, y)
+          continue
+        }
         const f = idx.unique(`${y}_fp32out`)
         n.output![k] = f
-        out.push(makeNode('Cast', [f], [y], {to: 10}, idx.unique(`${y}_cast_to_fp16`)))
+        fp32Of.set(y, f)
+        pendingDown.set(y, f)
       }
-      plan.skipped.push({node: n.name!, opType: n.opType!, reason: block.has(n.opType!) ? 'op is on the float16 block list: runs in float32 between Casts' : opts.keepFloat?.has(n.name!) ? 'kept in float32 by the accuracy-aware fallback' : (n.domain ?? '') !== '' ? `custom domain ${n.domain}` : 'not selected by --include/--exclude'})
+      plan.skipped.push({node: n.name!, opType: n.opType!, reason: why})
       continue
     }
+    for (const x of n.input) castDown(x)
     if (n.opType === 'Cast') {
       const to = getAttr(n, 'to')
       if (to && toNum(to.i as number) === 1) to.i = 10
@@ -80,11 +148,16 @@ export function convertFloat16(input: ModelProto, floatTensors: Set<string>, opt
       if (!outputs.has(y)) continue
       const h = idx.unique(`${y}_fp16`)
       n.output![k] = h
+      rename.set(y, h)
       out.push(makeNode('Cast', [h], [y], {to: 1}, idx.unique(`${y}_cast_to_fp32`)))
     }
     if ((n.input ?? []).some((x) => idx.isConst(x) && floatTensors.has(x))) plan.changed.push({node: n.name!, opType: n.opType!, weights: n.input.filter((x) => idx.isConst(x) && floatTensors.has(x)), how: 'float16 weights and compute'})
   }
   g.node = out
   g.valueInfo = []
+  const ranged = [...stays.values()].filter((w) => /float16's (safe range|65504)/.test(w)).length
+  if (ranged) plan.notes.push(`${ranged} node(s) kept in float32 because their values reach beyond float16's safe range (see skipped)`)
   return {model, plan}
 }
+
+const fmtBig = (x: number): string => (x >= 1e5 ? x.toExponential(2) : x.toFixed(0))

@@ -60,11 +60,20 @@ export async function probeTensors(model: ModelProto, batches: Feeds[], tensors:
   }
 }
 
-/** Names of every float32 tensor (graph inputs and node outputs) in one run on `feeds`. */
-export async function floatTensorNames(model: ModelProto, feeds: Feeds, threads = 1): Promise<Set<string>> {
-  const set = new Set<string>()
-  await probeTensors(model, [feeds], 'all', (name, dtype) => {
-    if (dtype === 'float32') set.add(name)
+/**
+ * Every float32 tensor (graph inputs and node outputs) in a run on `feeds`, with the largest |x| seen:
+ * float16 conversion needs both the types and how far the values reach (float16 overflows at 65504).
+ */
+export async function floatTensorRanges(model: ModelProto, feeds: Feeds, threads = 1): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  await probeTensors(model, [feeds], 'all', (name, dtype, data) => {
+    if (dtype !== 'float32') return
+    let m = out.get(name) ?? 0
+    for (let i = 0; i < data.length; i++) {
+      const a = Math.abs(data[i]!)
+      if (a > m) m = a
+    }
+    out.set(name, m)
   }, threads)
-  return set
+  return out
 }

@@ -11,7 +11,7 @@ import {prepareForStatic, quantizeStatic, tensorsToCalibrate} from '../onnx/stat
 import {quantizeWeightOnly} from '../onnx/weight-only.js'
 import {convertFloat16} from '../onnx/float16.js'
 import {stripNames} from '../onnx/strip-names.js'
-import {floatTensorNames} from '../onnx/probe.js'
+import {floatTensorRanges} from '../onnx/probe.js'
 import {calibrate} from '../onnx/calibrate.js'
 import {quantizeTfjs, type TfjsQuantDType} from '../tfjs/quantize.js'
 import type {QuantOptions} from '../onnx/weights.js'
@@ -75,8 +75,9 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
     case 'weight-only':
       return {build: (keep) => { const r = quantizeWeightOnly(model, {...a.quant, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
     case 'float16': {
-      const floats = await floatTensorNames(withInits, datasetFeeds(a.probeDs, a.session.inputs, 0, 1), a.threads)
-      return {build: (keep) => { const r = convertFloat16(model, new Set(floats), {filter: a.quant.filter, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
+      // a few samples, so the range guard sees more than one input's extremes
+      const floats = await floatTensorRanges(withInits, datasetFeeds(a.probeDs, a.session.inputs, 0, Math.min(8, a.probeDs.count)), a.threads)
+      return {build: (keep) => { const r = convertFloat16(model, floats, {filter: a.quant.filter, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
     }
     case 'static': {
       const prepared = prepareForStatic(model)
