@@ -12,7 +12,7 @@ import {makeNode} from '../../models/onnx/builder.js'
 import {makeTensor} from '../../models/onnx/tensor.js'
 import {TfsoptError} from '../../errors.js'
 import {ensureOpset, preparedCopy} from './graph.js'
-import {pruneUnusedInitializers} from './fold-bn.js'
+import {pruneUnusedInitializers} from './fold-conv.js'
 import {emptyPlan, type TransformPlan} from './plan.js'
 import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type QuantWeight} from './weights.js'
 

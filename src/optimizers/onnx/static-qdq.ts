@@ -10,7 +10,7 @@ import {makeNode} from '../../models/onnx/builder.js'
 import {makeTensor} from '../../models/onnx/tensor.js'
 import {computeScaleZp, int32BiasSafeWeightScales, qRange, quantizeBias} from '../quant/math.js'
 import {cloneModel, constantsToInitializers, ensureOpset, GraphIndex, nameNodes} from './graph.js'
-import {foldBatchNorm, pruneUnusedInitializers} from './fold-bn.js'
+import {foldIntoConv, pruneUnusedInitializers} from './fold-conv.js'
 import {emptyPlan, type TransformPlan} from './plan.js'
 import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type QuantWeight} from './weights.js'
 
@@ -21,11 +21,16 @@ export const STATIC_OPS = [...WEIGHT_OPS, 'Relu', 'Clip', 'MaxPool', 'AveragePoo
 /** Tensor ranges from calibration: name → [min, max]. */
 export type Ranges = Map<string, [number, number]>
 
-/** Prepares the graph as the quantiser will see it (constants as initializers, BN folded, names). */
-export function prepareForStatic(input: ModelProto): ModelProto {
+/**
+ * Prepares the graph as the quantiser will see it (constants as initializers, BatchNormalization and
+ * per-channel Mul/Add folded into the Convs before them, names), and says what was folded.
+ */
+export function prepareForStatic(input: ModelProto, notes: string[] = []): ModelProto {
   const model = cloneModel(input)
   constantsToInitializers(model)
-  foldBatchNorm(model)
+  const f = foldIntoConv(model)
+  const parts = [[f.batchNormalization, 'BatchNormalization'], [f.mul, 'Mul'], [f.add, 'Add']].filter(([k]) => (k as number) > 0).map(([k, op]) => `${k} ${op}`)
+  if (parts.length) notes.push(`folded ${parts.join(', ')} into the Convs before them (as ONNX Runtime's graph optimiser does), so their weights are quantised once`)
   nameNodes(model)
   return model
 }

@@ -6,7 +6,7 @@
 import type {ModelProto, NodeProto} from '../../models/onnx/proto.js'
 import {makeNode} from '../../models/onnx/builder.js'
 import {ensureOpset, preparedCopy} from './graph.js'
-import {pruneUnusedInitializers} from './fold-bn.js'
+import {pruneUnusedInitializers} from './fold-conv.js'
 import {emptyPlan, type TransformPlan} from './plan.js'
 import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type QuantWeight} from './weights.js'
 

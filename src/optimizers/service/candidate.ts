@@ -80,7 +80,7 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
       return {build: (keep) => { const r = convertFloat16(model, floats, {filter: a.quant.filter, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
     }
     case 'static': {
-      const prepared = prepareForStatic(model)
+      const prepared = prepareForStatic(model, notes)
       for (const t of prepared.graph!.initializer ?? []) preparedSizes.set(t.name!, elementCount(tensorDims(t)))
       const c = a.calibration!
       const tensors = tensorsToCalibrate(prepared, a.quant)
