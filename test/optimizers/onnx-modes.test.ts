@@ -90,6 +90,23 @@ test('dynamic on a Conv model writes ConvInteger; --exclude keeps the Gemm float
   assert.ok(r.measurement.fidelity.cosineSimilarity > 0.99, `cosine ${r.measurement.fidelity.cosineSimilarity}`)
 })
 
+test('dynamic --per-channel on the MNIST CNN: int8 filters per channel (no filter zero point), scales broadcast per channel', async () => {
+  const d = tmp()
+  const pc = await quantizeModel({input: CNN, out: join(d, 'cnn-dyn-pc.onnx'), mode: 'dynamic', perChannel: true, ...common})
+  const g = readModel(pc.output).graph!
+  const conv = g.node!.find((n) => n.opType === 'ConvInteger')!
+  assert.equal(conv.input!.length, 3, 'symmetric int8 filters: the zero point (0) is left to its default')
+  const scale = g.initializer!.find((t) => t.name === 'conv1.weight_scale_reshaped')!
+  assert.deepEqual(scale.dims!.map(Number), [1, 8, 1, 1])
+  assert.ok(pc.changed.filter((c) => c.opType === 'Conv').every((c) => /per-channel/.test(c.how)))
+  assert.ok(pc.measurement.accuracy!.drop <= 0.005, `drop ${pc.measurement.accuracy!.drop}`)
+  assert.ok(pc.measurement.fidelity.cosineSimilarity > 0.9999)
+  // asymmetric uint8 filters would need one zero point per channel, which ConvInteger does not take here
+  const u8 = await quantizeModel({input: CNN, out: join(d, 'cnn-dyn-u8.onnx'), mode: 'dynamic', perChannel: true, weightType: 'uint8', ...common})
+  assert.ok(u8.notes.some((n) => /Conv weights stay per-tensor with --weight-type uint8/.test(n)))
+  assert.equal(readModel(u8.output).graph!.node!.find((n) => n.opType === 'ConvInteger')!.input!.length, 4)
+})
+
 test('static on the MNIST CNN (percentile calibration, per-channel): ≤ 0.5 point loss', {skip: !existsSync(CNN)}, async () => {
   const out = join(dir, 'cnn-static.onnx')
   const r = await quantizeModel({input: CNN, out, mode: 'static', perChannel: true, calibrationData: EVAL, calibrationMethod: 'percentile', percentile: 99.999, calibrationSamples: 64, ...common})

@@ -52,22 +52,30 @@ export function quantizeDynamic(input: ModelProto, opts: QuantOptions): {model: 
       continue
     }
     const isConv = n.opType === 'Conv'
-    // ConvInteger takes one zero point for the whole filter in ORT's CPU kernel: per-tensor only.
-    const perChannel = opts.perChannel && !isConv
+    // ORT's ConvInteger kernel takes one filter zero point. Symmetric int8 filters have zero point 0 in
+    // every channel, so per-channel scales work with the zero point left out (it defaults to 0) and the
+    // scales applied after the integer conv, broadcast as [1, M, 1, …]; asymmetric uint8 stays per tensor.
+    const perChannel = opts.perChannel && (!isConv || symmetric)
     const transpose = n.opType === 'Gemm' && attrInt(n, 'transB', 0) === 1
-    const w = quantizedWeight(idx, inits, wcache, n.input![1]!, opts.weightType, {symmetric, reduceRange: opts.reduceRange, axis: perChannel ? 1 : undefined, transpose})
+    const w = quantizedWeight(idx, inits, wcache, n.input![1]!, opts.weightType, {symmetric, reduceRange: opts.reduceRange, axis: perChannel ? (isConv ? 0 : 1) : undefined, transpose})
     const a = quantAct(n.input![0]!)
     const y = n.output![0]!
     const intOut = idx.unique(`${y}_output_quantized`)
+    let wScale = w.scale
     if (isConv) {
       const attrs = (n.attribute ?? []).filter((at) => ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'].includes(at.name!))
-      const ci = makeNode('ConvInteger', [a.q, w.q, a.zp, w.zp], [intOut], {}, idx.unique(`${n.name}_quant`))
+      const ci = makeNode('ConvInteger', perChannel ? [a.q, w.q, a.zp] : [a.q, w.q, a.zp, w.zp], [intOut], {}, idx.unique(`${n.name}_quant`))
       ci.attribute = attrs
       out.push(ci)
+      if (perChannel) {
+        const rank = idx.floatConst(n.input![1]!)!.dims.length
+        wScale = idx.unique(`${w.scale}_reshaped`)
+        inits.push(makeTensor(wScale, 'float32', [1, w.qt.scales.length, ...Array(rank - 2).fill(1)], Float32Array.from(w.qt.scales)))
+      }
     } else out.push(makeNode('MatMulInteger', [a.q, w.q, a.zp, w.zp], [intOut], {}, idx.unique(`${n.name}_quant`)))
     const scales = idx.unique(`${y}_scales_mul`)
     const cast = idx.unique(`${y}_output_quantized_cast`)
-    out.push(makeNode('Mul', [a.scale, w.scale], [scales], {}, idx.unique(`${n.name}_scales_mul`)))
+    out.push(makeNode('Mul', [a.scale, wScale], [scales], {}, idx.unique(`${n.name}_scales_mul`)))
     out.push(makeNode('Cast', [intOut], [cast], {to: 1}, idx.unique(`${n.name}_output_quantized_cast`)))
     const bias = n.input![2]
     if (bias) {
@@ -86,7 +94,7 @@ export function quantizeDynamic(input: ModelProto, opts: QuantOptions): {model: 
   }
   g.node = out
   if (plan.changed.length) ensureOpset(model, 11, 'dynamic quantisation (DynamicQuantizeLinear)')
-  if (opts.perChannel && plan.changed.some((c) => c.opType === 'Conv')) plan.notes.push('Conv weights stay per-tensor in dynamic mode: ConvInteger takes a single filter zero point')
+  if (opts.perChannel && !symmetric && plan.changed.some((c) => c.opType === 'Conv')) plan.notes.push('Conv weights stay per-tensor with --weight-type uint8: ConvInteger takes a single filter zero point, and asymmetric channels each need their own')
   pruneUnusedInitializers(model)
   g.valueInfo = []
   return {model, plan}
