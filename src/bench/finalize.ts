@@ -18,7 +18,7 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
   for (const pts of groups.values()) {
     const f = fitGroup(pts, o.workersOf(pts[0]!))
     fits.push(f)
-    for (const p of pts) p.queueing = predictionsFor(p, f)
+    for (const p of pts) p.queueing = predictionsFor(p, f, pts)
   }
   run.fits = fits
   for (const [id, rows] of cacheRows(run.points)) {

@@ -1,8 +1,9 @@
 /**
  * Glue from measured points to src/queueing (no maths here): per server configuration, take E[S] and
  * Cs² from the concurrency-1 point (service seen by a lone client: network + JSON + inference), the
- * batch cost t(b) = α + βb from the server's realised batch sizes and compute times, the USL from the
- * closed-loop points, and ask predictPoint for each point's rows (predicted, measured, relErr,
+ * same point's split into main-thread time and outside delay (for the batch tandem), the batch cost
+ * t(b) = α + βb from the server's realised batch sizes and compute times, the USL from the closed-loop
+ * points, and ask predictPoint for each point's rows (predicted, measured, relErr,
  * violated assumptions).
  */
 import {articleCacheForm, cacheLatency, fitBatchCost, fitUsl, predictPoint, USL_MIN_POINTS, asymptoticBounds, type PredictionRow, type UslFit} from '../queueing/index.js'
@@ -18,6 +19,8 @@ export interface GroupFits {
   usl?: Pick<UslFit, 'sigma' | 'kappa' | 'lambda' | 'nMax' | 'xMax' | 'peakKind' | 'rmse' | 'stdErr' | 'contentionLimited'> & {points: number}
   uslNote?: string
   batchCost?: {alpha: number; beta: number; n: number; warnings: string[]}
+  /** Main-thread time per request and the delay outside the server, s, from the lone client's server metrics. */
+  stations?: {mainServiceS: number; delayS: number}
 }
 
 export const serverKeyOf = (p: PointResult) => {
@@ -36,6 +39,7 @@ export function fitGroup(points: PointResult[], workers: number): GroupFits {
   if (cal) {
     fits.serviceTimeS = cal.latency.meanMs / 1000
     fits.serviceScv = (cal.latency.stdevMs / cal.latency.meanMs) ** 2
+    fits.stations = stationsOf(cal)
   }
   const closed = points.filter((p) => p.config.client.mode === 'closed' && !p.failed && p.throughput > 0)
   if (closed.length >= USL_MIN_POINTS) {
@@ -61,7 +65,31 @@ export function fitGroup(points: PointResult[], workers: number): GroupFits {
   return fits
 }
 
-export function predictionsFor(p: PointResult, fits: GroupFits): PredictionRow[] {
+/**
+ * The lone client's latency split as bench/queueing-validation.ts splits it (docs/BENCHMARKS.md, queueing
+ * validation): the server's request time minus the worker's compute and the batching queue is the main
+ * thread (HTTP, JSON in and out, hand-offs to the worker); client mean minus server request time is the
+ * delay outside the server (client, loopback TCP), which does not queue.
+ */
+function stationsOf(cal: PointResult): GroupFits['stations'] {
+  const s = cal.server as ServerBreakdown | undefined
+  if (s?.requestMs === undefined || s.computeMsPerBatch === undefined) return undefined
+  return {
+    mainServiceS: Math.max(0, s.requestMs - s.computeMsPerBatch - (s.queueMs ?? 0)) / 1000,
+    delayS: Math.max(0, cal.latency.meanMs - s.requestMs) / 1000,
+  }
+}
+
+function otherMaxThroughput(p: PointResult, group: PointResult[]): number | undefined {
+  const xs = group.filter((o) => o !== p && !o.failed && o.errors.total === 0 && o.throughput > 0).map((o) => o.throughput)
+  return xs.length ? Math.max(...xs) : undefined
+}
+
+/**
+ * `group`: the points of the same server setting; the highest throughput among the others (no errors)
+ * bounds the main thread's demand for the batch tandem (utilisation law, leave-one-out).
+ */
+export function predictionsFor(p: PointResult, fits: GroupFits, group: PointResult[] = []): PredictionRow[] {
   if (p.failed || !(p.throughput > 0) || fits.serviceTimeS === undefined) return []
   const c = p.config.client
   const maxB = p.config.server.maxBatchSize
@@ -76,6 +104,9 @@ export function predictionsFor(p: PointResult, fits: GroupFits): PredictionRow[]
       serviceScv: fits.serviceScv,
       measured: {throughput: p.throughput, meanLatencyS: p.latency.meanMs / 1000, p50LatencyS: p.latency.p50Ms / 1000, p99LatencyS: p.latency.p99Ms / 1000},
       batching: fits.batchCost && maxB && maxB > 1 ? {alpha: fits.batchCost.alpha, beta: fits.batchCost.beta, maxBatchSize: maxB, timeoutS: (p.config.server.batchTimeoutMicros ?? 0) / 1e6} : undefined,
+      stations: fits.stations,
+      measuredBatchSize: (p.server as ServerBreakdown | undefined)?.batchSize,
+      otherMaxThroughput: otherMaxThroughput(p, group),
     })
   } catch (err) {
     return [{model: 'queueing models', quantity: 'meanLatency', unit: 's', predicted: null, measured: p.latency.meanMs / 1000, relErr: null, assumptionsViolated: [errorMessage(err)]}]

@@ -1,6 +1,7 @@
-import {TfsoptError} from '../errors.js'
+import {TfsoptError, usageError} from '../errors.js'
 import {compareCache} from './articles.js'
 import {batchLatency} from './batching.js'
+import {batchTandemClosed, batchTandemOpen} from './batch-tandem.js'
 import {cacheLatency} from './cache.js'
 import {asymptoticBounds, mva} from './closed.js'
 import {allenCunneen, approxResponseQuantile, kingman} from './ggc.js'
@@ -35,6 +36,16 @@ export interface PointObservation {
   measured: {throughput: number; meanLatencyS: number; p50LatencyS?: number; p99LatencyS?: number}
   cache?: {hitRatio: number; hitTimeS: number; missTimeS: number}
   batching?: {alpha: number; beta: number; maxBatchSize: number; timeoutS: number}
+  /**
+   * The two stations inside the server, from the lone client's server metrics (batch-tandem.ts):
+   * main-thread time per request S_main and the delay d outside the server, s. With `batching`, adds
+   * the batch tandem rows.
+   */
+  stations?: {mainServiceS: number; delayS: number}
+  /** Realised mean batch size (server metrics), shown beside the tandem model's B. */
+  measuredBatchSize?: number
+  /** Highest throughput measured at another point of the same server setting, req/s (bounds the main thread's demand). */
+  otherMaxThroughput?: number
   /** Relative tolerance for the consistency laws (default 0.05). */
   tolerance?: number
 }
@@ -69,6 +80,9 @@ export function predictPoint(obs: PointObservation): PredictionRow[] {
   if (obs.mode === 'closed') closedRows(obs, rows, tol)
   else openRows(obs, rows, tol)
   if (obs.cache) cacheRows(obs, rows)
+  // The tandem before the batching model: where the one-station rows have no steady state, the first
+  // usable row is then the tandem (measured closer than the batching model at every batched point).
+  if (obs.batching && obs.stations) tandemRows(obs, rows, tol)
   if (obs.batching) batchRows(obs, rows)
   return rows
 }
@@ -162,5 +176,66 @@ function batchRows(obs: PointObservation, rows: PredictionRow[]): void {
   } catch (err) {
     if (!(err instanceof TfsoptError)) throw err
     rows.push(row('batching', 'meanLatency', null, obs.measured.meanLatencyS, [...violated, err.message]))
+  }
+}
+
+/**
+ * Main thread + batching worker (batch-tandem.ts; docs/QUEUEING.md §Batch tandem): closed loop by MVA
+ * with the batch size from a fixed point, open loop as the main thread's queue followed by batchLatency.
+ * Two calibrations of the main thread:
+ *  - S_main as the lone client measured it. It includes thread wake-ups and hand-offs that are latency,
+ *    not main-thread work, so a point whose throughput exceeds 1/S_main names that as violated;
+ *  - DERIVED HERE: by the utilisation law U = X·D ≤ 1, any throughput X measured at another point of the
+ *    same server setting bounds the main thread's demand by 1/X. When the highest such bound is below
+ *    S_main, it is taken as the demand (i.e. the main thread is assumed saturated at that point) and the
+ *    rest of S_main as a delay that does not queue, so one client still gets d + S_main + t(1). The
+ *    point's own measurement is never used (leave-one-out).
+ */
+function tandemRows(obs: PointObservation, rows: PredictionRow[], tol: number): void {
+  const st = obs.stations!
+  tandemRowPair(obs, rows, tol, 'S_main at 1 client', st.mainServiceS, st.delayS,
+    (x) => `measured throughput ${fmt(x)}/s is above the main thread's capacity 1/S_main = ${fmt(1 / st.mainServiceS)}/s: per-request main-thread time at this load is below its low-load value, so the latency is overstated`)
+  const xo = obs.otherMaxThroughput
+  if (xo !== undefined && xo > 0 && 1 / xo < st.mainServiceS) {
+    tandemRowPair(obs, rows, tol, 'S_main = 1/X of others', 1 / xo, st.delayS + st.mainServiceS - 1 / xo,
+      (x) => `measured throughput ${fmt(x)}/s is above every other point's (${fmt(xo)}/s): the demand bound 1/X taken from them is not tight here, so the latency is overstated`)
+  }
+}
+
+function tandemRowPair(obs: PointObservation, rows: PredictionRow[], tol: number, label: string, mainServiceS: number, delayS: number, overCapacity: (x: number) => string): void {
+  const b = obs.batching!
+  const m = obs.measured
+  const violated: string[] = []
+  if (b.alpha < 0 || b.beta < 0) violated.push(`batch cost fit t(b) = α + βb has α = ${fmt(b.alpha)} s, β = ${fmt(b.beta)} s; negative values clamped to 0`)
+  if (mainServiceS > 0 && m.throughput > (1 + tol) / mainServiceS) violated.push(overCapacity(m.throughput))
+  const cost = {alpha: Math.max(0, b.alpha), beta: Math.max(0, b.beta)}
+  const common = {...cost, mainServiceS, delayS, maxBatchSize: b.maxBatchSize, workers: obs.workers}
+  const realised = obs.measuredBatchSize === undefined ? '' : ` (realised ${fmt(obs.measuredBatchSize, 3)})`
+  const stations = `S_main = ${fmt(mainServiceS * 1000, 3)} ms, d = ${fmt(delayS * 1000, 3)} ms, t(b) = ${fmt(cost.alpha * 1000, 3)} + ${fmt(cost.beta * 1000, 3)}·b ms`
+  const model = `batch tandem ${obs.mode === 'closed' ? 'MVA' : 'queue'} (${label})`
+  try {
+    if (obs.mode === 'closed') {
+      const n = obs.concurrency
+      if (n === undefined || !Number.isInteger(n) || n < 1) throw usageError('closed mode needs a whole number of clients N ≥ 1')
+      const z = obs.thinkTimeS ?? 0
+      if (b.timeoutS > 0) violated.push(`batch timeout ${fmt(b.timeoutS * 1e6)} µs not modelled in closed loop (greedy batching assumed)`)
+      if (z > 0 && obs.serviceScv !== undefined && Math.abs(obs.serviceScv - 1) > 0.5) violated.push(`service not exponential (Cs² = ${fmt(obs.serviceScv, 3)}); MVA means are exact only for exponential FCFS service when think time > 0`)
+      const r = batchTandemClosed({...common, concurrency: n, thinkTimeS: z})
+      const note = `derived model: mean batch B = ${fmt(r.batchSize, 3)}${r.batchCapped ? ' (at its cap)' : ''}${realised}; main thread U = ${fmt(r.mainUtilisation, 3)}; ${stations}`
+      rows.push(row(model, 'throughput', r.throughput, m.throughput, violated, note))
+      rows.push(row(model, 'meanLatency', r.meanLatencyS, m.meanLatencyS, violated, note))
+    } else {
+      const lam = obs.arrivalRate
+      if (lam === undefined || !(lam > 0)) throw usageError('open mode needs the arrival rate λ > 0')
+      const ca2 = obs.arrivalScv ?? (obs.arrivals === 'constant' ? 0 : 1)
+      if (ca2 !== 1) violated.push(`arrivals not Poisson (Ca² = ${fmt(ca2, 3)}); the batching stage assumes Poisson arrivals`)
+      const r = batchTandemOpen({...common, arrivalRate: lam, timeoutS: b.timeoutS, arrivalScv: ca2})
+      const note = `main thread G/G/1 (Cs² not measured: 1 assumed) at U = ${fmt(r.mainUtilisation, 3)}, then batching (${r.batching.model}, mean batch ${fmt(r.batching.meanBatchSize, 3)}${realised}): ${r.batching.notes.join('; ')}; ${stations}`
+      rows.push(row(model, 'throughput', r.throughput, m.throughput, violated, note))
+      rows.push(row(model, 'meanLatency', r.meanLatencyS, m.meanLatencyS, violated, note))
+    }
+  } catch (err) {
+    if (!(err instanceof TfsoptError)) throw err
+    rows.push(row(model, 'meanLatency', null, m.meanLatencyS, [...violated, err.message]))
   }
 }

@@ -15,7 +15,8 @@ test('closed loop against a 10 ms server: latency ≥ service time, Little\'s la
   try {
     const m = await measurePoint(new ClosedLoop({url: f.url, model: 'fake', concurrency: 4, bodies: bodies(3)}), {...quick, metricsBase: f.url})
     assert.equal(m.errors.total, 0)
-    assert.ok(m.latency.minMs >= 9.5, `min ${m.latency.minMs}`) // sub-ms resolution, never below the server's delay
+    // never far below the server's 10 ms delay; libuv timers run on a cached millisecond clock and can fire up to ~1 ms early (9.39 ms seen on a loaded machine)
+    assert.ok(m.latency.minMs >= 9, `min ${m.latency.minMs}`)
     assert.ok(m.throughput > 50 && m.throughput < 420, `throughput ${m.throughput}`)
     assert.ok(Math.abs(m.inferencesPerSec / m.throughput - 3) < 1e-9)
     const little = 4 / (m.latency.meanMs / 1000)
