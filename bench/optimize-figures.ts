@@ -26,7 +26,7 @@ const cases: [string, string[]][] = [
   ['cnn-dynamic', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-dynamic.onnx`, '--mode', 'dynamic', '--eval-data', E]],
   ['cnn-static', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-static.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', E, '--eval-data', E]],
   ['cnn-dynamic-strip', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-dynamic-strip.onnx`, '--mode', 'dynamic', '--strip-names', '--eval-data', E]],
-  ['cnn-static-strip', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-static-strip.onnx`, '--mode', 'static', '--per-channel', '--strip-names', '--calibration-data', E, '--eval-data', E]],
+  ['cnn-static-strip', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-static-strip.onnx`, '--mode', 'static', '--strip-names', '--calibration-data', E, '--eval-data', E]],
   ['cnn-static-entropy', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-static-entropy.onnx`, '--mode', 'static', '--per-channel', '--calibration-data', C, '--calibration-method', 'entropy', '--eval-data', E]],
   ['cnn-float16', ['quantize', 'fixtures/models/mnist-cnn.onnx', '--out', `${OUT}/cnn-float16.onnx`, '--mode', 'float16', '--eval-data', E]],
   ['tfjs-uint8', ['quantize', 'fixtures/models/mnist-mlp-tfjs', '--out', `${OUT}/mlp-tfjs-uint8`, '--mode', 'uint8', '--eval-data', E]],
