@@ -99,7 +99,9 @@ describe('token comparison', {timeout: 300_000}, () => {
     }
     const ratio = ratios.sort((p, q) => p - q)[15]!
     report('auth-timing', {nsPerCheck: Math.round(ns.sort((p, q) => p - q)[31]!), medianNearOverFarRatio: Math.round(ratio * 1000) / 1000})
-    assert.ok(ratio > 0.8 && ratio < 1.25, `near/far miss time ratio ${ratio}`)
+    // One-sided: an early-exit comparison makes the near miss slower; the near miss coming out faster
+    // (0.79 once on a loaded CI machine) is JIT and cache noise, not a leak of how many bytes matched.
+    assert.ok(ratio < 1.25, `near/far miss time ratio ${ratio}`)
     assert.equal(check(`Bearer ${KEY}`), true)
     assert.equal(check(near), false)
   }))
