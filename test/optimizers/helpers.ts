@@ -106,3 +106,31 @@ export function writeHugeBnModel(path: string): string {
   writeFileSync(path, encodeModel(model))
   return path
 }
+
+/**
+ * [N,8,8,8] → conv0 → conv1 → (convb1, convb2: both read conv1's output) → Add → conv2 → y. A tensor
+ * read by two ops is where onnxruntime's CPU provider stops fusing int8-activation QDQ graphs.
+ */
+export function writeSharedReaderModel(path: string): string {
+  const conv = (x: string, w: string, y: string, k: number) => makeNode('Conv', [x, w], [y], {kernel_shape: [k, k], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0]}, y)
+  const model = makeModel({
+    name: 'shared-reader', opset: 13,
+    nodes: [conv('x', 'W0', 'c0', 3), conv('c0', 'W1', 'c1', 3), conv('c1', 'Wa', 'ba', 1), conv('c1', 'Wb', 'bb', 1), makeNode('Add', ['ba', 'bb'], ['s'], {}, 'sum'), conv('s', 'W2', 'y', 1)],
+    inputs: [makeValueInfo('x', 'float32', ['N', 8, 8, 8])],
+    outputs: [makeValueInfo('y', 'float32', ['N', 8, 8, 8])],
+    initializers: [makeTensor('W0', 'float32', [8, 8, 3, 3], rand(576, 21)), makeTensor('W1', 'float32', [8, 8, 3, 3], rand(576, 22)), makeTensor('Wa', 'float32', [8, 8, 1, 1], rand(64, 23)), makeTensor('Wb', 'float32', [8, 8, 1, 1], rand(64, 24)), makeTensor('W2', 'float32', [8, 8, 1, 1], rand(64, 25))],
+  })
+  writeFileSync(path, encodeModel(model))
+  return path
+}
+
+/** n JSON-lines instances of an [8,8,8] input in [0, 1). */
+export function writeSharedReaderInputs(path: string, n: number): string {
+  const rows: string[] = []
+  for (let k = 0; k < n; k++) {
+    const v = rand(512, 200 + k, 0.5)
+    rows.push(JSON.stringify(Array.from({length: 8}, (_, c) => Array.from({length: 8}, (_, h) => Array.from(v.subarray(c * 64 + h * 8, c * 64 + h * 8 + 8), (x) => x + 0.5)))))
+  }
+  writeFileSync(path, rows.join('\n') + '\n')
+  return path
+}

@@ -6,8 +6,9 @@ import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {quantizeModel} from '../../src/optimizers/service/quantize.js'
 import {readModel} from '../../src/models/onnx/proto.js'
+import {ort} from '../../src/runtime/onnx-session.js'
 import {tensorToFloat32, tensorToHost} from '../../src/models/onnx/tensor.js'
-import {tmp, writeConvModel, writeDeadFilterModel, writeHugeBnModel, writeConvInputs, MLP, CNN, EVAL} from './helpers.js'
+import {tmp, writeConvModel, writeDeadFilterModel, writeHugeBnModel, writeSharedReaderModel, writeSharedReaderInputs, writeConvInputs, MLP, CNN, EVAL} from './helpers.js'
 
 const ops = (p: string) => new Set(readModel(p).graph!.node!.map((n) => n.opType!))
 const dir = tmp()
@@ -123,11 +124,12 @@ test('static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; Relu
   const g = m.graph!
   const init = (name: string) => g.initializer!.find((t) => t.name === name)
   // Every Relu followed a quantised op: removed, the op writes the Relu's tensor, quantised on [0, max]
-  // with the int8 zero point at −128 (which clamps negatives as the Relu did), as ORT's QDQ graphs do.
+  // with the uint8 zero point at 0 (which clamps negatives as the Relu did), as ORT's QDQ graphs do.
   assert.ok(!g.node!.some((n) => n.opType === 'Relu'))
   assert.deepEqual(r.changed.filter((c) => c.opType === 'Relu').map((c) => c.node), ['conv1.out', 'conv2.out', 'fc1.out'])
   assert.deepEqual(g.node!.find((n) => n.name === 'conv1.pre')!.output, ['conv1.out'])
-  assert.equal(tensorToHost(init('conv1.out_zero_point')!).data[0], -128)
+  assert.equal(tensorToHost(init('conv1.out_zero_point')!).data[0], 0)
+  assert.equal(init('conv1.out_zero_point')!.dataType, 2, 'uint8 activations by default')
   assert.equal(init('conv1.pre_scale'), undefined)
   // MaxPool's output is quantised with its input's scale and zero point, not a range of its own
   const q = g.node!.find((n) => n.opType === 'QuantizeLinear' && n.input![0] === 'pool1.out')!
@@ -153,4 +155,17 @@ test('static: a near-dead filter keeps its bias (weight scale raised so the int3
     const b = readModel(out).graph!.initializer!.find((t) => t.name === 'B_quantized')!
     assert.ok(Math.abs(tensorToHost(b).data[0] as number) < 2147483647)
   }
+})
+
+test('static default (uint8 activations): onnxruntime fuses every Conv, also one whose output two ops read', async () => {
+  const d = tmp()
+  const src = writeSharedReaderModel(join(d, 'shared.onnx'))
+  const out = join(d, 'shared-q.onnx')
+  const r = await quantizeModel({input: src, out, mode: 'static', perChannel: true, calibrationData: writeSharedReaderInputs(join(d, 'x.jsonl'), 8), latencyBatches: [1]})
+  assert.ok(r.measurement.fidelity.cosineSimilarity > 0.999)
+  const optimized = join(d, 'shared-q.opt.onnx')
+  await (await ort().InferenceSession.create(out, {graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3})).release()
+  const ops = readModel(optimized).graph!.node!.map((n) => n.opType)
+  // c0, c1 (read by two convs), ba and bb run as QLinearConv; the last conv writes the float graph output
+  assert.equal(ops.filter((o) => o === 'QLinearConv').length, 4, ops.join(','))
 })
