@@ -68,12 +68,12 @@ export function writeDeadFilterModel(path: string): string {
   return path
 }
 
-/** n JSON-lines instances of an [1,8,8] input in [0, 1). */
-export function writeConvInputs(path: string, n: number): string {
+/** n JSON-lines instances of a [channels, 8, 8] image in [0, 1), seeded from `seed`. */
+export function writeImageInputs(path: string, n: number, channels: number, seed: number): string {
   const rows: string[] = []
   for (let k = 0; k < n; k++) {
-    const v = rand(64, 100 + k, 0.5)
-    rows.push(JSON.stringify([[0, 1, 2, 3, 4, 5, 6, 7].map((r) => Array.from(v.subarray(r * 8, r * 8 + 8), (x) => x + 0.5))]))
+    const v = rand(channels * 64, seed + k, 0.5)
+    rows.push(JSON.stringify(Array.from({length: channels}, (_, c) => Array.from({length: 8}, (_, h) => Array.from(v.subarray(c * 64 + h * 8, c * 64 + h * 8 + 8), (x) => x + 0.5)))))
   }
   writeFileSync(path, rows.join('\n') + '\n')
   return path
@@ -121,16 +121,5 @@ export function writeSharedReaderModel(path: string): string {
     initializers: [makeTensor('W0', 'float32', [8, 8, 3, 3], rand(576, 21)), makeTensor('W1', 'float32', [8, 8, 3, 3], rand(576, 22)), makeTensor('Wa', 'float32', [8, 8, 1, 1], rand(64, 23)), makeTensor('Wb', 'float32', [8, 8, 1, 1], rand(64, 24)), makeTensor('W2', 'float32', [8, 8, 1, 1], rand(64, 25))],
   })
   writeFileSync(path, encodeModel(model))
-  return path
-}
-
-/** n JSON-lines instances of an [8,8,8] input in [0, 1). */
-export function writeSharedReaderInputs(path: string, n: number): string {
-  const rows: string[] = []
-  for (let k = 0; k < n; k++) {
-    const v = rand(512, 200 + k, 0.5)
-    rows.push(JSON.stringify(Array.from({length: 8}, (_, c) => Array.from({length: 8}, (_, h) => Array.from(v.subarray(c * 64 + h * 8, c * 64 + h * 8 + 8), (x) => x + 0.5)))))
-  }
-  writeFileSync(path, rows.join('\n') + '\n')
   return path
 }

@@ -8,7 +8,7 @@ import {quantizeModel} from '../../src/optimizers/service/quantize.js'
 import {readModel} from '../../src/models/onnx/proto.js'
 import {ort} from '../../src/runtime/onnx-session.js'
 import {tensorToFloat32, tensorToHost} from '../../src/models/onnx/tensor.js'
-import {tmp, writeConvModel, writeDeadFilterModel, writeHugeBnModel, writeSharedReaderModel, writeSharedReaderInputs, writeConvInputs, MLP, CNN, EVAL} from './helpers.js'
+import {tmp, writeConvModel, writeDeadFilterModel, writeHugeBnModel, writeSharedReaderModel, writeImageInputs, MLP, CNN, EVAL} from './helpers.js'
 
 const ops = (p: string) => new Set(readModel(p).graph!.node!.map((n) => n.opType!))
 const dir = tmp()
@@ -54,7 +54,7 @@ test('float16 keeps nodes whose values float16 cannot hold in float32 (a BN with
   const d = tmp()
   const src = writeHugeBnModel(join(d, 'bn.onnx'))
   const out = join(d, 'bn-fp16.onnx')
-  const r = await quantizeModel({input: src, out, mode: 'float16', calibrationData: writeConvInputs(join(d, 'x.jsonl'), 8), latencyBatches: [1]})
+  const r = await quantizeModel({input: src, out, mode: 'float16', calibrationData: writeImageInputs(join(d, 'x.jsonl'), 8, 1, 100), latencyBatches: [1]})
   const reasons = new Map(r.skipped.map((s) => [s.node, s.reason]))
   assert.match(reasons.get('bn') ?? '', /constant var reaches 9\.00e\+7, beyond float16's safe range/)
   assert.match(reasons.get('conv') ?? '', /output c reached \d+ on the probe inputs/)
@@ -144,7 +144,7 @@ test('static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; Relu
 test('static: a near-dead filter keeps its bias (weight scale raised so the int32 bias fits, as ORT does)', async () => {
   const d = tmp()
   const src = writeDeadFilterModel(join(d, 'dead.onnx'))
-  const data = writeConvInputs(join(d, 'x.jsonl'), 16)
+  const data = writeImageInputs(join(d, 'x.jsonl'), 16, 1, 100)
   for (const perChannel of [true, false]) {
     const out = join(d, `dead-${perChannel}.onnx`)
     const r = await quantizeModel({input: src, out, mode: 'static', perChannel, calibrationData: data, latencyBatches: [1]})
@@ -161,7 +161,7 @@ test('static default (uint8 activations): onnxruntime fuses every Conv, also one
   const d = tmp()
   const src = writeSharedReaderModel(join(d, 'shared.onnx'))
   const out = join(d, 'shared-q.onnx')
-  const r = await quantizeModel({input: src, out, mode: 'static', perChannel: true, calibrationData: writeSharedReaderInputs(join(d, 'x.jsonl'), 8), latencyBatches: [1]})
+  const r = await quantizeModel({input: src, out, mode: 'static', perChannel: true, calibrationData: writeImageInputs(join(d, 'x.jsonl'), 8, 8, 200), latencyBatches: [1]})
   assert.ok(r.measurement.fidelity.cosineSimilarity > 0.999)
   const optimized = join(d, 'shared-q.opt.onnx')
   await (await ort().InferenceSession.create(out, {graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3})).release()
