@@ -15,12 +15,31 @@ const argv = process.argv.slice(2)
 const opt = (k: string, d: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1]! : d)
 const model = argv.find((a, i) => !a.startsWith('--') && !argv[i - 1]?.startsWith('--'))
 const o: BenchOptions = {
-  model, modelName: 'mnist', concurrency: [Number(opt('--concurrency', '1'))], rate: [], arrival: 'poisson', clientBatch: [1],
+  model,
+  modelName: 'mnist',
+  concurrency: [Number(opt('--concurrency', '1'))],
+  rate: [],
+  arrival: 'poisson',
+  clientBatch: [1],
   repeatRatio: opt('--ratios', '0,0.25,0.5,0.75,1').split(',').map(Number),
-  server: {workers: [], intraOpThreads: [], maxBatchSize: [], batchTimeoutMicros: [], cacheSize: [Number(opt('--cache-size', '10000'))]}, serverFlags: [],
-  warmupS: 1, windowS: Number(opt('--window', '1')), minWindows: 3, maxWindows: 6, stabilityPct: 10, search: 'grid', repeat: 1, failFast: false, seed: 1, timeoutS: 30,
+  server: {workers: [], intraOpThreads: [], maxBatchSize: [], batchTimeoutMicros: [], cacheSize: [Number(opt('--cache-size', '10000'))]},
+  serverFlags: [],
+  warmupS: 1,
+  windowS: Number(opt('--window', '1')),
+  minWindows: 3,
+  maxWindows: 6,
+  stabilityPct: 10,
+  search: 'grid',
+  repeat: 1,
+  failFast: false,
+  seed: 1,
+  timeoutS: 30,
 }
-console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+console.log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+)
 const run = await new BenchEngine(o).run()
 const ms = (s: number | null | undefined) => (s === null || s === undefined ? '–' : (s * 1000).toFixed(3))
 const pc = (r: number | null | undefined) => (r === null || r === undefined ? '–' : `${(r * 100).toFixed(1)}%`)
@@ -31,6 +50,12 @@ for (const p of run.points) {
   const mix = rows.find((r) => r.model.startsWith('cache mixture'))
   const art = rows.find((r) => r.model.startsWith("seed article 000's cache"))
   const fit = /t_hit = ([\d.]+) ms, t_miss = ([\d.]+) ms/.exec(mix?.note ?? '')
-  console.log(`${String(p.config.client.repeatRatio).padEnd(6)}  ${(s?.cacheHitRatio ?? NaN).toFixed(3)}  ${p.throughput.toFixed(0).padStart(5)}  ${p.latency.meanMs.toFixed(3).padStart(11)}  ${(s?.requestMs ?? NaN).toFixed(3).padStart(9)}  | ${`${ms(mix?.predicted)} (${pc(mix?.relErr)})`.padEnd(26)} | ${`${art?.predicted == null ? '∞ (H = 0)' : `${art.predicted.toFixed(3)} s`} (${pc(art?.relErr)})`.padEnd(26)} | ${fit ? `${fit[1]} / ${fit[2]} ms` : '–'}${p.stable ? '' : ' (unstable)'}`)
+  console.log(
+    `${String(p.config.client.repeatRatio).padEnd(6)}  ${(s?.cacheHitRatio ?? NaN).toFixed(3)}  ${p.throughput.toFixed(0).padStart(5)}  ${p.latency.meanMs.toFixed(3).padStart(11)}  ${(s?.requestMs ?? NaN).toFixed(3).padStart(9)}  | ${`${ms(mix?.predicted)} (${pc(mix?.relErr)})`.padEnd(26)} | ${`${art?.predicted == null ? '∞ (H = 0)' : `${art.predicted.toFixed(3)} s`} (${pc(art?.relErr)})`.padEnd(26)} | ${fit ? `${fit[1]} / ${fit[2]} ms` : '–'}${p.stable ? '' : ' (unstable)'}`,
+  )
 }
-console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+console.log(
+  `load average at end: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+)

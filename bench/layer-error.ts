@@ -21,17 +21,26 @@ const grab = async (path: string) => {
   const out = new Map<string, Float64Array>()
   await probeTensors(readModel(path), [feeds], 'all', (name, dtype, values) => {
     if (dtype === 'float32') out.set(name, Float64Array.from(values))
-    else if (dtype === 'float16') out.set(name, Float64Array.from(values, (h) => float16BitsToFloat32Scalar(h)))
+    else if (dtype === 'float16')
+      out.set(
+        name,
+        Float64Array.from(values, (h) => float16BitsToFloat32Scalar(h)),
+      )
   })
   return out
 }
 const [ra, rb] = [await grab(a), await grab(b)]
 for (const n of ma.graph!.node ?? []) {
   for (const t of n.output ?? []) {
-    const x = ra.get(t), y = rb.get(t)
+    const x = ra.get(t),
+      y = rb.get(t)
     if (!x || !y || x.length !== y.length) continue
-    let num = 0, den = 0
-    for (let i = 0; i < x.length; i++) num += (x[i]! - y[i]!) ** 2, den += x[i]! ** 2
+    let num = 0,
+      den = 0
+    for (let i = 0; i < x.length; i++) {
+      num += (x[i]! - y[i]!) ** 2
+      den += x[i]! ** 2
+    }
     const rel = Math.sqrt(num / (den || 1))
     if (rel >= Number(minArg)) console.log(`${n.opType} ${t}: ${rel.toFixed(4)}`)
   }

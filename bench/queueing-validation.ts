@@ -40,11 +40,15 @@ const meas = {warmupS: 2, windowS, minWindows: 3, maxWindows: 6, stabilityPct: 1
 const ms = (s: number) => (s * 1000).toFixed(3)
 const pct = (p: number, m: number) => `${(((p - m) / m) * 100).toFixed(1)}%`
 
-console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+console.log(
+  `load average at start: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+)
 const inject = Number(opt('--inject-latency-ms', '0'))
 const intra = argv.includes('--intra-op-threads') ? Number(opt('--intra-op-threads', '1')) : undefined
 const config: ServerConfig = {workers, maxBatchSize: 1, intraOpThreads: intra, ...(inject ? {extraFlags: ['--inject-latency-ms', String(inject)]} : {})}
-let server = await startServeProcess({model, config})
+const server = await startServeProcess({model, config})
 try {
   const name = server.ready.models[0]!.name
   const c = Number(server.ready.models[0]!.workers ?? workers)
@@ -54,7 +58,8 @@ try {
   const r1 = cal.latency.meanMs / 1000
   const sw = (cal.server?.computeMsPerBatch ?? NaN) / 1000
   const req = (cal.server?.requestMs ?? NaN) / 1000
-  if (!(sw > 0) || !(req > 0)) throw new Error('the server exported no compute or request time (tfsopt_compute_latency_seconds, tfsopt_request_latency_seconds): cannot calibrate')
+  if (!(sw > 0) || !(req > 0))
+    throw new Error('the server exported no compute or request time (tfsopt_compute_latency_seconds, tfsopt_request_latency_seconds): cannot calibrate')
   // Two stations in tandem inside the server, one network delay outside it (all at low load):
   const sm = Math.max(0, req - sw - (cal.server?.queueMs ?? 0) / 1000) // main thread: HTTP + JSON in and out (one thread)
   const dNet = Math.max(0, r1 - req) // client, loopback TCP, event-loop hand-offs: not queued
@@ -62,7 +67,9 @@ try {
   const cs2Bound = Math.min((cal.latency.stdevMs / 1000) ** 2 / (sm + sw) ** 2, 50)
   console.log(`model ${model}`)
   console.log(`workers c = ${c}; lone client: ${cal.throughput.toFixed(0)} req/s, mean ${ms(r1)} ms (sd ${cal.latency.stdevMs.toFixed(3)} ms)`)
-  console.log(`server at low load: request ${ms(req)} ms = main thread ${ms(sm)} ms + worker compute ${ms(sw)} ms (+ queue ${cal.server?.queueMs?.toFixed(3)} ms); outside the server d = ${ms(dNet)} ms`)
+  console.log(
+    `server at low load: request ${ms(req)} ms = main thread ${ms(sm)} ms + worker compute ${ms(sw)} ms (+ queue ${cal.server?.queueMs?.toFixed(3)} ms); outside the server d = ${ms(dNet)} ms`,
+  )
   console.log(`bottleneck: ${sm >= sw / c ? 'main thread' : 'worker'} (${ms(bottleneck)} ms per request); rates below are ρ × 1/bottleneck`)
   console.log(`Cs² bound Var(R₁)/(S_main+S_worker)² = ${cs2Bound.toFixed(3)} (all latency variance attributed to service: an upper bound)`)
   // Each station is an M/x/c queue fed at λ (Poisson in; the departures of an M/M queue are Poisson again,
@@ -73,7 +80,10 @@ try {
   let ok = true
   for (const rho of rhos) {
     const rate = rho / bottleneck
-    const m = await measurePoint(new OpenLoop({url: server.url, model: name, rate, arrival: 'poisson', bodies: bodies(), seed: 11}), {...meas, metricsBase: server.url})
+    const m = await measurePoint(new OpenLoop({url: server.url, model: name, rate, arrival: 'poisson', bodies: bodies(), seed: 11}), {
+      ...meas,
+      metricsBase: server.url,
+    })
     const w = m.latency.meanMs / 1000
     const md = predict(rate, mdc)
     const mm = predict(rate, mmc)
@@ -82,10 +92,18 @@ try {
     const old = (f: () => number) => (oldRho < 1 ? `${ms(f())} (${pct(f(), w)})` : `ρ'=${oldRho.toFixed(2)}≥1`)
     const best = Math.min(...[md, mm, ac].map((p) => Math.abs(p - w) / w))
     ok &&= best <= 0.15
-    console.log(`${rho.toFixed(2)} ${rate.toFixed(1).padStart(7)} ${ms(w).padStart(10)} | ${`${ms(md)} (${pct(md, w)})`.padEnd(18)} ${`${ms(mm)} (${pct(mm, w)})`.padEnd(18)} ${`${ms(ac)} (${pct(ac, w)})`.padEnd(21)} | ${old(() => mdc({arrivalRate: rate, serviceTime: r1, servers: c}).w).padEnd(16)} ${old(() => mmc({arrivalRate: rate, serviceTime: r1, servers: c}).w)} | ${best <= 0.15 ? 'yes' : 'NO'}`)
-    console.log(`     throughput ${m.throughput.toFixed(1)}/s; server: request ${m.server?.requestMs?.toFixed(3)} ms, queue ${m.server?.queueMs?.toFixed(3)} ms, compute ${m.server?.computeMsPerBatch?.toFixed(3)} ms; ${m.verdict.stable ? 'stable' : 'UNSTABLE'}; client CPU ${m.clientCpuCores.toFixed(2)} cores, server CPU ${m.serverCpuCores?.toFixed(2)} cores; late sends ${m.lateSends}/${m.sent}`)
+    console.log(
+      `${rho.toFixed(2)} ${rate.toFixed(1).padStart(7)} ${ms(w).padStart(10)} | ${`${ms(md)} (${pct(md, w)})`.padEnd(18)} ${`${ms(mm)} (${pct(mm, w)})`.padEnd(18)} ${`${ms(ac)} (${pct(ac, w)})`.padEnd(21)} | ${old(() => mdc({arrivalRate: rate, serviceTime: r1, servers: c}).w).padEnd(16)} ${old(() => mmc({arrivalRate: rate, serviceTime: r1, servers: c}).w)} | ${best <= 0.15 ? 'yes' : 'NO'}`,
+    )
+    console.log(
+      `     throughput ${m.throughput.toFixed(1)}/s; server: request ${m.server?.requestMs?.toFixed(3)} ms, queue ${m.server?.queueMs?.toFixed(3)} ms, compute ${m.server?.computeMsPerBatch?.toFixed(3)} ms; ${m.verdict.stable ? 'stable' : 'UNSTABLE'}; client CPU ${m.clientCpuCores.toFixed(2)} cores, server CPU ${m.serverCpuCores?.toFixed(2)} cores; late sends ${m.lateSends}/${m.sent}`,
+    )
   }
-  console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+  console.log(
+    `load average at end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  )
   process.exitCode = ok ? 0 : 1
 } finally {
   await server.stop()

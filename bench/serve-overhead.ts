@@ -76,8 +76,13 @@ async function child(kind: string, model: string): Promise<void> {
     port = await new Promise((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as {port: number}).port)))
   } else {
     const s = await startServer({
-      models: [{name: 'm', path: model}], port: 0, workers: Number(arg('workers', '1')), intraOpThreads: Number(arg('threads', '1')), allowSpinning: SPIN,
-      batching: kind === 'tfsopt-b1' ? {maxBatchSize: 1} : {}, log: () => {},
+      models: [{name: 'm', path: model}],
+      port: 0,
+      workers: Number(arg('workers', '1')),
+      intraOpThreads: Number(arg('threads', '1')),
+      allowSpinning: SPIN,
+      batching: kind === 'tfsopt-b1' ? {maxBatchSize: 1} : {},
+      log: () => {},
     })
     port = s.port
   }
@@ -85,7 +90,9 @@ async function child(kind: string, model: string): Promise<void> {
 }
 
 async function startChild(kind: string, model: string, extra: string[] = []): Promise<{port: number; proc: ChildProcess}> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', kind, '--model', model, ...extra], {stdio: ['ignore', 'pipe', 'inherit']})
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', kind, '--model', model, ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({input: proc.stdout!}).once('line', resolve)
     proc.once('exit', (c) => reject(new Error(`${kind} server exited ${c}`)))
@@ -103,9 +110,25 @@ function processCpu(pid: number | undefined): number {
   }
 }
 
-interface Point {rps: number; non2xx: number; p50: number; p99: number; serverCpuUs: number; clientCpuUs: number; clientCores: number}
+interface Point {
+  rps: number
+  non2xx: number
+  p50: number
+  p99: number
+  serverCpuUs: number
+  clientCpuUs: number
+  clientCores: number
+}
 
-async function load(port: number, path: string, body: Buffer | string, headers: Record<string, string>, connections: number, pid?: number, warm = true): Promise<Point> {
+async function load(
+  port: number,
+  path: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+  connections: number,
+  pid?: number,
+  warm = true,
+): Promise<Point> {
   const opts = {url: `http://127.0.0.1:${port}${path}`, method: 'POST' as const, body, headers, connections, duration: SECONDS}
   if (warm) await autocannon({...opts, duration: 1}) // warm-up, discarded
   const s0 = processCpu(pid)
@@ -116,14 +139,27 @@ async function load(port: number, path: string, body: Buffer | string, headers: 
   const wall = (performance.now() - t0) / 1000
   const n = Math.max(1, r.requests.total)
   return {
-    rps: r.requests.total / SECONDS, non2xx: r.non2xx + r.errors, p50: r.latency.p50, p99: r.latency.p99,
-    serverCpuUs: ((processCpu(pid) - s0) / n) * 1e6, clientCpuUs: (c.user + c.system) / n, clientCores: (c.user + c.system) / 1e6 / wall,
+    rps: r.requests.total / SECONDS,
+    non2xx: r.non2xx + r.errors,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    serverCpuUs: ((processCpu(pid) - s0) / n) * 1e6,
+    clientCpuUs: (c.user + c.system) / n,
+    clientCores: (c.user + c.system) / 1e6 / wall,
   }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-async function measure(kind: string, model: string, extra: string[], path: string, body: Buffer | string, headers: Record<string, string>, connections: number) {
+async function measure(
+  kind: string,
+  model: string,
+  extra: string[],
+  path: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+  connections: number,
+) {
   const {port, proc} = await startChild(kind, model, extra)
   try {
     return await load(port, path, body, headers, connections, proc.pid)
@@ -139,14 +175,14 @@ async function main(): Promise<void> {
   const lines: string[] = []
   const say = (s: string) => {
     lines.push(s)
-    process.stderr.write(s + '\n')
+    process.stderr.write(`${s}\n`)
   }
   say(`machine: ${cpus()[0]?.model ?? '?'}, ${cores} cores, node ${process.version}; ${SECONDS} s per point after a 1 s warm-up`)
 
   // 1. compute-heavy: served at saturation vs in-process, batch 1, one worker with all cores.
   if (ONLY.includes('1')) await heavyRatio(say, cores)
   if (ONLY.includes('2') || ONLY.includes('3')) await tinyRatios(say)
-  process.stdout.write(lines.join('\n') + '\n')
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 async function heavyRatio(say: (s: string) => void, cores: number): Promise<void> {
@@ -165,8 +201,16 @@ async function heavyRatio(say: (s: string) => void, cores: number): Promise<void
     }
     return n / ((performance.now() - t0) / 1000)
   }
-  const served = () => measure('tfsopt-b1', det, ['--threads', threads, '--workers', '1', ...(SPIN ? ['--allow-spinning'] : [])], '/v1/models/m:predict', Buffer.from(x.buffer),
-    {'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-tfsopt-tensors': `x:float32:1x3x${DET}x${DET}`}, 2)
+  const served = () =>
+    measure(
+      'tfsopt-b1',
+      det,
+      ['--threads', threads, '--workers', '1', ...(SPIN ? ['--allow-spinning'] : [])],
+      '/v1/models/m:predict',
+      Buffer.from(x.buffer),
+      {'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-tfsopt-tensors': `x:float32:1x3x${DET}x${DET}`},
+      2,
+    )
   // Alternate the two sides round by round (flipping the order), as comparison 2 does, so whatever
   // else runs on the machine hits both; the in-process session idles while the served side runs.
   const ratios: number[] = []
@@ -181,21 +225,36 @@ async function heavyRatio(say: (s: string) => void, cores: number): Promise<void
       inproc = await inProcess()
     }
     ratios.push(heavy.rps / inproc)
-    say(`   round ${r + 1}: in-process ${inproc.toFixed(2)} inf/s | served ${heavy.rps.toFixed(2)} req/s (2 connections, binary body, ${heavy.non2xx} errors) → ${(heavy.rps / inproc).toFixed(3)}`)
+    say(
+      `   round ${r + 1}: in-process ${inproc.toFixed(2)} inf/s | served ${heavy.rps.toFixed(2)} req/s (2 connections, binary body, ${heavy.non2xx} errors) → ${(heavy.rps / inproc).toFixed(3)}`,
+    )
   }
   await s.dispose()
-  say(`1. ppocr-det [1,3,${DET},${DET}], 1 worker × ${threads} threads, batch 1, ${ROUNDS} alternating rounds: ratio per round ${ratios.map((v) => v.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.85)`)
+  say(
+    `1. ppocr-det [1,3,${DET},${DET}], 1 worker × ${threads} threads, batch 1, ${ROUNDS} alternating rounds: ratio per round ${ratios.map((v) => v.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.85)`,
+  )
 }
 
 async function tinyRatios(say: (s: string) => void): Promise<void> {
   // 2 and 3 use the MNIST MLP with a real 784-float JSON body.
   const mnist = DEFAULT_MODEL
-  const row = Array.from({length: 784}, (_, i) => Math.round(((i * 37) % 256) / 255 * 1000) / 1000)
+  const row = Array.from({length: 784}, (_, i) => Math.round((((i * 37) % 256) / 255) * 1000) / 1000)
   const body = JSON.stringify({instances: [row]})
   const json = {'content-type': 'application/json'}
   // 2. a tiny model (y = 2x, x [batch, 4]) so the comparison is about the server, not the model.
   const tiny = join(mkdtempSync(join(tmpdir(), 'tfsopt-bench-')), 'tiny.onnx')
-  writeFileSync(tiny, encodeModel(makeModel({name: 'tiny', nodes: [makeNode('Mul', ['x', 'k'], ['y'])], inputs: [makeValueInfo('x', 'float32', ['batch', 4])], outputs: [makeValueInfo('y', 'float32', ['batch', 4])], initializers: [makeTensor('k', 'float32', [1], [2])]})))
+  writeFileSync(
+    tiny,
+    encodeModel(
+      makeModel({
+        name: 'tiny',
+        nodes: [makeNode('Mul', ['x', 'k'], ['y'])],
+        inputs: [makeValueInfo('x', 'float32', ['batch', 4])],
+        outputs: [makeValueInfo('y', 'float32', ['batch', 4])],
+        initializers: [makeTensor('k', 'float32', [1], [2])],
+      }),
+    ),
+  )
   const tinyBody = JSON.stringify({instances: [[0.1, 0.2, 0.3, 0.4]]})
   const bareSrv = await startChild('bare', tiny)
   const tinySrv = await startChild('tfsopt', tiny, ['--threads', '1', '--workers', '1'])
@@ -222,16 +281,24 @@ async function tinyRatios(say: (s: string) => void): Promise<void> {
     }
   }
   const ratios = serveds.map((x, i) => x.rps / bares[i]!.rps)
-  const fmt = (p: Point) => `${p.rps.toFixed(0)} req/s (server ${p.serverCpuUs.toFixed(0)} µs CPU/req, client ${p.clientCpuUs.toFixed(0)} µs CPU/req = ${p.clientCores.toFixed(2)} cores${p.non2xx ? `, ${p.non2xx} errors` : ''})`
+  const fmt = (p: Point) =>
+    `${p.rps.toFixed(0)} req/s (server ${p.serverCpuUs.toFixed(0)} µs CPU/req, client ${p.clientCpuUs.toFixed(0)} µs CPU/req = ${p.clientCores.toFixed(2)} cores${p.non2xx ? `, ${p.non2xx} errors` : ''})`
   for (let i = 0; i < ROUNDS; i++) say(`   round ${i + 1}: bare ${fmt(bares[i]!)} | tfsopt ${fmt(serveds[i]!)} → ${ratios[i]!.toFixed(3)}`)
   const bare = {rps: median(bares.map((b) => b.rps))}
   const tinyServed = serveds[ratios.indexOf(median(ratios))]!
-  say(`2. tiny model (y = 2x, 4 floats), JSON, 32 connections, ${ROUNDS} alternating rounds: bare node:http constant body median ${bare.rps.toFixed(0)} req/s, tfsopt serve median ${median(serveds.map((x) => x.rps)).toFixed(0)} req/s (median round: p50 ${tinyServed.p50} ms, p99 ${tinyServed.p99} ms); ratio per round ${ratios.map((x) => x.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.5); server CPU per request median: bare ${median(bares.map((b) => b.serverCpuUs)).toFixed(0)} µs, tfsopt ${median(serveds.map((b) => b.serverCpuUs)).toFixed(0)} µs`)
+  say(
+    `2. tiny model (y = 2x, 4 floats), JSON, 32 connections, ${ROUNDS} alternating rounds: bare node:http constant body median ${bare.rps.toFixed(0)} req/s, tfsopt serve median ${median(serveds.map((x) => x.rps)).toFixed(0)} req/s (median round: p50 ${tinyServed.p50} ms, p99 ${tinyServed.p99} ms); ratio per round ${ratios.map((x) => x.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.5); server CPU per request median: bare ${median(bares.map((b) => b.serverCpuUs)).toFixed(0)} µs, tfsopt ${median(serveds.map((b) => b.serverCpuUs)).toFixed(0)} µs`,
+  )
   const served = await measure('tfsopt', mnist, ['--threads', '1', '--workers', '1'], '/v1/models/m:predict', body, json, 32)
-  if (ONLY === '') say(`2. MNIST MLP, JSON, 32 connections: bare node:http constant body ${bare.rps.toFixed(0)} req/s, tfsopt serve ${served.rps.toFixed(0)} req/s (p50 ${served.p50} ms, p99 ${served.p99} ms, ${served.non2xx} errors) → ratio ${(served.rps / bare.rps).toFixed(3)} (goal ≥ 0.5)`)
+  if (ONLY === '')
+    say(
+      `2. MNIST MLP, JSON, 32 connections: bare node:http constant body ${bare.rps.toFixed(0)} req/s, tfsopt serve ${served.rps.toFixed(0)} req/s (p50 ${served.p50} ms, p99 ${served.p99} ms, ${served.non2xx} errors) → ratio ${(served.rps / bare.rps).toFixed(3)} (goal ≥ 0.5)`,
+    )
   if (!ONLY.includes('3')) return
   const naive = await measure('naive', mnist, ['--threads', '1'], '/', body, json, 32)
-  say(`3. MNIST MLP, JSON, 32 connections: naive node:http + one session ${naive.rps.toFixed(0)} req/s (p50 ${naive.p50} ms, p99 ${naive.p99} ms), tfsopt serve ${served.rps.toFixed(0)} req/s → ratio ${(served.rps / naive.rps).toFixed(3)} (goal ≥ 1.5)`)
+  say(
+    `3. MNIST MLP, JSON, 32 connections: naive node:http + one session ${naive.rps.toFixed(0)} req/s (p50 ${naive.p50} ms, p99 ${naive.p99} ms), tfsopt serve ${served.rps.toFixed(0)} req/s → ratio ${(served.rps / naive.rps).toFixed(3)} (goal ≥ 1.5)`,
+  )
 }
 
 if (process.argv.includes('--child')) await child(arg('child', 'tfsopt'), arg('model', DEFAULT_MODEL))

@@ -18,16 +18,18 @@ import {generateCorpus, validMnist} from '../test/reliability/corpus.js'
 import {cpuOf, mb, quantile, runLoad, sleep, startChildServer, type Sample} from '../test/reliability/harness.js'
 import {RawConnection, buildRequest} from '../test/reliability/raw-http.js'
 
-const {values: a} = parseArgs({options: {
-  minutes: {type: 'string', default: '10'},
-  concurrency: {type: 'string', default: '8'},
-  'window-seconds': {type: 'string', default: '10'},
-  workers: {type: 'string', default: '1'},
-  'hostile-per-second': {type: 'string', default: '50'},
-  'max-heap-growth-mb-per-min': {type: 'string', default: '1'},
-  'max-p99-ratio': {type: 'string', default: '2'},
-  seed: {type: 'string', default: '1'},
-}})
+const {values: a} = parseArgs({
+  options: {
+    minutes: {type: 'string', default: '10'},
+    concurrency: {type: 'string', default: '8'},
+    'window-seconds': {type: 'string', default: '10'},
+    workers: {type: 'string', default: '1'},
+    'hostile-per-second': {type: 'string', default: '50'},
+    'max-heap-growth-mb-per-min': {type: 'string', default: '1'},
+    'max-p99-ratio': {type: 'string', default: '2'},
+    seed: {type: 'string', default: '1'},
+  },
+})
 const minutes = Number(a.minutes)
 const windowMs = Number(a['window-seconds']) * 1000
 const hostileRate = Number(a['hostile-per-second'])
@@ -47,7 +49,12 @@ function slope(xs: number[], ys: number[]): number {
   return num / den
 }
 
-const srv = await startChildServer({models: [{name: 'mnist', path: DEFAULT_MODEL}], workers: Number(a.workers), maxBodyBytes: 256 * 1024, batching: {maxBatchSize: 8}})
+const srv = await startChildServer({
+  models: [{name: 'mnist', path: DEFAULT_MODEL}],
+  workers: Number(a.workers),
+  maxBodyBytes: 256 * 1024,
+  batching: {maxBatchSize: 8},
+})
 const rng = mulberry32(Number(a.seed))
 const bodies = Array.from({length: 16}, () => validMnist(rng))
 const url = `${srv.url}/v1/models/mnist:predict`
@@ -58,7 +65,16 @@ const stopped = new Promise<void>((r) => (stop = r))
 
 // Steady load; samples are cut into windows as they complete.
 let pending: Sample[] = []
-const load = runLoad({url, body: (i) => bodies[i % bodies.length]!, concurrency: Number(a.concurrency), durationMs: totalMs, maxRequests: 1e9, t0, stop: stopped, onReply: (s) => pending.push(s)})
+const load = runLoad({
+  url,
+  body: (i) => bodies[i % bodies.length]!,
+  concurrency: Number(a.concurrency),
+  durationMs: totalMs,
+  maxRequests: 1e9,
+  t0,
+  stop: stopped,
+  onReply: (s) => pending.push(s),
+})
 
 let done = false
 
@@ -77,7 +93,7 @@ const hostile = (async () => {
     const [bad, good] = await Promise.all([conn.request(c.bytes).catch(() => undefined), conn.request(valid).catch(() => undefined)])
     hostileSent++
     if (!bad || bad.status < 400 || bad.status >= 500) hostileNon4xx++
-    if (!good || good.status !== 200) validAfterBadFailed++
+    if (good?.status !== 200) validAfterBadFailed++
     if (conn.closed) {
       conn = new RawConnection(srv.port)
       await conn.ready()
@@ -89,7 +105,17 @@ const hostile = (async () => {
   process.stderr.write(`hostile lane stopped: ${err.message}; server alive: ${srv.alive()}; server stderr: ${srv.stderr().slice(-2000)}\n`)
 })
 
-interface Window {tMin: number; requests: number; okPerSec: number; errors: number; p50ms: number; p99ms: number; rssMB: number; heapMB: number; serverCpu: number}
+interface Window {
+  tMin: number
+  requests: number
+  okPerSec: number
+  errors: number
+  p50ms: number
+  p99ms: number
+  rssMB: number
+  heapMB: number
+  serverCpu: number
+}
 const windows: Window[] = []
 let cpuPrev = cpuOf(srv.pid)
 while (performance.now() - t0 < totalMs) {
@@ -100,13 +126,33 @@ while (performance.now() - t0 < totalMs) {
   const cpu = cpuOf(srv.pid)
   const ok = batch.filter((s) => s.status === 200)
   const w: Window = {
-    tMin: Math.round(((performance.now() - t0) / 60_000) * 100) / 100, requests: batch.length, okPerSec: Math.round(ok.length / (windowMs / 1000)),
-    errors: batch.length - ok.length, p50ms: Math.round(quantile(ok.map((s) => s.ms), 0.5) * 100) / 100, p99ms: Math.round(quantile(ok.map((s) => s.ms), 0.99) * 100) / 100,
-    rssMB: mb(mem.rss), heapMB: mb(mem.heapUsed), serverCpu: Math.round(((cpu - cpuPrev) / (windowMs / 1000)) * 100) / 100,
+    tMin: Math.round(((performance.now() - t0) / 60_000) * 100) / 100,
+    requests: batch.length,
+    okPerSec: Math.round(ok.length / (windowMs / 1000)),
+    errors: batch.length - ok.length,
+    p50ms:
+      Math.round(
+        quantile(
+          ok.map((s) => s.ms),
+          0.5,
+        ) * 100,
+      ) / 100,
+    p99ms:
+      Math.round(
+        quantile(
+          ok.map((s) => s.ms),
+          0.99,
+        ) * 100,
+      ) / 100,
+    rssMB: mb(mem.rss),
+    heapMB: mb(mem.heapUsed),
+    serverCpu: Math.round(((cpu - cpuPrev) / (windowMs / 1000)) * 100) / 100,
   }
   cpuPrev = cpu
   windows.push(w)
-  process.stderr.write(`${w.tMin.toFixed(2)} min: ${w.okPerSec}/s ok, ${w.errors} errors, p50 ${w.p50ms} ms, p99 ${w.p99ms} ms, RSS ${w.rssMB} MB, heap ${w.heapMB} MB, server CPU ${w.serverCpu}\n`)
+  process.stderr.write(
+    `${w.tMin.toFixed(2)} min: ${w.okPerSec}/s ok, ${w.errors} errors, p50 ${w.p50ms} ms, p99 ${w.p99ms} ms, RSS ${w.rssMB} MB, heap ${w.heapMB} MB, server CPU ${w.serverCpu}\n`,
+  )
 }
 done = true
 stop()
@@ -117,9 +163,22 @@ const code = await srv.stop()
 const steady = windows.length > 2 ? windows.slice(1) : windows
 const t = steady.map((w) => w.tMin)
 const drift = {
-  rssMBPerMin: Math.round(slope(t, steady.map((w) => w.rssMB)) * 100) / 100,
-  heapMBPerMin: Math.round(slope(t, steady.map((w) => w.heapMB)) * 100) / 100,
-  p99FirstMs: steady[0]?.p99ms, p99LastMs: steady.at(-1)?.p99ms,
+  rssMBPerMin:
+    Math.round(
+      slope(
+        t,
+        steady.map((w) => w.rssMB),
+      ) * 100,
+    ) / 100,
+  heapMBPerMin:
+    Math.round(
+      slope(
+        t,
+        steady.map((w) => w.heapMB),
+      ) * 100,
+    ) / 100,
+  p99FirstMs: steady[0]?.p99ms,
+  p99LastMs: steady.at(-1)?.p99ms,
   p99Ratio: Math.round(((steady.at(-1)?.p99ms ?? NaN) / (steady[0]?.p99ms ?? NaN)) * 100) / 100,
 }
 const failures: string[] = []
@@ -129,8 +188,21 @@ if (windows.some((w) => w.errors > 0)) failures.push(`${windows.reduce((p, w) =>
 if (hostileNon4xx) failures.push(`${hostileNon4xx} hostile requests not answered 4xx`)
 if (validAfterBadFailed) failures.push(`${validAfterBadFailed} valid requests after a hostile one failed`)
 if (code !== 0) failures.push(`server exit code ${code}`)
-process.stdout.write(JSON.stringify({
-  minutes, concurrency: Number(a.concurrency), workers: Number(a.workers), requests: windows.reduce((p, w) => p + w.requests, 0),
-  hostile: {sent: hostileSent, non4xx: hostileNon4xx, validAfterFailed: validAfterBadFailed}, windows, drift, serverExit: code, failures,
-}, null, 2) + '\n')
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      minutes,
+      concurrency: Number(a.concurrency),
+      workers: Number(a.workers),
+      requests: windows.reduce((p, w) => p + w.requests, 0),
+      hostile: {sent: hostileSent, non4xx: hostileNon4xx, validAfterFailed: validAfterBadFailed},
+      windows,
+      drift,
+      serverExit: code,
+      failures,
+    },
+    null,
+    2,
+  )}\n`,
+)
 process.exit(failures.length ? 1 : 0)

@@ -21,7 +21,7 @@ import {saveLayersModel} from './fixtures/save-tfjs.js'
 import {verifyOnnx, type OnnxCheck} from './fixtures/verify.js'
 import {writeReadme} from './fixtures/readme.js'
 
-const log = (m: string) => process.stderr.write(m + '\n')
+const log = (m: string) => process.stderr.write(`${m}\n`)
 
 function writeOnnx(path: string, model: ModelProto): void {
   mkdirSync(dirname(path), {recursive: true})
@@ -39,7 +39,15 @@ async function main(): Promise<void> {
   log(`TensorFlow.js: ${tfb.pkg} (${tfb.backend})`)
 
   const results: Record<string, {tfjsAccuracy: number; onnx: OnnxCheck; trainBackend: string}> = {}
-  const models: {key: 'mlp' | 'cnn'; build: () => TfNs.Sequential; shape: number[]; epochs: number; shift: number; batch: number; toOnnx: (m: TfNs.LayersModel) => ModelProto}[] = [
+  const models: {
+    key: 'mlp' | 'cnn'
+    build: () => TfNs.Sequential
+    shape: number[]
+    epochs: number
+    shift: number
+    batch: number
+    toOnnx: (m: TfNs.LayersModel) => ModelProto
+  }[] = [
     {key: 'mlp', build: () => buildMlp(tf), shape: [784], epochs: 30, shift: 1, batch: 64, toOnnx: mlpToOnnx},
     {key: 'cnn', build: () => buildCnn(tf), shape: [28, 28, 1], epochs: 14, shift: 1, batch: 32, toOnnx: cnnToOnnx},
   ]
@@ -48,7 +56,15 @@ async function main(): Promise<void> {
     const t = Date.now()
     log(`training ${spec.key} on ${backend} (${spec.epochs} epochs)`)
     const model = spec.build()
-    const opts = {epochs: spec.epochs, batchSize: spec.batch, learningRate: 1e-3, augmentShift: spec.shift, seed: spec.key === 'mlp' ? 101 : 202, sampleShape: spec.shape, log}
+    const opts = {
+      epochs: spec.epochs,
+      batchSize: spec.batch,
+      learningRate: 1e-3,
+      augmentShift: spec.shift,
+      seed: spec.key === 'mlp' ? 101 : 202,
+      sampleShape: spec.shape,
+      log,
+    }
     // The CNN trains as im2col + MatMul: tfjs' wasm backend cannot compute conv filter gradients.
     if (spec.key === 'cnn') await trainCnnIm2col(tf, model, splits.train, opts)
     else await train(tf, model, splits.train, opts)
@@ -60,7 +76,8 @@ async function main(): Promise<void> {
     await saveLayersModel(tf, model, fixture('models', `mnist-${spec.key}-tfjs`))
     const onnx = await verifyOnnx(onnxPath, DEFAULT_EVAL_SET, probs)
     log(`  ${spec.key}: onnxruntime eval accuracy ${(onnx.accuracy * 100).toFixed(2)}%, max |onnx - tfjs| = ${onnx.maxAbsDiff.toExponential(2)}`)
-    if (onnx.argmaxAgreement !== 1) throw new Error(`${spec.key}: ONNX and tfjs disagree on ${((1 - onnx.argmaxAgreement) * 100).toFixed(2)}% of predictions; the export is wrong`)
+    if (onnx.argmaxAgreement !== 1)
+      throw new Error(`${spec.key}: ONNX and tfjs disagree on ${((1 - onnx.argmaxAgreement) * 100).toFixed(2)}% of predictions; the export is wrong`)
     results[spec.key] = {tfjsAccuracy, onnx, trainBackend: backend}
     model.dispose()
   }
@@ -70,17 +87,22 @@ async function main(): Promise<void> {
 
   const metrics = {
     evalSet: {path: 'fixtures/data/mnist-eval.json', count: splits.eval.count, trainCount: splits.train.count},
-    models: Object.fromEntries(Object.entries(results).map(([k, r]) => [`mnist-${k}`, {
-      onnx: `fixtures/models/mnist-${k}.onnx`,
-      tfjs: `fixtures/models/mnist-${k}-tfjs/model.json`,
-      fp32Accuracy: r.onnx.accuracy,
-      measuredWith: 'onnxruntime-node (cpu) on fixtures/data/mnist-eval.json',
-      tfjsAccuracy: r.tfjsAccuracy,
-      maxAbsDiffVsTfjs: r.onnx.maxAbsDiff,
-      trainedOn: `@tensorflow/tfjs ${tf.version.tfjs} (${r.trainBackend} backend)`,
-    }])),
+    models: Object.fromEntries(
+      Object.entries(results).map(([k, r]) => [
+        `mnist-${k}`,
+        {
+          onnx: `fixtures/models/mnist-${k}.onnx`,
+          tfjs: `fixtures/models/mnist-${k}-tfjs/model.json`,
+          fp32Accuracy: r.onnx.accuracy,
+          measuredWith: 'onnxruntime-node (cpu) on fixtures/data/mnist-eval.json',
+          tfjsAccuracy: r.tfjsAccuracy,
+          maxAbsDiffVsTfjs: r.onnx.maxAbsDiff,
+          trainedOn: `@tensorflow/tfjs ${tf.version.tfjs} (${r.trainBackend} backend)`,
+        },
+      ]),
+    ),
   }
-  writeFileSync(fixture('metrics.json'), JSON.stringify(metrics, null, 2) + '\n')
+  writeFileSync(fixture('metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`)
   writeReadme(fixture('README.md'), metrics)
   log(`done in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
 }

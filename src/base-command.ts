@@ -12,7 +12,7 @@ export abstract class BaseCommand extends Command {
 
   /** Human-readable output goes to stderr so stdout stays clean for --json and pipes. */
   say(msg = ''): void {
-    if (!this.jsonEnabled()) process.stderr.write(msg + '\n')
+    if (!this.jsonEnabled()) process.stderr.write(`${msg}\n`)
   }
 
   warnUser(msg: string): void {

@@ -50,7 +50,8 @@ const value = (r: LoadResult, slo?: number): number => (meetsSlo(r, slo) ? r.thr
 /** The point with the highest objective (ties: the lower load), or undefined when none is worth > 0. */
 export function bestOf(measured: LoadResult[], slo?: number): LoadResult | undefined {
   let best: LoadResult | undefined
-  for (const m of measured) if (value(m, slo) > 0 && (!best || value(m, slo) > value(best, slo) || (value(m, slo) === value(best, slo) && m.load < best.load))) best = m
+  for (const m of measured)
+    if (value(m, slo) > 0 && (!best || value(m, slo) > value(best, slo) || (value(m, slo) === value(best, slo) && m.load < best.load))) best = m
   return best
 }
 

@@ -65,7 +65,7 @@ export function samplesFromDataset(ds: Dataset, sig: SignatureInput[] = []): Sam
       const s = sig.find((x) => x.name === name) ?? (names.length === 1 && sig.length === 1 ? sig[0] : sig[k])
       const sigInner = s?.dims.slice(1)
       const size = inner.reduce((a, b) => a * b, 1)
-      if (sigInner && sigInner.every((d) => d > 0) && sigInner.reduce((a, b) => a * b, 1) === size) inner = sigInner
+      if (sigInner?.every((d) => d > 0) && sigInner.reduce((a, b) => a * b, 1) === size) inner = sigInner
       if (k === 0) float = t.dtype.startsWith('float')
       values[s?.name ?? name] = nested(t.data as ArrayLike<number>, i * size, inner)
     })

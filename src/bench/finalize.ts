@@ -38,7 +38,10 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
   const failed = run.points.filter((p) => p.failed).length
   if (failed) warnings.push(`${failed} point(s) failed`)
   if (!rec) warnings.push(o.sloP99Ms !== undefined ? `no configuration met p99 ≤ ${o.sloP99Ms} ms without errors` : 'no configuration completed without errors')
-  if (o.cores <= 2 && run.target.builtIn) warnings.push(`this machine has ${o.cores} cores: the load generator and the server share them, so absolute numbers are lower than on a dedicated server and client`)
+  if (o.cores <= 2 && run.target.builtIn)
+    warnings.push(
+      `this machine has ${o.cores} cores: the load generator and the server share them, so absolute numbers are lower than on a dedicated server and client`,
+    )
   run.warnings = warnings
   run.measuringTimeS = run.points.reduce((s, p) => s + ((p.measuredS as number | undefined) ?? 0), 0)
 }

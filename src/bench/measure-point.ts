@@ -146,7 +146,8 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   const dur = used.reduce((s, w) => s + w.durationS, 0)
   const sum = (k: 'requests' | 'inferences' | 'non2xx' | 'timeouts' | 'connection' | 'sent' | 'lateSends', ws = windows) => ws.reduce((s, w) => s + w[k], 0)
   const server = breakdown(before, after)
-  const serverCpuCores = server?.cpuCores ?? (serverCpu0 !== undefined && serverCpu1 !== undefined && measuredS > 0 ? (serverCpu1 - serverCpu0) / measuredS : undefined)
+  const serverCpuCores =
+    server?.cpuCores ?? (serverCpu0 !== undefined && serverCpu1 !== undefined && measuredS > 0 ? (serverCpu1 - serverCpu0) / measuredS : undefined)
   // Errors count over every measured window: a point with any error is flagged, whichever windows are summarised.
   const errors = {non2xx: sum('non2xx'), timeouts: sum('timeouts'), connection: sum('connection'), total: 0}
   errors.total = errors.non2xx + errors.timeouts + errors.connection

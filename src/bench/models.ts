@@ -6,7 +6,17 @@
  * points, and ask predictPoint for each point's rows (predicted, measured, relErr,
  * violated assumptions).
  */
-import {articleCacheForm, cacheLatency, fitBatchCost, fitUsl, predictPoint, USL_MIN_POINTS, asymptoticBounds, type PredictionRow, type UslFit} from '../queueing/index.js'
+import {
+  articleCacheForm,
+  cacheLatency,
+  fitBatchCost,
+  fitUsl,
+  predictPoint,
+  USL_MIN_POINTS,
+  asymptoticBounds,
+  type PredictionRow,
+  type UslFit,
+} from '../queueing/index.js'
 import {errorMessage} from '../errors.js'
 import type {PointResult} from './result.js'
 import type {ServerBreakdown} from './scrape-metrics.js'
@@ -45,14 +55,25 @@ export function fitGroup(points: PointResult[], workers: number): GroupFits {
   if (closed.length >= USL_MIN_POINTS) {
     try {
       const f = fitUsl(closed.map((p) => ({concurrency: p.config.client.concurrency!, throughput: p.throughput})))
-      fits.usl = {sigma: f.sigma, kappa: f.kappa, lambda: f.lambda, nMax: f.nMax, xMax: f.xMax, peakKind: f.peakKind, rmse: f.rmse, stdErr: f.stdErr, contentionLimited: f.contentionLimited, points: closed.length}
+      fits.usl = {
+        sigma: f.sigma,
+        kappa: f.kappa,
+        lambda: f.lambda,
+        nMax: f.nMax,
+        xMax: f.xMax,
+        peakKind: f.peakKind,
+        rmse: f.rmse,
+        stdErr: f.stdErr,
+        contentionLimited: f.contentionLimited,
+        points: closed.length,
+      }
     } catch (err) {
       fits.uslNote = errorMessage(err)
     }
   } else if (closed.length) fits.uslNote = `USL not fitted: ${closed.length} closed-loop point(s), it needs at least ${USL_MIN_POINTS}`
   const batches = points
     .map((p) => p.server as ServerBreakdown | undefined)
-    .filter((s): s is ServerBreakdown => Boolean(s && s.batchSize && s.computeMsPerBatch && s.batches))
+    .filter((s): s is ServerBreakdown => Boolean(s?.batchSize && s.computeMsPerBatch && s.batches))
     .map((s) => ({batchSize: s.batchSize!, batchTime: s.computeMsPerBatch! / 1000, weight: s.batches}))
   if (new Set(batches.map((b) => b.batchSize.toFixed(2))).size >= 2) {
     try {
@@ -103,13 +124,26 @@ export function predictionsFor(p: PointResult, fits: GroupFits, group: PointResu
       serviceTimeS: fits.serviceTimeS,
       serviceScv: fits.serviceScv,
       measured: {throughput: p.throughput, meanLatencyS: p.latency.meanMs / 1000, p50LatencyS: p.latency.p50Ms / 1000, p99LatencyS: p.latency.p99Ms / 1000},
-      batching: fits.batchCost && maxB && maxB > 1 ? {alpha: fits.batchCost.alpha, beta: fits.batchCost.beta, maxBatchSize: maxB, timeoutS: (p.config.server.batchTimeoutMicros ?? 0) / 1e6} : undefined,
+      batching:
+        fits.batchCost && maxB && maxB > 1
+          ? {alpha: fits.batchCost.alpha, beta: fits.batchCost.beta, maxBatchSize: maxB, timeoutS: (p.config.server.batchTimeoutMicros ?? 0) / 1e6}
+          : undefined,
       stations: fits.stations,
       measuredBatchSize: (p.server as ServerBreakdown | undefined)?.batchSize,
       otherMaxThroughput: otherMaxThroughput(p, group),
     })
   } catch (err) {
-    return [{model: 'queueing models', quantity: 'meanLatency', unit: 's', predicted: null, measured: p.latency.meanMs / 1000, relErr: null, assumptionsViolated: [errorMessage(err)]}]
+    return [
+      {
+        model: 'queueing models',
+        quantity: 'meanLatency',
+        unit: 's',
+        predicted: null,
+        measured: p.latency.meanMs / 1000,
+        relErr: null,
+        assumptionsViolated: [errorMessage(err)],
+      },
+    ]
   }
 }
 
@@ -169,12 +203,30 @@ export function cacheRows(points: PointResult[]): Map<string, PredictionRow[]> {
       const article = x.h > 0 ? articleCacheForm(x.h, tMiss) : Infinity
       const rel = (v: number) => (Number.isFinite(v) ? (v - x.t) / x.t : null)
       const mode = x.p.config.client.mode
-      const violated = mode === 'closed' && (x.p.config.client.concurrency ?? 1) > 1 ? ['closed loop above one client: queueing changes with H, the mixture ignores it'] : []
+      const violated =
+        mode === 'closed' && (x.p.config.client.concurrency ?? 1) > 1 ? ['closed loop above one client: queueing changes with H, the mixture ignores it'] : []
       const note = `H = ${x.h.toFixed(3)}; t_hit = ${(tHit * 1000).toFixed(3)} ms, t_miss = ${(tMiss * 1000).toFixed(3)} ms fitted on the ${n} other repeat ratios (leave-one-out)`
       out.set(x.p.id, [
-        {model: 'cache mixture H·t_hit + (1−H)·t_miss', quantity: 'meanLatency', unit: 's', predicted, measured: x.t, relErr: rel(predicted), assumptionsViolated: violated, note},
-        {model: "seed article 000's cache form L(1−H) + 1/H (wrong)", quantity: 'meanLatency', unit: 's', predicted: Number.isFinite(article) ? article : null, measured: x.t, relErr: rel(article),
-          assumptionsViolated: ['adds the unitless 1/H to seconds; grows as H falls'], note: `L = t_miss = ${(tMiss * 1000).toFixed(3)} ms, in seconds; shown for comparison only`},
+        {
+          model: 'cache mixture H·t_hit + (1−H)·t_miss',
+          quantity: 'meanLatency',
+          unit: 's',
+          predicted,
+          measured: x.t,
+          relErr: rel(predicted),
+          assumptionsViolated: violated,
+          note,
+        },
+        {
+          model: "seed article 000's cache form L(1−H) + 1/H (wrong)",
+          quantity: 'meanLatency',
+          unit: 's',
+          predicted: Number.isFinite(article) ? article : null,
+          measured: x.t,
+          relErr: rel(article),
+          assumptionsViolated: ['adds the unitless 1/H to seconds; grows as H falls'],
+          note: `L = t_miss = ${(tMiss * 1000).toFixed(3)} ms, in seconds; shown for comparison only`,
+        },
       ])
     }
   }

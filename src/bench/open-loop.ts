@@ -94,7 +94,14 @@ export class OpenLoop implements LoadGenerator {
       if (this.pending === 0 && this.drained) this.drained()
     }
     const req = http.request(
-      {agent: this.agent, host: this.target.hostname, port: this.target.port, path: this.path, method: 'POST', headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}},
+      {
+        agent: this.agent,
+        host: this.target.hostname,
+        port: this.target.port,
+        path: this.path,
+        method: 'POST',
+        headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)},
+      },
       (res) => {
         const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300
         res.on('data', () => {})

@@ -45,7 +45,10 @@ export interface PlannedPoint {
 export function parseList(s: string | undefined, name: string, opts: {integer?: boolean; min?: number; max?: number} = {}): number[] {
   if (s === undefined || s === '') return []
   const out: number[] = []
-  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const r = /^([\d.]+):([\d.]+)(?::(x?)([\d.]+))?$/.exec(part)
     if (r) {
       const [a, b, geo, step] = [Number(r[1]), Number(r[2]), r[3] === 'x', Number(r[4] ?? (r[3] === 'x' ? 2 : 1))]

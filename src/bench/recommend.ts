@@ -54,7 +54,7 @@ export function batchingParameters(s: ServerConfig, cores: number): string {
     `max_enqueued_batches { value: ${s.maxEnqueuedBatches ?? threads} }`,
     `num_batch_threads { value: ${threads} }`,
   ]
-  return lines.join('\n') + '\n'
+  return `${lines.join('\n')}\n`
 }
 
 export function recommend(points: PointResult[], opts: {sloP99Ms?: number; modelArg: string; cores: number}): Recommendation | undefined {

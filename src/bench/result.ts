@@ -36,7 +36,11 @@ export interface ClientConfig {
   repeatRatio: number
 }
 
-export interface PointConfig {server: ServerConfig; client: ClientConfig; model?: string}
+export interface PointConfig {
+  server: ServerConfig
+  client: ClientConfig
+  model?: string
+}
 
 /** One measurement window: raw per-window samples are what the CI gate's statistics run on. */
 export interface WindowSample {

@@ -56,7 +56,10 @@ export class BenchEngine extends EventEmitter {
   private freshNext = 0
   private done = 0
 
-  constructor(private readonly o: BenchOptions, private readonly signal?: AbortSignal) {
+  constructor(
+    private readonly o: BenchOptions,
+    private readonly signal?: AbortSignal,
+  ) {
     super()
   }
 
@@ -75,10 +78,19 @@ export class BenchEngine extends EventEmitter {
     let servers: ServerConfig[] = builtIn ? serverGrid(o) : [{}]
     if (!builtIn) {
       // Even one value cannot be applied: bench does not control an external server. Say which were given.
-      const flagOf: Record<keyof BenchOptions['server'], string> = {workers: '--workers', intraOpThreads: '--intra-op-threads', maxBatchSize: '--max-batch-size', batchTimeoutMicros: '--batch-timeout-micros', cacheSize: '--cache-size'}
+      const flagOf: Record<keyof BenchOptions['server'], string> = {
+        workers: '--workers',
+        intraOpThreads: '--intra-op-threads',
+        maxBatchSize: '--max-batch-size',
+        batchTimeoutMicros: '--batch-timeout-micros',
+        cacheSize: '--cache-size',
+      }
       const given = (Object.keys(flagOf) as Array<keyof BenchOptions['server']>).filter((k) => o.server[k].length).map((k) => flagOf[k])
       if (o.serverFlags.length) given.push('--server-flags')
-      if (given.length) this.warn(`server-side settings (${given.join(', ')}) cannot be applied to an external --url target: they were ignored, and every point measures the server as it is configured`)
+      if (given.length)
+        this.warn(
+          `server-side settings (${given.join(', ')}) cannot be applied to an external --url target: they were ignored, and every point measures the server as it is configured`,
+        )
       servers = [{}]
     }
     const variants = clientVariants(o)
@@ -102,7 +114,11 @@ export class BenchEngine extends EventEmitter {
           let modelName = o.modelName
           const start = async () => {
             this.emit('server', {phase: 'starting', config: server, model: modelLabel})
-            const h = await startServeProcess({model: modelPath, modelName: builtIn && o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined, config: server})
+            const h = await startServeProcess({
+              model: modelPath,
+              modelName: builtIn && o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined,
+              config: server,
+            })
             this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url, pid: h.pid})
             return h
           }
@@ -116,7 +132,8 @@ export class BenchEngine extends EventEmitter {
               if (firstStart || o.failFast) throw err
               this.emit('server', {phase: 'failed', config: server, model: modelLabel, message: errorMessage(err)})
               this.warn(`server ${JSON.stringify(server)} failed to start: ${errorMessage(err)}`)
-              for (const v of variants) for (const load of v.loads) this.record(this.failedPoint(modelLabel, server, v, load, `server failed to start: ${errorMessage(err)}`))
+              for (const v of variants)
+                for (const load of v.loads) this.record(this.failedPoint(modelLabel, server, v, load, `server failed to start: ${errorMessage(err)}`))
               continue
             }
           } else await waitAvailable(targetUrl, modelName, 10_000)
@@ -143,22 +160,46 @@ export class BenchEngine extends EventEmitter {
                     return this.record(this.failedPoint(modelLabel, server, v, load, `server could not be restarted: ${errorMessage(err)}`))
                   }
                 }
-                const client: ClientConfig = v.mode === 'closed' ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio} : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+                const client: ClientConfig =
+                  v.mode === 'closed'
+                    ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+                    : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
                 const config = {server, client, model: modelLabel}
                 const id = pointId({model: modelLabel, server, client})
                 this.emit('point-start', {id, index: this.done, config, repeat: rep})
-                const bodies = new BodySource(samples!.samples, {clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, seed: o.seed + rep, freshStart: this.freshNext})
-                const gen = v.mode === 'closed'
-                  ? new ClosedLoop({url: targetUrl, model: modelName, concurrency: load, bodies, timeoutS: o.timeoutS})
-                  : new OpenLoop({url: targetUrl, model: modelName, rate: load, arrival: v.arrival ?? 'poisson', bodies, seed: o.seed + rep, timeoutS: o.timeoutS})
+                const bodies = new BodySource(samples!.samples, {
+                  clientBatch: v.clientBatch,
+                  repeatRatio: v.repeatRatio,
+                  seed: o.seed + rep,
+                  freshStart: this.freshNext,
+                })
+                const gen =
+                  v.mode === 'closed'
+                    ? new ClosedLoop({url: targetUrl, model: modelName, concurrency: load, bodies, timeoutS: o.timeoutS})
+                    : new OpenLoop({
+                        url: targetUrl,
+                        model: modelName,
+                        rate: load,
+                        arrival: v.arrival ?? 'poisson',
+                        bodies,
+                        seed: o.seed + rep,
+                        timeoutS: o.timeoutS,
+                      })
                 const hists: Histogram[] = []
                 const h = handle
                 const releaseBodies = () => {
                   this.freshNext = bodies.freshEnd
                 }
                 const m = await measurePoint(gen, {
-                  warmupS: o.warmupS, windowS: o.windowS, minWindows: o.minWindows, maxWindows: o.maxWindows, stabilityPct: o.stabilityPct,
-                  signal: this.signal, serverAlive: h ? () => h.alive() : undefined, serverPid: h?.pid, metricsBase: targetUrl,
+                  warmupS: o.warmupS,
+                  windowS: o.windowS,
+                  minWindows: o.minWindows,
+                  maxWindows: o.maxWindows,
+                  stabilityPct: o.stabilityPct,
+                  signal: this.signal,
+                  serverAlive: h ? () => h.alive() : undefined,
+                  serverPid: h?.pid,
+                  metricsBase: targetUrl,
                   onWindow: (w) => this.emit('window', {id, window: w}),
                   onHistogram: (hist) => hists.push(hist),
                 })
@@ -182,7 +223,13 @@ export class BenchEngine extends EventEmitter {
                   loads.push(next)
                   const p = await measureOne(next)
                   if (!p) break
-                  results.push({load: next, throughput: p.throughput, p99Ms: p.latency.p99Ms, meanMs: p.latency.meanMs, clean: !p.failed && p.errors.total === 0})
+                  results.push({
+                    load: next,
+                    throughput: p.throughput,
+                    p99Ms: p.latency.p99Ms,
+                    meanMs: p.latency.meanMs,
+                    clean: !p.failed && p.errors.total === 0,
+                  })
                 }
                 chosen.set(key, loads)
                 search.endGroup(v.loads, results, v.mode === 'closed')
@@ -208,7 +255,10 @@ export class BenchEngine extends EventEmitter {
       tfsoptVersion: TFSOPT_VERSION,
       startedAt,
       finishedAt: new Date().toISOString(),
-      model: {name: builtIn ? (o.model ? basename(o.model).replace(/\.[^.]+$/, '') : DEFAULT_MODEL_NAME) : o.modelName, path: builtIn ? (o.model ?? DEFAULT_MODEL) : undefined},
+      model: {
+        name: builtIn ? (o.model ? basename(o.model).replace(/\.[^.]+$/, '') : DEFAULT_MODEL_NAME) : o.modelName,
+        path: builtIn ? (o.model ?? DEFAULT_MODEL) : undefined,
+      },
       target: {url: o.url ?? 'built-in', builtIn},
       machine,
       settings: settingsOf(o),
@@ -228,12 +278,29 @@ export class BenchEngine extends EventEmitter {
   }
 
   private failedPoint(model: string, server: ServerConfig, v: ReturnType<typeof clientVariants>[number], load: number, why: string): Measured {
-    const client: ClientConfig = v.mode === 'closed' ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio} : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+    const client: ClientConfig =
+      v.mode === 'closed'
+        ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+        : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
     const empty = summarize(mergeHistograms([]))
     return {
       config: {server, client, model},
       hists: [],
-      m: {windows: [], verdict: {stable: false, throughputSpreadPct: NaN, p99SpreadPct: NaN, judged: 0}, latency: empty, throughput: 0, inferencesPerSec: 0, errors: {non2xx: 0, timeouts: 0, connection: 0, total: 0}, sent: 0, lateSends: 0, clientCpuCores: 0, failed: why, aborted: false, measuredS: 0, meanInflight: 0},
+      m: {
+        windows: [],
+        verdict: {stable: false, throughputSpreadPct: NaN, p99SpreadPct: NaN, judged: 0},
+        latency: empty,
+        throughput: 0,
+        inferencesPerSec: 0,
+        errors: {non2xx: 0, timeouts: 0, connection: 0, total: 0},
+        sent: 0,
+        lateSends: 0,
+        clientCpuCores: 0,
+        failed: why,
+        aborted: false,
+        measuredS: 0,
+        meanInflight: 0,
+      },
     }
   }
 
@@ -244,8 +311,14 @@ export class BenchEngine extends EventEmitter {
     }
     this.measured.get(id)!.push(x)
     const m = x.m
-    if (m.clientCpuCores >= GENERATOR_CPU_WARN) this.warn(`the load generator used ${m.clientCpuCores.toFixed(2)} cores at ${id}: on a ${describeMachine().cores}-core machine it competes with the server, so that point understates the server's capacity`)
-    if (m.sent > 0 && m.lateSends / m.sent > LATE_WARN) this.warn(`${((100 * m.lateSends) / m.sent).toFixed(1)}% of scheduled requests were sent late at ${id}: the generator could not keep up (latency still counts from the intended time)`)
+    if (m.clientCpuCores >= GENERATOR_CPU_WARN)
+      this.warn(
+        `the load generator used ${m.clientCpuCores.toFixed(2)} cores at ${id}: on a ${describeMachine().cores}-core machine it competes with the server, so that point understates the server's capacity`,
+      )
+    if (m.sent > 0 && m.lateSends / m.sent > LATE_WARN)
+      this.warn(
+        `${((100 * m.lateSends) / m.sent).toFixed(1)}% of scheduled requests were sent late at ${id}: the generator could not keep up (latency still counts from the intended time)`,
+      )
     const p = this.mergePoint(id)
     this.done++
     this.emit('point', {point: p, index: this.done})
@@ -261,7 +334,12 @@ export class BenchEngine extends EventEmitter {
     const n = ok.length || 1
     const mean = (f: (m: PointMeasurement) => number) => ok.reduce((s, r) => s + f(r.m), 0) / n
     const sum = (f: (m: PointMeasurement) => number) => reps.reduce((s, r) => s + f(r.m), 0)
-    const errors = {non2xx: sum((m) => m.errors.non2xx), timeouts: sum((m) => m.errors.timeouts), connection: sum((m) => m.errors.connection), total: sum((m) => m.errors.total)}
+    const errors = {
+      non2xx: sum((m) => m.errors.non2xx),
+      timeouts: sum((m) => m.errors.timeouts),
+      connection: sum((m) => m.errors.connection),
+      total: sum((m) => m.errors.total),
+    }
     const failed = reps.find((r) => r.m.failed)?.m.failed
     const tp = windows.map((w) => w.throughput)
     const p99 = windows.map((w) => w.p99Ms).filter(Number.isFinite)
@@ -297,9 +375,25 @@ export class BenchEngine extends EventEmitter {
 
 export function settingsOf(o: BenchOptions): Record<string, unknown> {
   return {
-    concurrency: o.concurrency, rate: o.rate, arrival: o.arrival, clientBatch: o.clientBatch, repeatRatio: o.repeatRatio,
-    server: o.server, serverFlags: o.serverFlags, data: o.data ?? null, warmupS: o.warmupS, windowS: o.windowS, windows: o.minWindows,
-    maxWindows: o.maxWindows, stabilityPct: o.stabilityPct, search: o.search, sloP99Ms: o.sloP99Ms ?? null, repeat: o.repeat,
-    compareModel: o.compareModel ?? null, failFast: o.failFast, seed: o.seed, timeoutS: o.timeoutS,
+    concurrency: o.concurrency,
+    rate: o.rate,
+    arrival: o.arrival,
+    clientBatch: o.clientBatch,
+    repeatRatio: o.repeatRatio,
+    server: o.server,
+    serverFlags: o.serverFlags,
+    data: o.data ?? null,
+    warmupS: o.warmupS,
+    windowS: o.windowS,
+    windows: o.minWindows,
+    maxWindows: o.maxWindows,
+    stabilityPct: o.stabilityPct,
+    search: o.search,
+    sloP99Ms: o.sloP99Ms ?? null,
+    repeat: o.repeat,
+    compareModel: o.compareModel ?? null,
+    failFast: o.failFast,
+    seed: o.seed,
+    timeoutS: o.timeoutS,
   }
 }

@@ -63,17 +63,25 @@ export function cliCommand(): {cmd: string; args: string[]} {
   return {cmd: process.execPath, args: ['--import', 'tsx', '--no-warnings', join(PACKAGE_ROOT, 'bin', 'dev.js')]}
 }
 
-export async function startServeProcess(opts: {model: string; modelName?: string; config: ServerConfig; startTimeoutMs?: number; env?: NodeJS.ProcessEnv}): Promise<ServerHandle> {
+export async function startServeProcess(opts: {
+  model: string
+  modelName?: string
+  config: ServerConfig
+  startTimeoutMs?: number
+  env?: NodeJS.ProcessEnv
+}): Promise<ServerHandle> {
   const {cmd, args} = cliCommand()
   const full = [...args, 'serve', opts.model, '--json', '--port', '0', ...(opts.modelName ? ['--model-name', opts.modelName] : []), ...serverArgs(opts.config)]
   const child: ChildProcess = spawn(cmd, full, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...opts.env}, cwd: PACKAGE_ROOT})
   let exited = false
   let exitCode: number | null = null
-  const exitP = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    exited = true
-    exitCode = code
-    resolve(code)
-  }))
+  const exitP = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      exited = true
+      exitCode = code
+      resolve(code)
+    }),
+  )
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000)
@@ -89,10 +97,19 @@ export async function startServeProcess(opts: {model: string; modelName?: string
   }
   const ready = await new Promise<ReadyInfo>((resolve, reject) => {
     let buf = ''
-    const timer = setTimeout(() => reject(new TfsoptError('E_UNAVAILABLE', `tfsopt serve did not report ready within ${(opts.startTimeoutMs ?? 60_000) / 1000} s${tail() ? `:\n${tail()}` : ''}`)), opts.startTimeoutMs ?? 60_000)
+    const timer = setTimeout(
+      () =>
+        reject(
+          new TfsoptError(
+            'E_UNAVAILABLE',
+            `tfsopt serve did not report ready within ${(opts.startTimeoutMs ?? 60_000) / 1000} s${tail() ? `:\n${tail()}` : ''}`,
+          ),
+        ),
+      opts.startTimeoutMs ?? 60_000,
+    )
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString()
-      let nl
+      let nl: number
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trim()
         buf = buf.slice(nl + 1)

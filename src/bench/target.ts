@@ -61,7 +61,12 @@ export async function fetchSignature(base: string, model: string): Promise<Signa
 export async function probePredict(base: string, model: string, body: string): Promise<void> {
   let res: Response
   try {
-    res = await fetch(`${base}/v1/models/${encodeURIComponent(model)}:predict`, {method: 'POST', headers: {'content-type': 'application/json'}, body, signal: AbortSignal.timeout(30_000)})
+    res = await fetch(`${base}/v1/models/${encodeURIComponent(model)}:predict`, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body,
+      signal: AbortSignal.timeout(30_000),
+    })
   } catch (err) {
     // A raw "TypeError: fetch failed" says nothing: name the target and the cause (reset, refused, timeout).
     const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : errorMessage(err)

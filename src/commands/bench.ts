@@ -55,13 +55,19 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     'cache-size': Flags.string({description: 'server response cache size (list; built-in server)'}),
     'repeat-ratio': Flags.string({description: 'fraction of requests repeating an earlier input, 0–1 (list): controls the cache hit ratio', default: '0'}),
     'server-flags': Flags.string({description: 'extra flags for the built-in server, e.g. "--inject-latency-ms 5"'}),
-    data: Flags.string({description: 'request data: eval-set JSON, JSON lines of instances, or ONNX test-data dir (default: generated from the model signature)'}),
+    data: Flags.string({
+      description: 'request data: eval-set JSON, JSON lines of instances, or ONNX test-data dir (default: generated from the model signature)',
+    }),
     duration: Flags.string({description: 'seconds per measurement window', default: '2'}),
     warmup: Flags.string({description: 'warm-up seconds per point (discarded)', default: '2'}),
     windows: Flags.integer({description: 'windows judged by the stability rule (and the minimum measured)', default: 3, min: 1}),
     'max-windows': Flags.integer({description: 'trial limit: windows before a point is marked unstable', default: 10, min: 1}),
     stability: Flags.string({description: 'stability threshold, percent (max/min − 1 over the judged windows)', default: '10'}),
-    search: Flags.string({description: 'grid measures every point; adaptive stops raising load once gains < 5% and the SLO is broken', options: ['grid', 'adaptive'], default: 'grid'}),
+    search: Flags.string({
+      description: 'grid measures every point; adaptive stops raising load once gains < 5% and the SLO is broken',
+      options: ['grid', 'adaptive'],
+      default: 'grid',
+    }),
     'slo-p99': Flags.string({description: 'p99 latency objective, ms: the recommendation is the best throughput meeting it with no errors'}),
     repeat: Flags.integer({description: 'measure each point K times, interleaved (for the CI gate)', default: 1, min: 1}),
     'compare-model': Flags.string({description: 'A/B: a second model measured in alternation with MODEL'}),
@@ -74,9 +80,18 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     html: Flags.string({description: 'write a self-contained HTML report with charts to FILE'}),
     baseline: Flags.string({description: 'after measuring, compare with this baseline; exit 3 on a regression'}),
     'save-baseline': Flags.string({description: 'save this run as a baseline FILE (not when it regressed against --baseline)'}),
-    'max-regression': Flags.string({description: 'with --baseline: the change (e.g. 5%) the whole bootstrap CI must exceed to call a regression', default: '5%'}),
+    'max-regression': Flags.string({
+      description: 'with --baseline: the change (e.g. 5%) the whole bootstrap CI must exceed to call a regression',
+      default: '5%',
+    }),
     alpha: Flags.string({description: 'with --baseline: significance level of the Mann-Whitney U test', default: '0.05'}),
-    metric: Flags.string({description: 'with --baseline: metrics the gate judges (comma-separated)', options: [...METRICS], multiple: true, delimiter: ',', default: ['throughput', 'p99', 'p50', 'errors']}),
+    metric: Flags.string({
+      description: 'with --baseline: metrics the gate judges (comma-separated)',
+      options: [...METRICS],
+      multiple: true,
+      delimiter: ',',
+      default: ['throughput', 'p99', 'p50', 'errors'],
+    }),
   }
 
   async run(): Promise<BenchRun> {
@@ -141,7 +156,9 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     const needed = minSamplesPerSide(gate.alpha)
     if ((flags.baseline || flags['save-baseline']) && o.minWindows * o.repeat < needed) {
       const have = o.repeat > 1 ? `--windows ${o.minWindows} × --repeat ${o.repeat}: ${o.minWindows * o.repeat}` : `--windows ${o.minWindows}: ${o.minWindows}`
-      throw usageError(`${have} windows per point are too few for the gate (--${flags.baseline ? 'baseline' : 'save-baseline'}): at --alpha ${gate.alpha} the Mann-Whitney test needs at least ${needed} windows per point to ever reach significance (10 or more advised)`)
+      throw usageError(
+        `${have} windows per point are too few for the gate (--${flags.baseline ? 'baseline' : 'save-baseline'}): at --alpha ${gate.alpha} the Mann-Whitney test needs at least ${needed} windows per point to ever reach significance (10 or more advised)`,
+      )
     }
     validateOptions(o)
 
@@ -171,10 +188,10 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     if (flags.baseline) {
       const c = compareRuns(loadRun(flags.baseline), run, {metrics: flags.metric as Metric[], ...gate})
       run.gate = {verdict: c.verdict, exitCode: c.exitCode, summary: c.summary, regressions: c.regressions, improvements: c.improvements}
-      process.stderr.write(renderGateTable(c) + '\n')
+      process.stderr.write(`${renderGateTable(c)}\n`)
       if (c.verdict === 'error') this.warnUser(`the comparison with ${flags.baseline} could not decide: ${c.summary}`)
       if (c.exitCode !== EXIT.OK) process.exitCode = c.exitCode
-      if (flags.out) this.write(flags.out, JSON.stringify(run, null, 2) + '\n')
+      if (flags.out) this.write(flags.out, `${JSON.stringify(run, null, 2)}\n`)
     }
     if (flags['save-baseline']) {
       if ((run.gate as {verdict?: string} | undefined)?.verdict === 'regression') this.warnUser(`not saving ${flags['save-baseline']}: this run regressed`)
@@ -187,7 +204,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
   }
 
   private writeOutputs(run: BenchRun, flags: {out?: string; csv?: string; markdown?: string; html?: string}): void {
-    if (flags.out) this.write(flags.out, JSON.stringify(run, null, 2) + '\n')
+    if (flags.out) this.write(flags.out, `${JSON.stringify(run, null, 2)}\n`)
     if (flags.csv) this.write(flags.csv, renderCsv(run))
     if (flags.markdown) this.write(flags.markdown, renderMarkdown(run))
     if (flags.html) this.write(flags.html, renderHtml(run))

@@ -18,7 +18,8 @@ export default class Inspect extends BaseCommand {
 
   static override flags = {
     'input-shape': Flags.string({
-      description: 'full input shape for the FLOPs estimate, name:1x3x48x192 (name optional for single-input models); dynamic dims otherwise default to 224 and batch to 1',
+      description:
+        'full input shape for the FLOPs estimate, name:1x3x48x192 (name optional for single-input models); dynamic dims otherwise default to 224 and batch to 1',
       multiple: true,
     }),
     'no-compute': Flags.boolean({description: 'skip the FLOPs estimate (it runs the model once at batch 1)', default: false}),

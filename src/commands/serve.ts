@@ -10,12 +10,16 @@ import {validateModelName} from '../server/model-config.js'
 /** Model name from a path: the file name without extension, or the base path's directory name. */
 function nameFor(path: string): string {
   const b = basename(path.replace(/[/\\]+$/, ''))
-  const n = (b === 'model.json' || b === 'model.onnx' ? basename(path.replace(/[/\\][^/\\]+$/, '')) : b.replace(extname(b), '')).replace(/[^A-Za-z0-9_.-]/g, '_')
+  const n = (b === 'model.json' || b === 'model.onnx' ? basename(path.replace(/[/\\][^/\\]+$/, '')) : b.replace(extname(b), '')).replace(
+    /[^A-Za-z0-9_.-]/g,
+    '_',
+  )
   return n || 'model'
 }
 
 export default class Serve extends BaseCommand {
-  static override description = 'Serve models over TF Serving\'s REST API, with worker threads, dynamic batching, a response cache, version hot-swap and Prometheus metrics'
+  static override description =
+    "Serve models over TF Serving's REST API, with worker threads, dynamic batching, a response cache, version hot-swap and Prometheus metrics"
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve ./models/mnist --port 8501 --workers 2 --intra-op-threads 1',
@@ -36,7 +40,10 @@ export default class Serve extends BaseCommand {
     workers: Flags.integer({description: 'inference worker threads per model version (default: half the cores, at least 1)', min: 1}),
     'intra-op-threads': Flags.integer({description: 'onnxruntime intra-op threads per worker (default: cores ÷ workers)', min: 1}),
     'inter-op-threads': Flags.integer({description: 'onnxruntime inter-op threads per worker', min: 1}),
-    'allow-spinning': Flags.boolean({description: "let onnxruntime's thread pools spin-wait for work (lower latency on dedicated cores; burns CPU the HTTP thread needs when cores are shared)"}),
+    'allow-spinning': Flags.boolean({
+      description:
+        "let onnxruntime's thread pools spin-wait for work (lower latency on dedicated cores; burns CPU the HTTP thread needs when cores are shared)",
+    }),
     'max-batch-size': Flags.integer({description: 'largest merged batch, in rows (default 64 where the model has a dynamic batch dimension)', min: 1}),
     'batch-timeout-micros': Flags.integer({description: 'how long the oldest request may wait for a batch to fill (default 0)', min: 0}),
     'max-enqueued-batches': Flags.integer({description: 'waiting batches before requests get 503 (default 128)', min: 1}),
@@ -48,8 +55,16 @@ export default class Serve extends BaseCommand {
     'poll-seconds': Flags.integer({description: 'how often base paths are polled for new versions (0 = never)', default: SERVE_DEFAULTS.pollSeconds, min: 0}),
     'api-key': Flags.string({description: 'require "Authorization: Bearer KEY" (except GET /healthz)', env: 'TFSOPT_API_KEY'}),
     'max-body-bytes': Flags.integer({description: 'larger request bodies get 413', default: SERVE_DEFAULTS.maxBodyBytes, min: 1}),
-    'drain-timeout': Flags.integer({description: 'seconds to finish queued and in-flight requests on SIGTERM/SIGINT', default: SERVE_DEFAULTS.drainTimeoutSeconds, min: 0}),
-    'inject-latency-ms': Flags.integer({description: 'fault injection: add N ms to every inference, inside the worker (to prove a known slowdown is detected)', default: 0, min: 0}),
+    'drain-timeout': Flags.integer({
+      description: 'seconds to finish queued and in-flight requests on SIGTERM/SIGINT',
+      default: SERVE_DEFAULTS.drainTimeoutSeconds,
+      min: 0,
+    }),
+    'inject-latency-ms': Flags.integer({
+      description: 'fault injection: add N ms to every inference, inside the worker (to prove a known slowdown is detected)',
+      default: 0,
+      min: 0,
+    }),
   }
 
   async run(): Promise<void> {
@@ -64,7 +79,8 @@ export default class Serve extends BaseCommand {
       models = [{name: validateModelName(name, '--model-name'), path}]
     }
     const allowed = flags['allowed-batch-sizes']?.split(',').map((s) => Number(s.trim()))
-    if (allowed?.some((n) => !Number.isInteger(n))) throw usageError(`--allowed-batch-sizes must be comma-separated integers, got "${flags['allowed-batch-sizes']}"`)
+    if (allowed?.some((n) => !Number.isInteger(n)))
+      throw usageError(`--allowed-batch-sizes must be comma-separated integers, got "${flags['allowed-batch-sizes']}"`)
     const server = await startServer({
       models,
       host: flags.host,
@@ -92,10 +108,12 @@ export default class Serve extends BaseCommand {
     })
     const served = server.models()
     if (this.jsonEnabled()) {
-      process.stdout.write(JSON.stringify({event: 'ready', url: server.url, pid: server.pid, models: served}) + '\n')
+      process.stdout.write(`${JSON.stringify({event: 'ready', url: server.url, pid: server.pid, models: served})}\n`)
     } else {
       for (const m of served) {
-        this.say(`${m.name} v${m.version}: ${m.backend} on ${m.device}, ${m.workers} worker(s) × ${m.intraOpThreads ?? 'auto'} thread(s), ${describeBatching(m.batching)}${m.cache.maxEntries ? `, cache ${m.cache.maxEntries} entries` : ''} → ${server.url}/v1/models/${m.name}:predict`)
+        this.say(
+          `${m.name} v${m.version}: ${m.backend} on ${m.device}, ${m.workers} worker(s) × ${m.intraOpThreads ?? 'auto'} thread(s), ${describeBatching(m.batching)}${m.cache.maxEntries ? `, cache ${m.cache.maxEntries} entries` : ''} → ${server.url}/v1/models/${m.name}:predict`,
+        )
       }
       this.say(`metrics: ${server.url}/monitoring/prometheus/metrics — Ctrl-C drains and stops`)
     }

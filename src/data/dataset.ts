@@ -49,7 +49,10 @@ export function loadDataset(path: string): Dataset {
       /* not one JSON document: JSON lines */
     }
   }
-  return parseJsonLines(text.split('\n').filter((l) => l.trim()), path)
+  return parseJsonLines(
+    text.split('\n').filter((l) => l.trim()),
+    path,
+  )
 }
 
 function decodeInput(name: string, spec: Record<string, unknown>, path: string): Tensor {
@@ -102,7 +105,7 @@ function parseJsonLines(lines: string[], path: string): Dataset {
       throw fail(`${path}:${i + 1}: not valid JSON; each line must be one instance (array or object)`)
     }
     if (v && typeof v === 'object' && !Array.isArray(v) && Array.isArray((v as {instances?: unknown}).instances)) {
-      rows.push(...((v as {instances: unknown[]}).instances))
+      rows.push(...(v as {instances: unknown[]}).instances)
       return
     }
     if (v && typeof v === 'object' && !Array.isArray(v) && 'instance' in v) {
@@ -147,7 +150,9 @@ function shapeOf(x: unknown): number[] {
 }
 
 function loadOnnxTestData(dir: string): Dataset {
-  const sets = readdirSync(dir).filter((d) => /^test_data_set_\d+$/.test(d)).sort((a, b) => Number(a.split('_').pop()) - Number(b.split('_').pop()))
+  const sets = readdirSync(dir)
+    .filter((d) => /^test_data_set_\d+$/.test(d))
+    .sort((a, b) => Number(a.split('_').pop()) - Number(b.split('_').pop()))
   const roots = sets.length ? sets.map((s) => join(dir, s)) : [dir]
   const inputs: Record<string, Tensor[]> = {}
   const outputs: Record<string, Tensor[]> = {}
@@ -155,7 +160,7 @@ function loadOnnxTestData(dir: string): Dataset {
     for (const f of readdirSync(root).sort()) {
       const m = /^(input|output)_(\d+)\.pb$/.exec(f)
       if (!m) continue
-      let t
+      let t: ReturnType<typeof onnx.TensorProto.decode>
       try {
         t = onnx.TensorProto.decode(readFileSync(join(root, f)))
       } catch (err) {
@@ -170,7 +175,13 @@ function loadOnnxTestData(dir: string): Dataset {
   if (!Object.keys(inputs).length) throw fail(`${dir} holds no input_K.pb files (expected test_data_set_N/input_K.pb)`)
   const cat = (m: Record<string, Tensor[]>) => Object.fromEntries(Object.entries(m).map(([k, ts]) => [k, concatBatch(ts, dir)]))
   const ins = cat(inputs)
-  return {source: dir, format: 'onnx-test-data', count: Object.values(ins)[0]!.dims[0] ?? 1, inputs: ins, expected: Object.keys(outputs).length ? cat(outputs) : undefined}
+  return {
+    source: dir,
+    format: 'onnx-test-data',
+    count: Object.values(ins)[0]!.dims[0] ?? 1,
+    inputs: ins,
+    expected: Object.keys(outputs).length ? cat(outputs) : undefined,
+  }
 }
 
 function concatBatch(ts: Tensor[], where: string): Tensor {
@@ -203,7 +214,8 @@ export function datasetFeeds(ds: Dataset, modelInputs: TensorInfo[], start = 0, 
     const want = info.shape?.slice(1) ?? src.dims.slice(1)
     const fixed = want.every((d) => typeof d === 'number')
     const wantPer = fixed ? (want as number[]).reduce((a, b) => a * b, 1) : per
-    if (fixed && wantPer !== per) throw fail(`${ds.source}: input ${info.name} has ${per} values per sample, the model expects shape [${want}] (${wantPer} values)`)
+    if (fixed && wantPer !== per)
+      throw fail(`${ds.source}: input ${info.name} has ${per} values per sample, the model expects shape [${want}] (${wantPer} values)`)
     const dims = [count, ...(fixed ? (want as number[]) : src.dims.slice(1))]
     const slice = (src.data as TypedArray).slice(start * per, (start + count) * per)
     feeds[info.name] = {dtype: info.dtype, dims, data: convert(slice, src.dtype, info.dtype)}

@@ -16,7 +16,8 @@ const WINDOW_FIELDS = ['throughput', 'p50Ms', 'p99Ms', 'errors'] as const
 
 /** Throws E_USAGE unless `data` looks like a BenchRun this version can compare. */
 export function validateRun(data: unknown, file = 'input'): BenchRun {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw bad(`${file}: not a tfsopt bench result (expected a JSON object with schema "${BENCH_SCHEMA}")`)
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw bad(`${file}: not a tfsopt bench result (expected a JSON object with schema "${BENCH_SCHEMA}")`)
   const o = data as Record<string, unknown>
   if (o.schema !== BENCH_SCHEMA) {
     const got = o.schema === undefined ? 'no "schema" field' : `schema ${JSON.stringify(o.schema)}`
@@ -45,7 +46,8 @@ export function loadRun(file: string): BenchRun {
     text = readFileSync(file, 'utf8')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw bad(`${file}: file not found (create a baseline with \`tfsopt bench --out ${file}\` or \`tfsopt compare ... --save-baseline ${file}\`)`)
+    if (code === 'ENOENT')
+      throw bad(`${file}: file not found (create a baseline with \`tfsopt bench --out ${file}\` or \`tfsopt compare ... --save-baseline ${file}\`)`)
     if (code === 'EISDIR') throw bad(`${file}: is a directory, expected a bench result JSON file`)
     throw bad(`${file}: cannot read (${errorMessage(err)})`)
   }
@@ -70,7 +72,7 @@ export function saveBaseline(run: BenchRun, file: string): void {
   mkdirSync(dir, {recursive: true})
   const tmp = join(dir, `.tfsopt-tmp-${basename(file)}-${process.pid}-${Date.now()}`)
   try {
-    writeFileSync(tmp, JSON.stringify(out, null, 2) + '\n')
+    writeFileSync(tmp, `${JSON.stringify(out, null, 2)}\n`)
     renameSync(tmp, file)
   } catch (err) {
     rmSync(tmp, {force: true})

@@ -111,9 +111,16 @@ function side(samples: number[], level: number): SideStats {
 function compareSamples(point: string, metric: Metric, b: number[], n: number[], o: Required<CompareOptions>): ComparisonRow {
   const info = METRIC_INFO[metric]
   const row: ComparisonRow = {
-    point, metric, unit: info.unit, better: info.better,
-    base: side(b, o.level), next: side(n, o.level),
-    change: null, changeCI: null, p: null, verdict: '~',
+    point,
+    metric,
+    unit: info.unit,
+    better: info.better,
+    base: side(b, o.level),
+    next: side(n, o.level),
+    change: null,
+    changeCI: null,
+    p: null,
+    verdict: '~',
   }
   const reachable = minReachableP(b.length, n.length)
   if (!(reachable < o.alpha)) {
@@ -151,10 +158,16 @@ function compareErrors(point: string, bp: PointResult, np: PointResult, o: Requi
   const be = totalErrors(bp)
   const ne = totalErrors(np)
   const row: ComparisonRow = {
-    point, metric: 'errors', unit: info.unit, better: info.better,
+    point,
+    metric: 'errors',
+    unit: info.unit,
+    better: info.better,
     base: {...side(samplesOf(bp, 'errors'), o.level), total: be},
     next: {...side(samplesOf(np, 'errors'), o.level), total: ne},
-    change: be > 0 ? ne / be - 1 : null, changeCI: null, p: null, verdict: '~',
+    change: be > 0 ? ne / be - 1 : null,
+    changeCI: null,
+    p: null,
+    verdict: '~',
   }
   if (ne > 0 && be === 0) {
     row.verdict = 'regression'
@@ -224,7 +237,8 @@ export function compareRuns(base: BenchRun, next: BenchRun, opts: CompareOptions
       warnings.push(`point ${bp.id} failed in the baseline (${bp.failed}); not compared`)
       continue
     }
-    if (bp.stable === false || np.stable === false) warnings.push(`point ${bp.id} did not stabilise in the ${bp.stable === false ? 'baseline' : 'new run'}; its windows are noisier`)
+    if (bp.stable === false || np.stable === false)
+      warnings.push(`point ${bp.id} did not stabilise in the ${bp.stable === false ? 'baseline' : 'new run'}; its windows are noisier`)
     for (const m of o.metrics) {
       const row = m === 'errors' ? compareErrors(bp.id, bp, np, o) : compareSamples(bp.id, m, samplesOf(bp, m), samplesOf(np, m), o)
       rows.push(row)
@@ -233,10 +247,16 @@ export function compareRuns(base: BenchRun, next: BenchRun, opts: CompareOptions
   }
   if (tooFew.length) {
     // One message for all points: they usually share the bench settings that caused it.
-    problems.push({code: 'E_USAGE', message: `too few windows to ever reach significance: at alpha ${o.alpha} the Mann-Whitney test needs at least ${minSamplesPerSide(o.alpha)} per side (10+ advised; bench with more windows); points: ${tooFew.join(', ')}`})
+    problems.push({
+      code: 'E_USAGE',
+      message: `too few windows to ever reach significance: at alpha ${o.alpha} the Mann-Whitney test needs at least ${minSamplesPerSide(o.alpha)} per side (10+ advised; bench with more windows); points: ${tooFew.join(', ')}`,
+    })
   }
   if (matched === 0) {
-    problems.push({code: 'E_USAGE', message: `no point of the new run matches a baseline point (baseline: ${base.points.map((p) => p.id).join(', ') || 'none'}; new: ${next.points.map((p) => p.id).join(', ') || 'none'}): were they measured with the same configuration?`})
+    problems.push({
+      code: 'E_USAGE',
+      message: `no point of the new run matches a baseline point (baseline: ${base.points.map((p) => p.id).join(', ') || 'none'}; new: ${next.points.map((p) => p.id).join(', ') || 'none'}): were they measured with the same configuration?`,
+    })
   }
 
   const regressions = rows.filter((r) => r.verdict === 'regression').length
@@ -258,7 +278,17 @@ export function compareRuns(base: BenchRun, next: BenchRun, opts: CompareOptions
     summary = `no regression${improvements ? `; ${improvements} improvement(s)` : ''}`
   }
   return {
-    verdict, exitCode, summary, options: o, rows, regressions, improvements, warnings, problems,
-    unmatched: {onlyInBase, onlyInNew}, base: summarize(base), next: summarize(next),
+    verdict,
+    exitCode,
+    summary,
+    options: o,
+    rows,
+    regressions,
+    improvements,
+    warnings,
+    problems,
+    unmatched: {onlyInBase, onlyInNew},
+    base: summarize(base),
+    next: summarize(next),
   }
 }

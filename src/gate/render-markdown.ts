@@ -13,13 +13,20 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 const ICON = {regression: ':x:', improvement: ':rocket:', '~': '', error: ':warning:'} as const
 
 export function renderMarkdown(c: Comparison): string {
-  const head = c.verdict === 'regression' ? ':x: **Performance regression detected**' : c.verdict === 'error' ? ':warning: **Performance gate could not decide**' : ':white_check_mark: **No performance regression**'
+  const head =
+    c.verdict === 'regression'
+      ? ':x: **Performance regression detected**'
+      : c.verdict === 'error'
+        ? ':warning: **Performance gate could not decide**'
+        : ':white_check_mark: **No performance regression**'
   const out: string[] = [`### tfsopt compare: ${c.verdict}`, '', `${head} — ${cell(c.summary)}`, '']
   out.push('| point | metric | baseline median ± CI | new median ± CI | change [95% CI] | p | verdict |')
   out.push('|---|---|---|---|---|---|---|')
   for (const r of c.rows) {
     const v = `${ICON[r.verdict]} ${verdictText(r.verdict)}`.trim()
-    out.push(`| ${[r.point, `${METRIC_INFO[r.metric].label} (${r.unit})`, medianWithCI(r.base, r.metric), medianWithCI(r.next, r.metric), change(r), pValue(r.p), v].map(cell).join(' | ')} |`)
+    out.push(
+      `| ${[r.point, `${METRIC_INFO[r.metric].label} (${r.unit})`, medianWithCI(r.base, r.metric), medianWithCI(r.next, r.metric), change(r), pValue(r.p), v].map(cell).join(' | ')} |`,
+    )
   }
   // Refused rows are explained once, by the problems list.
   const notes = c.rows.filter((r) => r.note && r.verdict !== 'error')
@@ -28,7 +35,11 @@ export function renderMarkdown(c: Comparison): string {
   for (const r of notes) out.push(`- \`${r.point}\` ${r.metric}: ${cell(r.note!)}`)
   for (const w of c.warnings) out.push(`- :warning: ${cell(w)}`)
   const o = c.options
-  out.push('', `<sub>Mann-Whitney U (two-sided, α = ${o.alpha}) and a bootstrap ${o.level * 100}% CI of the ratio of medians (${o.resamples} resamples); a regression needs p < α and the whole CI beyond ±${(o.maxRegression * 100).toFixed(1)}%. "~" = no significant change. Baseline: tfsopt ${cell(c.base.tfsoptVersion ?? '?')} on ${cell(c.base.machine?.cpuModel ?? '?')}; new: tfsopt ${cell(c.next.tfsoptVersion ?? '?')} on ${cell(c.next.machine?.cpuModel ?? '?')}.</sub>`, '')
+  out.push(
+    '',
+    `<sub>Mann-Whitney U (two-sided, α = ${o.alpha}) and a bootstrap ${o.level * 100}% CI of the ratio of medians (${o.resamples} resamples); a regression needs p < α and the whole CI beyond ±${(o.maxRegression * 100).toFixed(1)}%. "~" = no significant change. Baseline: tfsopt ${cell(c.base.tfsoptVersion ?? '?')} on ${cell(c.base.machine?.cpuModel ?? '?')}; new: tfsopt ${cell(c.next.tfsoptVersion ?? '?')} on ${cell(c.next.machine?.cpuModel ?? '?')}.</sub>`,
+    '',
+  )
   return out.join('\n')
 }
 
@@ -36,6 +47,6 @@ export function renderMarkdown(c: Comparison): string {
 export function appendStepSummary(markdown: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const file = env.GITHUB_STEP_SUMMARY
   if (!file) return false
-  appendFileSync(file, markdown + '\n')
+  appendFileSync(file, `${markdown}\n`)
   return true
 }

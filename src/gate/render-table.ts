@@ -11,7 +11,15 @@ export function renderTable(c: Comparison, opts: {color?: boolean} = {}): string
     style: opts.color ? {} : {head: [], border: []},
   })
   for (const r of c.rows) {
-    table.push([r.point, `${METRIC_INFO[r.metric].label} (${r.unit})`, medianWithCI(r.base, r.metric), medianWithCI(r.next, r.metric), change(r), pValue(r.p), verdictText(r.verdict)])
+    table.push([
+      r.point,
+      `${METRIC_INFO[r.metric].label} (${r.unit})`,
+      medianWithCI(r.base, r.metric),
+      medianWithCI(r.next, r.metric),
+      change(r),
+      pValue(r.p),
+      verdictText(r.verdict),
+    ])
   }
   const lines = [table.toString()]
   // Refused rows share one explanation (the summary); repeating it per row buries the table.
@@ -19,7 +27,9 @@ export function renderTable(c: Comparison, opts: {color?: boolean} = {}): string
   for (const r of notes) lines.push(`  ${r.point} ${r.metric}: ${r.note}`)
   for (const w of c.warnings) lines.push(`warning: ${w}`)
   const o = c.options
-  lines.push(`alpha ${o.alpha}, threshold ±${(o.maxRegression * 100).toFixed(1)}%, ${o.resamples} bootstrap resamples (seed ${o.seed}); "~" = no significant change`)
+  lines.push(
+    `alpha ${o.alpha}, threshold ±${(o.maxRegression * 100).toFixed(1)}%, ${o.resamples} bootstrap resamples (seed ${o.seed}); "~" = no significant change`,
+  )
   // On error the command prints the reason as its error message; don't say it twice.
   lines.push(`verdict: ${c.verdict === 'error' ? 'cannot decide' : c.summary}`)
   return lines.join('\n')

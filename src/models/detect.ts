@@ -29,7 +29,11 @@ export function listVersions(dir: string): number[] {
 
 export function detectModel(input: string, version?: number): DetectedModel {
   const path = resolve(input)
-  if (!existsSync(path)) throw new TfsoptError('E_NOT_FOUND', `model not found: ${input} (give an .onnx file, a TF.js model.json or its directory, a SavedModel directory, or a base path with numeric version directories)`)
+  if (!existsSync(path))
+    throw new TfsoptError(
+      'E_NOT_FOUND',
+      `model not found: ${input} (give an .onnx file, a TF.js model.json or its directory, a SavedModel directory, or a base path with numeric version directories)`,
+    )
   const st = statSync(path)
   if (st.isFile()) return detectFile(path)
   const versions = listVersions(path)

@@ -3,33 +3,89 @@
  * runtimes and the server never translate ad hoc.
  */
 export type DType =
-  | 'float32' | 'float64' | 'float16' | 'bfloat16'
-  | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64'
-  | 'bool' | 'string' | 'complex64' | 'complex128' | 'unknown'
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'bfloat16'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'bool'
+  | 'string'
+  | 'complex64'
+  | 'complex128'
+  | 'unknown'
 
 /** ONNX TensorProto.DataType enum values. */
 export const ONNX_DTYPE: Record<number, DType> = {
-  0: 'unknown', 1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64',
-  8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64',
-  15: 'complex128', 16: 'bfloat16',
+  0: 'unknown',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  14: 'complex64',
+  15: 'complex128',
+  16: 'bfloat16',
 }
 
-export const ONNX_DTYPE_CODE: Partial<Record<DType, number>> = Object.fromEntries(
-  Object.entries(ONNX_DTYPE).map(([k, v]) => [v, Number(k)]),
-) as Partial<Record<DType, number>>
+export const ONNX_DTYPE_CODE: Partial<Record<DType, number>> = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, Number(k)])) as Partial<
+  Record<DType, number>
+>
 
 /** Bytes per element; 0 for variable-size (string). */
 export const DTYPE_BYTES: Record<DType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4,
-  uint32: 4, int64: 8, uint64: 8, bool: 1, string: 0, complex64: 8, complex128: 16, unknown: 0,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  uint64: 8,
+  bool: 1,
+  string: 0,
+  complex64: 8,
+  complex128: 16,
+  unknown: 0,
 }
 
 /** TF Serving's DT_* names, used in metadata responses. */
 export const TF_DTYPE_NAME: Record<DType, string> = {
-  float32: 'DT_FLOAT', float64: 'DT_DOUBLE', float16: 'DT_HALF', bfloat16: 'DT_BFLOAT16', int8: 'DT_INT8',
-  uint8: 'DT_UINT8', int16: 'DT_INT16', uint16: 'DT_UINT16', int32: 'DT_INT32', uint32: 'DT_UINT32',
-  int64: 'DT_INT64', uint64: 'DT_UINT64', bool: 'DT_BOOL', string: 'DT_STRING', complex64: 'DT_COMPLEX64',
-  complex128: 'DT_COMPLEX128', unknown: 'DT_INVALID',
+  float32: 'DT_FLOAT',
+  float64: 'DT_DOUBLE',
+  float16: 'DT_HALF',
+  bfloat16: 'DT_BFLOAT16',
+  int8: 'DT_INT8',
+  uint8: 'DT_UINT8',
+  int16: 'DT_INT16',
+  uint16: 'DT_UINT16',
+  int32: 'DT_INT32',
+  uint32: 'DT_UINT32',
+  int64: 'DT_INT64',
+  uint64: 'DT_UINT64',
+  bool: 'DT_BOOL',
+  string: 'DT_STRING',
+  complex64: 'DT_COMPLEX64',
+  complex128: 'DT_COMPLEX128',
+  unknown: 'DT_INVALID',
 }
 
 /** A dimension is a size, a symbolic name (kept as written in the model), or unknown (null). */
@@ -42,12 +98,9 @@ export interface TensorInfo {
 }
 
 /** -1 for every dimension that is not a fixed size, as TF Serving's metadata shows it. */
-export const shapeForServing = (shape: Dim[] | null): number[] | null =>
-  shape === null ? null : shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1))
+export const shapeForServing = (shape: Dim[] | null): number[] | null => (shape === null ? null : shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)))
 
-export const formatShape = (shape: Dim[] | null): string =>
-  shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`
+export const formatShape = (shape: Dim[] | null): string => (shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`)
 
 /** Whether the first dimension can take any batch size. */
-export const hasDynamicBatch = (shape: Dim[] | null): boolean =>
-  shape !== null && shape.length > 0 && typeof shape[0] !== 'number'
+export const hasDynamicBatch = (shape: Dim[] | null): boolean => shape !== null && shape.length > 0 && typeof shape[0] !== 'number'

@@ -12,7 +12,7 @@ export function globToRegExp(glob: string): RegExp {
       if (end < 0) re += '\\['
       else {
         let body = glob.slice(i + 1, end)
-        if (body.startsWith('!')) body = '^' + body.slice(1)
+        if (body.startsWith('!')) body = `^${body.slice(1)}`
         re += `[${body.replace(/\\/g, '\\\\')}]`
         i = end
       }
@@ -21,7 +21,10 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`)
 }
 
-export interface NameFilter {include?: string[]; exclude?: string[]}
+export interface NameFilter {
+  include?: string[]
+  exclude?: string[]
+}
 
 /**
  * A thing is selected when it matches an include glob (or no includes were given) and no exclude
@@ -36,4 +39,10 @@ export function selects(filter: NameFilter, ...names: (string | undefined)[]): b
 }
 
 /** Splits a comma list flag ("MatMul,Conv") into trimmed entries. */
-export const splitList = (s: string | undefined): string[] | undefined => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined)
+export const splitList = (s: string | undefined): string[] | undefined =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined

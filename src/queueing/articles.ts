@@ -16,22 +16,62 @@ export interface ArticleFormula {
 }
 
 export const ARTICLE_FORMULAS: readonly ArticleFormula[] = [
-  {id: 'throughput-efficiency', seed: '000', articleForm: 'T = P/(t·N), P = N·t − m, so T = 1 − m/(t·N)',
+  {
+    id: 'throughput-efficiency',
+    seed: '000',
+    articleForm: 'T = P/(t·N), P = N·t − m, so T = 1 − m/(t·N)',
     problem: 'a normalised efficiency, not a throughput; it rises monotonically with N, which contention and coherency contradict',
-    correctForm: 'USL X(N) = λN/(1 + σ(N−1) + κN(N−1)) fitted by nonlinear least squares', agrees: false},
-  {id: 'cache', seed: '000', articleForm: 'T_c = L(1−H) + 1/H', problem: '1/H has no time unit and grows as the hit ratio falls (infinite at H = 0)',
-    correctForm: 'E[T] = H·t_hit + (1−H)·t_miss', agrees: false},
-  {id: 'load-balancing', seed: '000', articleForm: 'T_T = Σ P_i/(t·N); balanced: T_T = P/M',
-    problem: 'the balanced form divides where it should multiply', correctForm: 'aggregate capacity Σ μ_i = M·μ; with round robin each of M nodes sees λ/M', agrees: false},
-  {id: 'node-load', seed: '003', articleForm: 'node load = Σ_j w_j·s_j / Σ_i w_i', problem: 'none: a weighted share of work',
-    correctForm: 'same; report the per-node measured share', agrees: true},
-  {id: 'preprocessing', seed: '000', articleForm: 'T_d = D(1−S) + 1/S', problem: 'same unit error as the cache form',
-    correctForm: 'remaining time D(1−S); time saved D·S, S = fraction of work removed', agrees: false},
-  {id: 'quantisation', seed: '001', articleForm: 'q(x) = round(x·q_s), error |q(x) − x|',
+    correctForm: 'USL X(N) = λN/(1 + σ(N−1) + κN(N−1)) fitted by nonlinear least squares',
+    agrees: false,
+  },
+  {
+    id: 'cache',
+    seed: '000',
+    articleForm: 'T_c = L(1−H) + 1/H',
+    problem: '1/H has no time unit and grows as the hit ratio falls (infinite at H = 0)',
+    correctForm: 'E[T] = H·t_hit + (1−H)·t_miss',
+    agrees: false,
+  },
+  {
+    id: 'load-balancing',
+    seed: '000',
+    articleForm: 'T_T = Σ P_i/(t·N); balanced: T_T = P/M',
+    problem: 'the balanced form divides where it should multiply',
+    correctForm: 'aggregate capacity Σ μ_i = M·μ; with round robin each of M nodes sees λ/M',
+    agrees: false,
+  },
+  {
+    id: 'node-load',
+    seed: '003',
+    articleForm: 'node load = Σ_j w_j·s_j / Σ_i w_i',
+    problem: 'none: a weighted share of work',
+    correctForm: 'same; report the per-node measured share',
+    agrees: true,
+  },
+  {
+    id: 'preprocessing',
+    seed: '000',
+    articleForm: 'T_d = D(1−S) + 1/S',
+    problem: 'same unit error as the cache form',
+    correctForm: 'remaining time D(1−S); time saved D·S, S = fraction of work removed',
+    agrees: false,
+  },
+  {
+    id: 'quantisation',
+    seed: '001',
+    articleForm: 'q(x) = round(x·q_s), error |q(x) − x|',
     problem: 'q_s is the inverse step; the error must compare the dequantised value, not the integer code',
-    correctForm: 'q = round(x/Δ), x̂ = Δ·q, |x̂ − x| ≤ Δ/2', agrees: false},
-  {id: 'result-tables', seed: '000–003', articleForm: 'result tables (e.g. 1000 → 3000 req/s)', problem: 'illustrative, not measurements',
-    correctForm: 'never reuse them as expectations; measure', agrees: false},
+    correctForm: 'q = round(x/Δ), x̂ = Δ·q, |x̂ − x| ≤ Δ/2',
+    agrees: false,
+  },
+  {
+    id: 'result-tables',
+    seed: '000–003',
+    articleForm: 'result tables (e.g. 1000 → 3000 req/s)',
+    problem: 'illustrative, not measurements',
+    correctForm: 'never reuse them as expectations; measure',
+    agrees: false,
+  },
 ]
 
 export interface ArticleComparison {
@@ -48,19 +88,38 @@ export interface ArticleComparison {
 
 function compare(id: ArticleFormula['id'], article: number, correct: number, unit: string, note: string): ArticleComparison {
   const f = ARTICLE_FORMULAS.find((a) => a.id === id)!
-  return {id, articleForm: f.articleForm, correctForm: f.correctForm, article, correct, relDiff: correct !== 0 && Number.isFinite(article) ? (article - correct) / correct : null, unit, note}
+  return {
+    id,
+    articleForm: f.articleForm,
+    correctForm: f.correctForm,
+    article,
+    correct,
+    relDiff: correct !== 0 && Number.isFinite(article) ? (article - correct) / correct : null,
+    unit,
+    note,
+  }
 }
 
 /** Cache: L taken as the miss latency (seconds); the article ignores t_hit. */
 export function compareCache(hitRatio: number, hitTime: number, missTime: number): ArticleComparison {
-  return compare('cache', articleCacheForm(hitRatio, missTime), cacheLatency(hitRatio, hitTime, missTime), 's',
-    "article's value adds the unitless 1/H to seconds: it changes with the time unit and is infinite at H = 0")
+  return compare(
+    'cache',
+    articleCacheForm(hitRatio, missTime),
+    cacheLatency(hitRatio, hitTime, missTime),
+    's',
+    "article's value adds the unitless 1/H to seconds: it changes with the time unit and is infinite at H = 0",
+  )
 }
 
 /** Preprocessing: D = time before (s), S = fraction of the work removed; compares remaining time. */
 export function comparePreprocessing(duration: number, removed: number): ArticleComparison {
-  return compare('preprocessing', duration * (1 - removed) + 1 / removed, duration * (1 - removed), 's',
-    `correct remaining time D(1−S); time saved D·S = ${duration * removed}`)
+  return compare(
+    'preprocessing',
+    duration * (1 - removed) + 1 / removed,
+    duration * (1 - removed),
+    's',
+    `correct remaining time D(1−S); time saved D·S = ${duration * removed}`,
+  )
 }
 
 /** Load balancing over M identical nodes of capacity P (req/s each). */
@@ -70,13 +129,23 @@ export function compareLoadBalancing(perNodeCapacity: number, nodes: number): Ar
 
 /** The article's "throughput" 1 − m/(tN) against a measured/fitted efficiency X(N)/(N·X(1)). */
 export function compareEfficiency(overhead: number, time: number, n: number, measuredEfficiency: number): ArticleComparison {
-  return compare('throughput-efficiency', 1 - overhead / (time * n), measuredEfficiency, 'fraction',
-    'the article\'s efficiency only rises with N; measured efficiency X(N)/(N·X(1)) falls under contention')
+  return compare(
+    'throughput-efficiency',
+    1 - overhead / (time * n),
+    measuredEfficiency,
+    'fraction',
+    "the article's efficiency only rises with N; measured efficiency X(N)/(N·X(1)) falls under contention",
+  )
 }
 
 /** Quantisation error of one value x with step Δ (q_s = 1/Δ in the article). */
 export function compareQuantisation(x: number, step: number): ArticleComparison {
   const code = Math.round(x / step)
-  return compare('quantisation', Math.abs(code - x), Math.abs(step * code - x), 'value units',
-    'the article compares the integer code with x; the error is |Δ·q − x| ≤ Δ/2')
+  return compare(
+    'quantisation',
+    Math.abs(code - x),
+    Math.abs(step * code - x),
+    'value units',
+    'the article compares the integer code with x; the error is |Δ·q − x| ≤ Δ/2',
+  )
 }

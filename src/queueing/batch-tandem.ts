@@ -49,12 +49,20 @@ export function tandemMva(input: {concurrency: number; thinkTimeS: number; delay
   const {concurrency: N, thinkTimeS: z, delayS: d, mainServiceS: sm, workerDemandS: dw, workers: c} = input
   requirePositiveInteger('concurrency N', N)
   requirePositiveInteger('workers', c)
-  for (const [name, v] of [['think time', z], ['delay', d], ['main-thread demand', sm], ['worker demand', dw]] as const) requireNonNegative(name, v)
+  for (const [name, v] of [
+    ['think time', z],
+    ['delay', d],
+    ['main-thread demand', sm],
+    ['worker demand', dw],
+  ] as const)
+    requireNonNegative(name, v)
   if (!(z + d + sm + dw > 0)) throw usageError('a closed loop needs some time per cycle: think time, delay and demands are all 0')
   let qm = 0
   let qw = 0
   let p: number[] = [1]
-  let x = 0, rm = 0, rw = 0
+  let x = 0,
+    rm = 0,
+    rw = 0
   for (let n = 1; n <= N; n++) {
     rm = sm * (1 + qm)
     if (c === 1) rw = dw * (1 + qw)
@@ -174,9 +182,17 @@ export function batchTandemOpen(input: BatchTandemStations & {arrivalRate: numbe
   requirePositive('main-thread service time', input.mainServiceS)
   requireNonNegative('delay', input.delayS)
   const rho = lam * input.mainServiceS
-  if (rho >= 1) throw usageError(`main-thread utilisation λ·S_main = ${fmt(rho)} ≥ 1: the main thread cannot keep up (capacity ${fmt(1 / input.mainServiceS)}/s)`)
+  if (rho >= 1)
+    throw usageError(`main-thread utilisation λ·S_main = ${fmt(rho)} ≥ 1: the main thread cannot keep up (capacity ${fmt(1 / input.mainServiceS)}/s)`)
   const main = allenCunneen({arrivalRate: lam, serviceTime: input.mainServiceS, servers: 1, arrivalScv: input.arrivalScv ?? 1, serviceScv: input.mainScv ?? 1})
-  const batch = batchLatency({alpha: input.alpha, beta: input.beta, maxBatchSize: input.maxBatchSize, timeout: input.timeoutS, workers: input.workers, arrivalRate: lam})
+  const batch = batchLatency({
+    alpha: input.alpha,
+    beta: input.beta,
+    maxBatchSize: input.maxBatchSize,
+    timeout: input.timeoutS,
+    workers: input.workers,
+    arrivalRate: lam,
+  })
   return {
     throughput: lam,
     meanLatencyS: input.delayS + main.w + batch.meanLatencyS,

@@ -32,23 +32,35 @@ export interface BatchSample {
  */
 export function fitBatchCost(samples: BatchSample[]): BatchCost & {n: number; rmse: number; warnings: string[]} {
   if (samples.length < 2) throw usageError(`fitting t(b) = α + βb needs at least 2 (batch size, batch time) samples; got ${samples.length}`)
-  let sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0
+  let sw = 0,
+    sx = 0,
+    sy = 0,
+    sxx = 0,
+    sxy = 0
   for (const s of samples) {
     requirePositive('batch size', s.batchSize)
     requireNonNegative('batch time', s.batchTime)
     const w = s.weight ?? 1
     requireNonNegative('weight', w)
-    sw += w; sx += w * s.batchSize; sy += w * s.batchTime; sxx += w * s.batchSize ** 2; sxy += w * s.batchSize * s.batchTime
+    sw += w
+    sx += w * s.batchSize
+    sy += w * s.batchTime
+    sxx += w * s.batchSize ** 2
+    sxy += w * s.batchSize * s.batchTime
   }
   const det = sw * sxx - sx * sx
-  if (!(det > 1e-12 * sw * sxx)) throw usageError('fitting t(b) = α + βb needs batches of at least two different sizes (all samples have the same batch size); vary max batch size or load')
+  if (!(det > 1e-12 * sw * sxx))
+    throw usageError('fitting t(b) = α + βb needs batches of at least two different sizes (all samples have the same batch size); vary max batch size or load')
   const beta = (sw * sxy - sx * sy) / det
   const alpha = (sy - beta * sx) / sw
   let sse = 0
   for (const s of samples) sse += (s.weight ?? 1) * (s.batchTime - alpha - beta * s.batchSize) ** 2
   const warnings: string[] = []
   if (alpha < 0) warnings.push(`fitted α = ${fmt(alpha)} s < 0: no fixed per-batch cost is visible; the linear model does not hold over these sizes`)
-  if (beta <= 0) warnings.push(`fitted β = ${fmt(beta)} s ≤ 0: batch time does not grow with size (memory-bound or measurement noise); capacity grows without bound in this model`)
+  if (beta <= 0)
+    warnings.push(
+      `fitted β = ${fmt(beta)} s ≤ 0: batch time does not grow with size (memory-bound or measurement noise); capacity grows without bound in this model`,
+    )
   return {alpha, beta, n: samples.length, rmse: Math.sqrt(sse / sw), warnings}
 }
 
@@ -98,7 +110,9 @@ export function batchFormation(arrivalRate: number, maxBatchSize: number, timeou
   const lam = arrivalRate
   // Batch size moments from the Poisson count at T.
   const pT = poissonPmfs(lam * timeout, Math.max(0, B - 2))
-  let eb = 0, eb2 = 0, below = 0
+  let eb = 0,
+    eb2 = 0,
+    below = 0
   for (let j = 0; j <= B - 2; j++) {
     eb += (1 + j) * pT[j]!
     eb2 += (1 + j) ** 2 * pT[j]!
@@ -112,12 +126,15 @@ export function batchFormation(arrivalRate: number, maxBatchSize: number, timeou
   const upper = Math.min(timeout, (B + 12 * Math.sqrt(B) + 30) / lam)
   const steps = 400
   const h = upper / steps
-  let waitInt = 0, tauInt = 0, tau2Int = 0
+  let waitInt = 0,
+    tauInt = 0,
+    tau2Int = 0
   for (let i = 0; i <= steps && timeout > 0; i++) {
     const t = i * h
     const w = i === 0 || i === steps ? 1 : i % 2 === 1 ? 4 : 2
     const p = poissonPmfs(lam * t, Math.max(0, B - 2))
-    let n = 0, surv = 0
+    let n = 0,
+      surv = 0
     for (let j = 0; j <= B - 2; j++) {
       n += (1 + j) * p[j]!
       surv += p[j]!
@@ -179,7 +196,9 @@ export function batchLatency(input: BatchLatencyInput): BatchLatency {
   requireNonNegative('timeout', T)
   const capacity = batchCapacity(input, B, c)
   if (lam >= capacity.total) {
-    throw usageError(`arrival rate ${fmt(lam)}/s ≥ batching capacity c·B/t(B) = ${fmt(capacity.total)}/s: the queue grows without bound; raise --max-batch-size or --workers, or lower --arrival-rate`)
+    throw usageError(
+      `arrival rate ${fmt(lam)}/s ≥ batching capacity c·B/t(B) = ${fmt(capacity.total)}/s: the queue grows without bound; raise --max-batch-size or --workers, or lower --arrival-rate`,
+    )
   }
   const notes: string[] = []
   if (T > 0) {
@@ -194,11 +213,26 @@ export function batchLatency(input: BatchLatencyInput): BatchLatency {
       const ac = allenCunneen({arrivalRate: batchRate, serviceTime: tMean, servers: c, arrivalScv: ca2, serviceScv: cs2})
       const serviceS = batchTime(input, f.sizeBiasedBatchSize)
       notes.push('formation wait: exact for Poisson arrivals given a free worker; batch queueing: Allen-Cunneen (approximation)')
-      if (rho > 0.8) notes.push(`batch utilisation ρ = ${fmt(rho)} > 0.8: a backlog makes real batches bigger than the timeout alone, so this overestimates the queueing wait`)
-      return {model: 'timeout', meanBatchSize: f.meanBatchSize, batchRate, utilisation: rho, formationWaitS: f.meanFormationWait, queueWaitS: ac.wq, serviceS,
-        meanLatencyS: f.meanFormationWait + ac.wq + serviceS, capacity, notes}
+      if (rho > 0.8)
+        notes.push(
+          `batch utilisation ρ = ${fmt(rho)} > 0.8: a backlog makes real batches bigger than the timeout alone, so this overestimates the queueing wait`,
+        )
+      return {
+        model: 'timeout',
+        meanBatchSize: f.meanBatchSize,
+        batchRate,
+        utilisation: rho,
+        formationWaitS: f.meanFormationWait,
+        queueWaitS: ac.wq,
+        serviceS,
+        meanLatencyS: f.meanFormationWait + ac.wq + serviceS,
+        capacity,
+        notes,
+      }
     }
-    notes.push(`timeout-sized batches (mean ${fmt(f.meanBatchSize)}) would load the workers to ρ = ${fmt(rho)} ≥ 1; the backlog fills batches instead: greedy model used`)
+    notes.push(
+      `timeout-sized batches (mean ${fmt(f.meanBatchSize)}) would load the workers to ρ = ${fmt(rho)} ≥ 1; the backlog fills batches instead: greedy model used`,
+    )
   }
   const lw = lam / c
   const bStar = (lw * input.alpha) / (1 - lw * input.beta)
@@ -206,9 +240,31 @@ export function batchLatency(input: BatchLatencyInput): BatchLatency {
     const t1 = batchTime(input, 1)
     const q = mdc({arrivalRate: lam, serviceTime: t1, servers: c})
     notes.push(`steady-state batch b* = ${fmt(bStar)} < 1: requests mostly run alone; M/D/c with service t(1) (Cosmetatos)`)
-    return {model: 'unbatched', meanBatchSize: 1, batchRate: lam, utilisation: q.utilisation, formationWaitS: 0, queueWaitS: q.wq, serviceS: t1, meanLatencyS: q.w, capacity, notes}
+    return {
+      model: 'unbatched',
+      meanBatchSize: 1,
+      batchRate: lam,
+      utilisation: q.utilisation,
+      formationWaitS: 0,
+      queueWaitS: q.wq,
+      serviceS: t1,
+      meanLatencyS: q.w,
+      capacity,
+      notes,
+    }
   }
   const tb = batchTime(input, bStar)
   notes.push('greedy steady state b* = λ_w·α/(1 − λ_w·β), latency ≈ 1.5·t(b*): a derivation (queueing.md), not a published result — validate it')
-  return {model: T > 0 ? 'greedy-backlog' : 'greedy', meanBatchSize: bStar, batchRate: lam / bStar, utilisation: 1, formationWaitS: 0, queueWaitS: tb / 2, serviceS: tb, meanLatencyS: 1.5 * tb, capacity, notes}
+  return {
+    model: T > 0 ? 'greedy-backlog' : 'greedy',
+    meanBatchSize: bStar,
+    batchRate: lam / bStar,
+    utilisation: 1,
+    formationWaitS: 0,
+    queueWaitS: tb / 2,
+    serviceS: tb,
+    meanLatencyS: 1.5 * tb,
+    capacity,
+    notes,
+  }
 }

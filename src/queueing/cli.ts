@@ -19,11 +19,15 @@ export function parseNumberFlag(raw: string, flag: string, opts: {positive?: boo
 
 /** "50,95,99.9" → [0.5, 0.95, 0.999]; each must lie strictly between 0 and 100. */
 export function parsePercentiles(raw: string): number[] {
-  const out = raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
-    const v = Number(s)
-    if (!Number.isFinite(v) || v <= 0 || v >= 100) throw usageError(`--percentiles takes numbers strictly between 0 and 100, comma-separated (got "${s}")`)
-    return v / 100
-  })
+  const out = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const v = Number(s)
+      if (!Number.isFinite(v) || v <= 0 || v >= 100) throw usageError(`--percentiles takes numbers strictly between 0 and 100, comma-separated (got "${s}")`)
+      return v / 100
+    })
   if (out.length === 0) throw usageError('--percentiles is empty: e.g. --percentiles 50,95,99')
   return out
 }

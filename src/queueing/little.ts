@@ -29,8 +29,13 @@ export function littleCheck(input: {throughput: number; meanResponseTime: number
   requireNonNegative('throughput', input.throughput)
   requireNonNegative('mean response time', input.meanResponseTime)
   requireNonNegative('mean number in system', input.meanInSystem)
-  return verdict("Little's law L = X·W", input.throughput * input.meanResponseTime, input.meanInSystem, input.tolerance ?? LITTLE_TOLERANCE,
-    'L predicted from measured throughput × mean response time')
+  return verdict(
+    "Little's law L = X·W",
+    input.throughput * input.meanResponseTime,
+    input.meanInSystem,
+    input.tolerance ?? LITTLE_TOLERANCE,
+    'L predicted from measured throughput × mean response time',
+  )
 }
 
 /**
@@ -43,8 +48,13 @@ export function closedLoopCheck(input: {concurrency: number; throughput: number;
   requirePositive('mean response time', input.meanResponseTime)
   const z = input.thinkTime ?? 0
   requireNonNegative('think time', z)
-  return verdict('response-time law X = N/(R+Z)', input.concurrency / (input.meanResponseTime + z), input.throughput, input.tolerance ?? LITTLE_TOLERANCE,
-    'throughput predicted from concurrency and measured mean latency; a gap means requests were not all in flight (generator saturated, errors, pipelining)')
+  return verdict(
+    'response-time law X = N/(R+Z)',
+    input.concurrency / (input.meanResponseTime + z),
+    input.throughput,
+    input.tolerance ?? LITTLE_TOLERANCE,
+    'throughput predicted from concurrency and measured mean latency; a gap means requests were not all in flight (generator saturated, errors, pipelining)',
+  )
 }
 
 /**

@@ -49,7 +49,19 @@ export function mmc(input: MmcInput): MmcResult {
   const gamma = c * mu - lambda
   const wq = C / gamma
   const w = wq + serviceTime
-  return {arrivalRate: lambda, serviceRate: mu, servers: c, offeredLoad: a, utilisation: rho, probWait: C, gamma, wq, w, lq: (C * rho) / (1 - rho), l: lambda * w}
+  return {
+    arrivalRate: lambda,
+    serviceRate: mu,
+    servers: c,
+    offeredLoad: a,
+    utilisation: rho,
+    probWait: C,
+    gamma,
+    wq,
+    w,
+    lq: (C * rho) / (1 - rho),
+    l: lambda * w,
+  }
 }
 
 /** P(Wq > t) = C·e^{−γt}: the wait is 0 with probability 1−C, else exponential with rate γ. */

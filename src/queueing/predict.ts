@@ -64,8 +64,22 @@ export interface PredictionRow {
   note?: string
 }
 
-const row = (model: string, quantity: Quantity, predicted: number | null, measured: number | null | undefined, assumptionsViolated: string[], note?: string): PredictionRow => ({
-  model, quantity, unit: quantity.includes('hroughput') ? 'req/s' : 's', predicted, measured: measured ?? null, relErr: relativeError(predicted, measured), assumptionsViolated: [...assumptionsViolated], ...(note ? {note} : {}),
+const row = (
+  model: string,
+  quantity: Quantity,
+  predicted: number | null,
+  measured: number | null | undefined,
+  assumptionsViolated: string[],
+  note?: string,
+): PredictionRow => ({
+  model,
+  quantity,
+  unit: quantity.includes('hroughput') ? 'req/s' : 's',
+  predicted,
+  measured: measured ?? null,
+  relErr: relativeError(predicted, measured),
+  assumptionsViolated: [...assumptionsViolated],
+  ...(note ? {note} : {}),
 })
 
 export function predictPoint(obs: PointObservation): PredictionRow[] {
@@ -75,8 +89,20 @@ export function predictPoint(obs: PointObservation): PredictionRow[] {
   const s = obs.serviceTimeS
   const tol = obs.tolerance ?? LITTLE_TOLERANCE
   const util = utilisationCheck({throughput: m.throughput, serviceTime: s, servers: c, tolerance: tol})
-  rows.push(row('utilisation law X ≤ c/E[S]', 'throughputUpperBound', util.predicted, m.throughput,
-    util.verdict === 'violated' ? [`measured throughput is ${fmt(-util.relErr * 100, 3)}% above c/E[S]: E[S] measured at low load overstates per-request work here (batching, caching?)`] : [], util.note))
+  rows.push(
+    row(
+      'utilisation law X ≤ c/E[S]',
+      'throughputUpperBound',
+      util.predicted,
+      m.throughput,
+      util.verdict === 'violated'
+        ? [
+            `measured throughput is ${fmt(-util.relErr * 100, 3)}% above c/E[S]: E[S] measured at low load overstates per-request work here (batching, caching?)`,
+          ]
+        : [],
+      util.note,
+    ),
+  )
   if (obs.mode === 'closed') closedRows(obs, rows, tol)
   else openRows(obs, rows, tol)
   if (obs.cache) cacheRows(obs, rows)
@@ -96,16 +122,46 @@ function closedRows(obs: PointObservation, rows: PredictionRow[], tol: number): 
     return
   }
   const little = closedLoopCheck({concurrency: n, throughput: m.throughput, meanResponseTime: m.meanLatencyS, thinkTime: z, tolerance: tol})
-  rows.push(row("Little's law X = N/(R+Z)", 'throughput', little.predicted, m.throughput,
-    little.verdict === 'violated' ? [`Little's law off by ${fmt(little.relErr * 100, 3)}%: the measurement is suspect (generator saturated, errors not counted, warm-up included)`] : [], 'consistency check, holds for any system'))
+  rows.push(
+    row(
+      "Little's law X = N/(R+Z)",
+      'throughput',
+      little.predicted,
+      m.throughput,
+      little.verdict === 'violated'
+        ? [`Little's law off by ${fmt(little.relErr * 100, 3)}%: the measurement is suspect (generator saturated, errors not counted, warm-up included)`]
+        : [],
+      'consistency check, holds for any system',
+    ),
+  )
   const b = asymptoticBounds({concurrency: n, demand: obs.serviceTimeS, bottleneckDemand: obs.serviceTimeS / obs.workers, thinkTime: z})
-  rows.push(row('asymptotic bound', 'throughputUpperBound', b.throughputUpper, m.throughput,
-    m.throughput > b.throughputUpper * (1 + tol) ? ['measured throughput above the bound: the low-load E[S] overstates the per-request demand at this load'] : [], `knee N* = ${fmt(b.kneeConcurrency)}`))
-  rows.push(row('asymptotic bound', 'latencyLowerBound', b.responseLower, m.meanLatencyS,
-    m.meanLatencyS < b.responseLower * (1 - tol) ? ['measured latency below the bound: the low-load E[S] overstates the per-request demand at this load'] : []))
+  rows.push(
+    row(
+      'asymptotic bound',
+      'throughputUpperBound',
+      b.throughputUpper,
+      m.throughput,
+      m.throughput > b.throughputUpper * (1 + tol)
+        ? ['measured throughput above the bound: the low-load E[S] overstates the per-request demand at this load']
+        : [],
+      `knee N* = ${fmt(b.kneeConcurrency)}`,
+    ),
+  )
+  rows.push(
+    row(
+      'asymptotic bound',
+      'latencyLowerBound',
+      b.responseLower,
+      m.meanLatencyS,
+      m.meanLatencyS < b.responseLower * (1 - tol)
+        ? ['measured latency below the bound: the low-load E[S] overstates the per-request demand at this load']
+        : [],
+    ),
+  )
   const violated: string[] = []
   if (!Number.isInteger(n)) violated.push('MVA needs a whole number of clients')
-  if (z > 0 && obs.serviceScv !== undefined && Math.abs(obs.serviceScv - 1) > 0.5) violated.push(`service not exponential (Cs² = ${fmt(obs.serviceScv, 3)}); MVA means are exact only for exponential FCFS service when think time > 0`)
+  if (z > 0 && obs.serviceScv !== undefined && Math.abs(obs.serviceScv - 1) > 0.5)
+    violated.push(`service not exponential (Cs² = ${fmt(obs.serviceScv, 3)}); MVA means are exact only for exponential FCFS service when think time > 0`)
   const last = mva({maxConcurrency: Math.max(1, Math.round(n)), serviceTime: obs.serviceTimeS, servers: obs.workers, thinkTime: z}).at(-1)!
   rows.push(row(`MVA (${obs.workers} server${obs.workers > 1 ? 's' : ''}, exact)`, 'throughput', last.throughput, m.throughput, violated))
   rows.push(row(`MVA (${obs.workers} server${obs.workers > 1 ? 's' : ''}, exact)`, 'meanLatency', last.responseTime, m.meanLatencyS, violated))
@@ -123,9 +179,18 @@ function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): vo
   const ca2 = obs.arrivalScv ?? (obs.arrivals === 'constant' ? 0 : 1)
   const rho = (lam * s) / c
   const unstable = rho >= 1 ? [`ρ = λ·E[S]/c = ${fmt(rho, 3)} ≥ 1: no steady state, the queue grows for as long as the test runs`] : []
-  rows.push(row('flow balance X = λ', 'throughput', rho < 1 ? lam : c / s, m.throughput,
-    rho < 1 && m.throughput < lam * (1 - tol) ? ['throughput below the offered rate: requests were dropped, or the generator fell behind its schedule'] : unstable,
-    rho < 1 ? undefined : 'saturated: predicted throughput is the capacity c/E[S]'))
+  rows.push(
+    row(
+      'flow balance X = λ',
+      'throughput',
+      rho < 1 ? lam : c / s,
+      m.throughput,
+      rho < 1 && m.throughput < lam * (1 - tol)
+        ? ['throughput below the offered rate: requests were dropped, or the generator fell behind its schedule']
+        : unstable,
+      rho < 1 ? undefined : 'saturated: predicted throughput is the capacity c/E[S]',
+    ),
+  )
   if (rho >= 1) {
     for (const model of ['M/M/c', 'M/D/c (Cosmetatos)', 'Allen-Cunneen G/G/c']) rows.push(row(model, 'meanLatency', null, m.meanLatencyS, unstable))
     return
@@ -145,20 +210,66 @@ function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): vo
   if (cs2 !== undefined) {
     const ac = allenCunneen({arrivalRate: lam, serviceTime: s, servers: c, arrivalScv: ca2, serviceScv: cs2})
     rows.push(row('Allen-Cunneen G/G/c', 'meanLatency', ac.w, m.meanLatencyS, [], `approximation with measured Cs² = ${fmt(cs2, 3)}, Ca² = ${fmt(ca2, 3)}`))
-    rows.push(row('Allen-Cunneen G/G/c', 'p99Latency', approxResponseQuantile(ac, s, 0.99), m.p99LatencyS, cs2 > 0.5 ? [`percentile approximation assumes near-constant service (Cs² = ${fmt(cs2, 3)})`] : [], 'percentile: exponential conditional-wait approximation'))
+    rows.push(
+      row(
+        'Allen-Cunneen G/G/c',
+        'p99Latency',
+        approxResponseQuantile(ac, s, 0.99),
+        m.p99LatencyS,
+        cs2 > 0.5 ? [`percentile approximation assumes near-constant service (Cs² = ${fmt(cs2, 3)})`] : [],
+        'percentile: exponential conditional-wait approximation',
+      ),
+    )
     if (c === 1) {
-      if (ca2 === 1) rows.push(row('M/G/1 (Pollaczek-Khinchine)', 'meanLatency', mg1({arrivalRate: lam, serviceTime: s, serviceScv: cs2}).w, m.meanLatencyS, [], 'exact for Poisson arrivals'))
-      else rows.push(row('Kingman G/G/1', 'meanLatency', kingman({arrivalRate: lam, serviceTime: s, arrivalScv: ca2, serviceScv: cs2}).w, m.meanLatencyS, [], 'heavy-traffic approximation'))
+      if (ca2 === 1)
+        rows.push(
+          row(
+            'M/G/1 (Pollaczek-Khinchine)',
+            'meanLatency',
+            mg1({arrivalRate: lam, serviceTime: s, serviceScv: cs2}).w,
+            m.meanLatencyS,
+            [],
+            'exact for Poisson arrivals',
+          ),
+        )
+      else
+        rows.push(
+          row(
+            'Kingman G/G/1',
+            'meanLatency',
+            kingman({arrivalRate: lam, serviceTime: s, arrivalScv: ca2, serviceScv: cs2}).w,
+            m.meanLatencyS,
+            [],
+            'heavy-traffic approximation',
+          ),
+        )
     }
   }
 }
 
 function cacheRows(obs: PointObservation, rows: PredictionRow[]): void {
   const k = obs.cache!
-  rows.push(row('cache mixture H·t_hit + (1−H)·t_miss', 'meanLatency', cacheLatency(k.hitRatio, k.hitTimeS, k.missTimeS), obs.measured.meanLatencyS, [], 'ignores queueing: valid at low load'))
+  rows.push(
+    row(
+      'cache mixture H·t_hit + (1−H)·t_miss',
+      'meanLatency',
+      cacheLatency(k.hitRatio, k.hitTimeS, k.missTimeS),
+      obs.measured.meanLatencyS,
+      [],
+      'ignores queueing: valid at low load',
+    ),
+  )
   const cmp = compareCache(k.hitRatio, k.hitTimeS, k.missTimeS)
-  rows.push(row("seed article 000's cache form L(1−H) + 1/H (wrong)", 'meanLatency', Number.isFinite(cmp.article) ? cmp.article : null, obs.measured.meanLatencyS,
-    ['adds the unitless 1/H to seconds; grows as H falls'], `shown for comparison only; differs from the correct form by ${cmp.relDiff === null ? 'n/a' : fmt(cmp.relDiff * 100, 3) + '%'}`))
+  rows.push(
+    row(
+      "seed article 000's cache form L(1−H) + 1/H (wrong)",
+      'meanLatency',
+      Number.isFinite(cmp.article) ? cmp.article : null,
+      obs.measured.meanLatencyS,
+      ['adds the unitless 1/H to seconds; grows as H falls'],
+      `shown for comparison only; differs from the correct form by ${cmp.relDiff === null ? 'n/a' : `${fmt(cmp.relDiff * 100, 3)}%`}`,
+    ),
+  )
 }
 
 function batchRows(obs: PointObservation, rows: PredictionRow[]): void {
@@ -193,16 +304,40 @@ function batchRows(obs: PointObservation, rows: PredictionRow[]): void {
  */
 function tandemRows(obs: PointObservation, rows: PredictionRow[], tol: number): void {
   const st = obs.stations!
-  tandemRowPair(obs, rows, tol, 'S_main at 1 client', st.mainServiceS, st.delayS,
-    (x) => `measured throughput ${fmt(x)}/s is above the main thread's capacity 1/S_main = ${fmt(1 / st.mainServiceS)}/s: per-request main-thread time at this load is below its low-load value, so the latency is overstated`)
+  tandemRowPair(
+    obs,
+    rows,
+    tol,
+    'S_main at 1 client',
+    st.mainServiceS,
+    st.delayS,
+    (x) =>
+      `measured throughput ${fmt(x)}/s is above the main thread's capacity 1/S_main = ${fmt(1 / st.mainServiceS)}/s: per-request main-thread time at this load is below its low-load value, so the latency is overstated`,
+  )
   const xo = obs.otherMaxThroughput
   if (xo !== undefined && xo > 0 && 1 / xo < st.mainServiceS) {
-    tandemRowPair(obs, rows, tol, 'S_main = 1/X of others', 1 / xo, st.delayS + st.mainServiceS - 1 / xo,
-      (x) => `measured throughput ${fmt(x)}/s is above every other point's (${fmt(xo)}/s): the demand bound 1/X taken from them is not tight here, so the latency is overstated`)
+    tandemRowPair(
+      obs,
+      rows,
+      tol,
+      'S_main = 1/X of others',
+      1 / xo,
+      st.delayS + st.mainServiceS - 1 / xo,
+      (x) =>
+        `measured throughput ${fmt(x)}/s is above every other point's (${fmt(xo)}/s): the demand bound 1/X taken from them is not tight here, so the latency is overstated`,
+    )
   }
 }
 
-function tandemRowPair(obs: PointObservation, rows: PredictionRow[], tol: number, label: string, mainServiceS: number, delayS: number, overCapacity: (x: number) => string): void {
+function tandemRowPair(
+  obs: PointObservation,
+  rows: PredictionRow[],
+  tol: number,
+  label: string,
+  mainServiceS: number,
+  delayS: number,
+  overCapacity: (x: number) => string,
+): void {
   const b = obs.batching!
   const m = obs.measured
   const violated: string[] = []
@@ -219,7 +354,8 @@ function tandemRowPair(obs: PointObservation, rows: PredictionRow[], tol: number
       if (n === undefined || !Number.isInteger(n) || n < 1) throw usageError('closed mode needs a whole number of clients N ≥ 1')
       const z = obs.thinkTimeS ?? 0
       if (b.timeoutS > 0) violated.push(`batch timeout ${fmt(b.timeoutS * 1e6)} µs not modelled in closed loop (greedy batching assumed)`)
-      if (z > 0 && obs.serviceScv !== undefined && Math.abs(obs.serviceScv - 1) > 0.5) violated.push(`service not exponential (Cs² = ${fmt(obs.serviceScv, 3)}); MVA means are exact only for exponential FCFS service when think time > 0`)
+      if (z > 0 && obs.serviceScv !== undefined && Math.abs(obs.serviceScv - 1) > 0.5)
+        violated.push(`service not exponential (Cs² = ${fmt(obs.serviceScv, 3)}); MVA means are exact only for exponential FCFS service when think time > 0`)
       const r = batchTandemClosed({...common, concurrency: n, thinkTimeS: z})
       const note = `derived model: mean batch B = ${fmt(r.batchSize, 3)}${r.batchCapped ? ' (at its cap)' : ''}${realised}; main thread U = ${fmt(r.mainUtilisation, 3)}; ${stations}`
       rows.push(row(model, 'throughput', r.throughput, m.throughput, violated, note))

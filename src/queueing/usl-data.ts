@@ -23,7 +23,11 @@ function parseJson(text: string, source: string): UslPoint[] {
   }
   if (!Array.isArray(data)) throw usageError(`${source}: expected a JSON array of {concurrency, throughput} or [n, x] pairs`)
   return data.map((item, i) => {
-    const [n, x] = Array.isArray(item) ? item : item && typeof item === 'object' ? [(item as Record<string, unknown>).concurrency, (item as Record<string, unknown>).throughput] : [undefined, undefined]
+    const [n, x] = Array.isArray(item)
+      ? item
+      : item && typeof item === 'object'
+        ? [(item as Record<string, unknown>).concurrency, (item as Record<string, unknown>).throughput]
+        : [undefined, undefined]
     return point(n, x, `${source} item ${i}`)
   })
 }
@@ -32,7 +36,10 @@ const N_NAMES = ['concurrency', 'n', 'clients', 'connections']
 const X_NAMES = ['throughput', 'x', 'rps', 'tput']
 
 function parseCsv(text: string, source: string): UslPoint[] {
-  const lines = text.split(/\r?\n/).map((l, i) => ({l: l.trim(), no: i + 1})).filter((x) => x.l !== '' && !x.l.startsWith('#'))
+  const lines = text
+    .split(/\r?\n/)
+    .map((l, i) => ({l: l.trim(), no: i + 1}))
+    .filter((x) => x.l !== '' && !x.l.startsWith('#'))
   const split = (l: string) => l.split(/[,;\t ]+/).filter((f) => f !== '')
   let ni = 0
   let xi = 1
@@ -54,7 +61,9 @@ function parseCsv(text: string, source: string): UslPoint[] {
 function point(n: unknown, x: unknown, where: string): UslPoint {
   const concurrency = Number(n)
   const throughput = Number(x)
-  if (n === undefined || n === null || n === '' || !Number.isFinite(concurrency) || concurrency <= 0) throw usageError(`${where}: concurrency must be a number > 0 (got ${String(n)})`)
-  if (x === undefined || x === null || x === '' || !Number.isFinite(throughput) || throughput < 0) throw usageError(`${where}: throughput must be a number ≥ 0 (got ${String(x)})`)
+  if (n === undefined || n === null || n === '' || !Number.isFinite(concurrency) || concurrency <= 0)
+    throw usageError(`${where}: concurrency must be a number > 0 (got ${String(n)})`)
+  if (x === undefined || x === null || x === '' || !Number.isFinite(throughput) || throughput < 0)
+    throw usageError(`${where}: throughput must be a number ≥ 0 (got ${String(x)})`)
   return {concurrency, throughput}
 }

@@ -55,7 +55,15 @@ export interface UslFit extends UslParams {
   rmse: number
   /** 1 − SSR/SST: descriptive only — not a valid goodness-of-fit statistic for a nonlinear model. */
   pseudoR2: number
-  points: Array<{concurrency: number; measured: number; fitted: number; residual: number; relErr: number; measuredResponseTimeS: number; fittedResponseTimeS: number}>
+  points: Array<{
+    concurrency: number
+    measured: number
+    fitted: number
+    residual: number
+    relErr: number
+    measuredResponseTimeS: number
+    fittedResponseTimeS: number
+  }>
   iterations: number
   converged: boolean
 }
@@ -81,7 +89,11 @@ function levenbergMarquardt(start: UslParams, pts: UslPoint[]): {p: UslParams; i
   let cost = ssr(p, pts)
   let damping = 1e-3
   for (let it = 1; it <= 1000; it++) {
-    const jtj = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    const jtj = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]
     const jtr = [0, 0, 0]
     for (const q of pts) {
       const j = jacobianRow(p, q.concurrency)
@@ -104,7 +116,11 @@ function levenbergMarquardt(start: UslParams, pts: UslPoint[]): {p: UslParams; i
       if (Number.isFinite(c) && c <= cost) {
         const rel = (cost - c) / Math.max(cost, 1e-300)
         // absolute change for σ (order 0.01–1), relative for κ (order 1e-4) and λ (order 1e3)
-        const step = Math.max(Math.abs(cand.sigma - p.sigma), Math.abs(cand.kappa - p.kappa) / Math.max(p.kappa, 1e-12), Math.abs(cand.lambda - p.lambda) / p.lambda)
+        const step = Math.max(
+          Math.abs(cand.sigma - p.sigma),
+          Math.abs(cand.kappa - p.kappa) / Math.max(p.kappa, 1e-12),
+          Math.abs(cand.lambda - p.lambda) / p.lambda,
+        )
         p = cand
         cost = c
         damping = Math.max(damping / 3, 1e-12)
@@ -126,7 +142,9 @@ function levenbergMarquardt(start: UslParams, pts: UslPoint[]): {p: UslParams; i
  */
 export function fitUsl(points: UslPoint[]): UslFit {
   if (points.length < USL_MIN_POINTS) {
-    throw usageError(`the USL fit needs at least ${USL_MIN_POINTS} (concurrency, throughput) points to estimate σ, κ and λ; got ${points.length} — measure ${USL_MIN_POINTS - points.length} more concurrency level(s), ideally spanning the peak`)
+    throw usageError(
+      `the USL fit needs at least ${USL_MIN_POINTS} (concurrency, throughput) points to estimate σ, κ and λ; got ${points.length} — measure ${USL_MIN_POINTS - points.length} more concurrency level(s), ideally spanning the peak`,
+    )
   }
   for (const q of points) {
     if (!Number.isFinite(q.concurrency) || q.concurrency <= 0) throw usageError(`concurrency must be > 0 (got ${q.concurrency})`)

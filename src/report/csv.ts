@@ -2,7 +2,37 @@
 import type {BenchRun} from '../bench/result.js'
 import {toRows, type Row} from './rows.js'
 
-const COLUMNS: Array<keyof Row> = ['id', 'model', 'server', 'load', 'clientBatch', 'repeatRatio', 'throughput', 'inferencesPerSec', 'meanMs', 'p50Ms', 'p90Ms', 'p95Ms', 'p99Ms', 'p999Ms', 'errors', 'stable', 'failed', 'queueMs', 'computeMs', 'batchSize', 'cacheHitRatio', 'clientCpu', 'serverCpu', 'predictedMeanMs', 'predictedBy', 'relErr', 'violated', 'pareto', 'recommended']
+const COLUMNS: Array<keyof Row> = [
+  'id',
+  'model',
+  'server',
+  'load',
+  'clientBatch',
+  'repeatRatio',
+  'throughput',
+  'inferencesPerSec',
+  'meanMs',
+  'p50Ms',
+  'p90Ms',
+  'p95Ms',
+  'p99Ms',
+  'p999Ms',
+  'errors',
+  'stable',
+  'failed',
+  'queueMs',
+  'computeMs',
+  'batchSize',
+  'cacheHitRatio',
+  'clientCpu',
+  'serverCpu',
+  'predictedMeanMs',
+  'predictedBy',
+  'relErr',
+  'violated',
+  'pareto',
+  'recommended',
+]
 
 const cell = (v: unknown): string => {
   if (v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v))) return ''
@@ -11,5 +41,5 @@ const cell = (v: unknown): string => {
 }
 
 export function renderCsv(run: BenchRun): string {
-  return [COLUMNS.join(','), ...toRows(run).map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\n') + '\n'
+  return `${[COLUMNS.join(','), ...toRows(run).map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\n')}\n`
 }

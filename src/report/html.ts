@@ -14,7 +14,9 @@ import type {Recommendation} from '../bench/recommend.js'
 
 function groupName(p: PointResult, multiModel: boolean): string {
   const c = p.config.client
-  return [multiModel ? p.config.model : '', serverLabel(p), c.clientBatch > 1 ? `×${c.clientBatch}` : '', c.repeatRatio ? `rep ${c.repeatRatio}` : ''].filter(Boolean).join(' ')
+  return [multiModel ? p.config.model : '', serverLabel(p), c.clientBatch > 1 ? `×${c.clientBatch}` : '', c.repeatRatio ? `rep ${c.repeatRatio}` : '']
+    .filter(Boolean)
+    .join(' ')
 }
 
 export function charts(run: BenchRun): string[] {
@@ -44,7 +46,8 @@ export function charts(run: BenchRun): string[] {
       tSeries.push({name: `USL fit (${name})`, points: curve, dashed: true})
     }
   }
-  if (tSeries.length) out.push(lineChart({title: 'Throughput vs concurrency', xLabel: 'concurrency (log scale)', yLabel: 'requests/s', series: tSeries, logX: true}))
+  if (tSeries.length)
+    out.push(lineChart({title: 'Throughput vs concurrency', xLabel: 'concurrency (log scale)', yLabel: 'requests/s', series: tSeries, logX: true}))
   // 2. Latency vs throughput with the queueing prediction.
   const lSeries: Series[] = []
   for (const g of groups.values()) {
@@ -54,11 +57,23 @@ export function charts(run: BenchRun): string[] {
     const pred = g.map((p) => [p.throughput, (mainPrediction(p)?.predicted ?? NaN) * 1000] as [number, number]).filter(([, y]) => Number.isFinite(y))
     if (pred.length) lSeries.push({name: `${name} predicted mean`, points: pred, dashed: true})
   }
-  if (lSeries.length) out.push(lineChart({title: 'Latency vs throughput (measured and queueing prediction)', xLabel: 'throughput (requests/s)', yLabel: 'latency (ms)', series: lSeries}))
+  if (lSeries.length)
+    out.push(
+      lineChart({
+        title: 'Latency vs throughput (measured and queueing prediction)',
+        xLabel: 'throughput (requests/s)',
+        yLabel: 'latency (ms)',
+        series: lSeries,
+      }),
+    )
   // 3. Latency percentiles per point.
   const order = [...pts]
-  const pctSeries: Series[] = (['p50Ms', 'p90Ms', 'p99Ms', 'p999Ms'] as const).map((k) => ({name: k.replace('Ms', '').replace('p999', 'p99.9'), points: order.map((p, i) => [i + 1, p.latency[k]] as [number, number])}))
-  if (order.length) out.push(lineChart({title: 'Latency percentiles by point (see table for point numbers)', xLabel: 'point #', yLabel: 'latency (ms)', series: pctSeries}))
+  const pctSeries: Series[] = (['p50Ms', 'p90Ms', 'p99Ms', 'p999Ms'] as const).map((k) => ({
+    name: k.replace('Ms', '').replace('p999', 'p99.9'),
+    points: order.map((p, i) => [i + 1, p.latency[k]] as [number, number]),
+  }))
+  if (order.length)
+    out.push(lineChart({title: 'Latency percentiles by point (see table for point numbers)', xLabel: 'point #', yLabel: 'latency (ms)', series: pctSeries}))
   // 4. Heat map when the sweep has two dimensions: server configuration × load.
   const rows = [...new Set(pts.map((p) => groupName(p, multi)))]
   const cols = [...new Set(pts.map((p) => loadLabel(p)))]
@@ -75,7 +90,10 @@ export function renderHtml(run: BenchRun): string {
   const e = escapeXml
   const table = [
     '<table><thead><tr><th>#</th><th>model</th><th>server</th><th>load</th><th>req/s</th><th>inf/s</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>errors</th><th>stable</th><th>queue ms</th><th>batch</th><th>hit</th><th>predicted mean</th><th>rel. err</th><th>violated assumptions</th></tr></thead><tbody>',
-    ...rows.map((r, i) => `<tr class="${r.recommended ? 'rec' : ''}${r.failed ? ' failed' : ''}"><td>${i + 1}</td><td>${e(r.model)}</td><td>${e(r.server)}</td><td>${e(r.load)}</td><td>${fmt(r.throughput, 0)}</td><td>${fmt(r.inferencesPerSec, 0)}</td><td>${fmtMs(r.meanMs)}</td><td>${fmtMs(r.p50Ms)}</td><td>${fmtMs(r.p90Ms)}</td><td>${fmtMs(r.p99Ms)}</td><td>${fmtMs(r.p999Ms)}</td><td>${r.errors}</td><td>${r.failed ? 'failed' : r.stable ? 'yes' : 'no'}</td><td>${fmtMs(r.queueMs)}</td><td>${fmt(r.batchSize, 1)}</td><td>${pct(r.cacheHitRatio)}</td><td>${r.predictedMeanMs !== undefined ? `${fmtMs(r.predictedMeanMs)} (${e(r.predictedBy ?? '')})` : '–'}</td><td>${pct(r.relErr)}</td><td>${e(r.violated || '–')}</td></tr>`),
+    ...rows.map(
+      (r, i) =>
+        `<tr class="${r.recommended ? 'rec' : ''}${r.failed ? ' failed' : ''}"><td>${i + 1}</td><td>${e(r.model)}</td><td>${e(r.server)}</td><td>${e(r.load)}</td><td>${fmt(r.throughput, 0)}</td><td>${fmt(r.inferencesPerSec, 0)}</td><td>${fmtMs(r.meanMs)}</td><td>${fmtMs(r.p50Ms)}</td><td>${fmtMs(r.p90Ms)}</td><td>${fmtMs(r.p99Ms)}</td><td>${fmtMs(r.p999Ms)}</td><td>${r.errors}</td><td>${r.failed ? 'failed' : r.stable ? 'yes' : 'no'}</td><td>${fmtMs(r.queueMs)}</td><td>${fmt(r.batchSize, 1)}</td><td>${pct(r.cacheHitRatio)}</td><td>${r.predictedMeanMs !== undefined ? `${fmtMs(r.predictedMeanMs)} (${e(r.predictedBy ?? '')})` : '–'}</td><td>${pct(r.relErr)}</td><td>${e(r.violated || '–')}</td></tr>`,
+    ),
     '</tbody></table>',
   ].join('\n')
   const warnings = ((run.warnings as string[] | undefined) ?? []).map((w) => `<li>${e(w)}</li>`).join('')

@@ -8,18 +8,41 @@ const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
 export function renderMarkdown(run: BenchRun): string {
   const rows = toRows(run)
-  const out: string[] = [`# tfsopt bench: ${run.model.name}`, '', `Target ${run.target.url}, ${run.machine.cores} cores (${run.machine.cpuModel}), ${run.startedAt}.`, '']
-  out.push('| model | server | load | req/s | inf/s | mean ms | p50 | p90 | p99 | p99.9 | errors | stable | predicted mean ms | model | rel. err | violated assumptions |')
+  const out: string[] = [
+    `# tfsopt bench: ${run.model.name}`,
+    '',
+    `Target ${run.target.url}, ${run.machine.cores} cores (${run.machine.cpuModel}), ${run.startedAt}.`,
+    '',
+  ]
+  out.push(
+    '| model | server | load | req/s | inf/s | mean ms | p50 | p90 | p99 | p99.9 | errors | stable | predicted mean ms | model | rel. err | violated assumptions |',
+  )
   out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|--:|---|')
   for (const r of rows) {
-    out.push(`| ${esc(r.model)} | ${esc(r.server)} | ${esc(r.load)}${r.recommended ? ' ★' : ''} | ${fmt(r.throughput, 0)} | ${fmt(r.inferencesPerSec, 0)} | ${fmtMs(r.meanMs)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p90Ms)} | ${fmtMs(r.p99Ms)} | ${fmtMs(r.p999Ms)} | ${r.errors} | ${r.failed ? 'failed' : r.stable ? 'yes' : 'no'} | ${r.predictedMeanMs !== undefined ? fmtMs(r.predictedMeanMs) : '–'} | ${esc(r.predictedBy ?? '–')} | ${pct(r.relErr)} | ${esc(r.violated || '–')} |`)
+    out.push(
+      `| ${esc(r.model)} | ${esc(r.server)} | ${esc(r.load)}${r.recommended ? ' ★' : ''} | ${fmt(r.throughput, 0)} | ${fmt(r.inferencesPerSec, 0)} | ${fmtMs(r.meanMs)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p90Ms)} | ${fmtMs(r.p99Ms)} | ${fmtMs(r.p999Ms)} | ${r.errors} | ${r.failed ? 'failed' : r.stable ? 'yes' : 'no'} | ${r.predictedMeanMs !== undefined ? fmtMs(r.predictedMeanMs) : '–'} | ${esc(r.predictedBy ?? '–')} | ${pct(r.relErr)} | ${esc(r.violated || '–')} |`,
+    )
   }
   const rec = run.recommendation as Recommendation | null | undefined
   out.push('', '## Recommendation', '')
   if (rec) {
-    out.push(`${rec.reason}: ${fmt(rec.throughput, 0)} req/s, p99 ${fmtMs(rec.p99Ms)} ms.`, '', '```sh', rec.serveCommand, '```', '', 'TF Serving `batching_parameters.txt`:', '', '```', rec.tfServing.batchingParametersTxt.trimEnd(), '```', '', `TF Serving flags: \`${rec.tfServing.flags.join(' ')}\``)
+    out.push(
+      `${rec.reason}: ${fmt(rec.throughput, 0)} req/s, p99 ${fmtMs(rec.p99Ms)} ms.`,
+      '',
+      '```sh',
+      rec.serveCommand,
+      '```',
+      '',
+      'TF Serving `batching_parameters.txt`:',
+      '',
+      '```',
+      rec.tfServing.batchingParametersTxt.trimEnd(),
+      '```',
+      '',
+      `TF Serving flags: \`${rec.tfServing.flags.join(' ')}\``,
+    )
   } else out.push('No configuration met the objective without errors.')
   const warnings = (run.warnings as string[] | undefined) ?? []
   if (warnings.length) out.push('', '## Warnings', '', ...warnings.map((w) => `- ${w}`))
-  return out.join('\n') + '\n'
+  return `${out.join('\n')}\n`
 }

@@ -55,7 +55,13 @@ export const loadLabel = (p: PointResult): string => {
   return c.mode === 'closed' ? `c=${c.concurrency}` : `${c.rate}/s ${c.arrival === 'constant' ? 'const' : 'poisson'}`
 }
 
-interface QRow {model: string; quantity: string; predicted: number | null; relErr: number | null; assumptionsViolated: string[]}
+interface QRow {
+  model: string
+  quantity: string
+  predicted: number | null
+  relErr: number | null
+  assumptionsViolated: string[]
+}
 
 /**
  * The mean-latency prediction to show: the first model whose assumptions hold, else the first. A
@@ -69,7 +75,9 @@ interface QRow {model: string; quantity: string; predicted: number | null; relEr
 export function mainPrediction(p: PointResult): QRow | undefined {
   const rows = ((p.queueing as QRow[] | undefined) ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
   const batchedClosed = p.config.client.mode === 'closed' && (p.config.server.maxBatchSize ?? 1) > 1 && !rows.some((r) => r.model.startsWith('cache mixture'))
-  const tandem = batchedClosed ? rows.find((r) => r.model.startsWith('batch tandem MVA (S_main = 1/X')) ?? rows.find((r) => r.model.startsWith('batch tandem MVA')) : undefined
+  const tandem = batchedClosed
+    ? (rows.find((r) => r.model.startsWith('batch tandem MVA (S_main = 1/X')) ?? rows.find((r) => r.model.startsWith('batch tandem MVA')))
+    : undefined
   return tandem ?? rows.find((r) => !r.assumptionsViolated.length) ?? rows[0]
 }
 

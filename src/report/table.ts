@@ -7,11 +7,31 @@ import {toRows} from './rows.js'
 
 export function renderTable(run: BenchRun): string {
   const t = new Table({
-    head: ['model', 'server', 'load', 'req/s', 'inf/s', 'mean', 'p50', 'p90', 'p99 (spread)', 'p99.9', 'err', 'queue', 'batch', 'hit', 'cpu cli/srv', 'predicted mean (model, err)', ''],
+    head: [
+      'model',
+      'server',
+      'load',
+      'req/s',
+      'inf/s',
+      'mean',
+      'p50',
+      'p90',
+      'p99 (spread)',
+      'p99.9',
+      'err',
+      'queue',
+      'batch',
+      'hit',
+      'cpu cli/srv',
+      'predicted mean (model, err)',
+      '',
+    ],
     style: {head: [], border: []},
   })
   for (const r of toRows(run)) {
-    const mark = [r.recommended ? '★' : '', r.pareto ? 'P' : '', r.failed ? 'FAILED' : r.stable ? '' : 'unstable', r.errors ? '!' : ''].filter(Boolean).join(' ')
+    const mark = [r.recommended ? '★' : '', r.pareto ? 'P' : '', r.failed ? 'FAILED' : r.stable ? '' : 'unstable', r.errors ? '!' : '']
+      .filter(Boolean)
+      .join(' ')
     t.push([
       r.model,
       r.server,
@@ -32,7 +52,7 @@ export function renderTable(run: BenchRun): string {
       mark,
     ])
   }
-  return t.toString() + '\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; predicted = queueing model (src/queueing) with relative error'
+  return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; predicted = queueing model (src/queueing) with relative error`
 }
 
 export function renderRecommendation(rec: Recommendation | null | undefined): string {
@@ -42,7 +62,10 @@ export function renderRecommendation(rec: Recommendation | null | undefined): st
     `  ${fmt(rec.throughput, 0)} req/s, ${fmt(rec.inferencesPerSec, 0)} inferences/s, p99 ${fmtMs(rec.p99Ms)} ms${rec.caveat ? `  (${rec.caveat})` : ''}`,
     `  serve it with:  ${rec.serveCommand}`,
     '  TF Serving batching_parameters.txt:',
-    ...rec.tfServing.batchingParametersTxt.trimEnd().split('\n').map((l) => `    ${l}`),
+    ...rec.tfServing.batchingParametersTxt
+      .trimEnd()
+      .split('\n')
+      .map((l) => `    ${l}`),
     `  TF Serving flags: ${rec.tfServing.flags.join(' ')}`,
   ].join('\n')
 }

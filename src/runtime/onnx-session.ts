@@ -38,7 +38,11 @@ function installedProvider(name: string): boolean {
   }
 }
 
-export interface ProviderChoice {providers: string[]; device: string; note: string}
+export interface ProviderChoice {
+  providers: string[]
+  device: string
+  note: string
+}
 
 export function chooseProviders(device: SessionOptions['device'] = 'auto'): ProviderChoice {
   if (device === 'cpu') return {providers: ['cpu'], device: 'cpu', note: 'cpu requested'}
@@ -96,7 +100,11 @@ export class OnnxSession implements InferenceSession {
       const msg = (err as Error).message.split('\n')[0]
       // A GPU provider that is present but cannot start (e.g. webgpu with no adapter) is a device
       // problem with a known fix, not a broken model.
-      if (choice.device !== 'cpu') throw new TfsoptError('E_DEVICE', `--device ${opts.device ?? 'auto'}: onnxruntime could not start the ${choice.device} execution provider (${msg}); ${ORT_GPU_FIX}`)
+      if (choice.device !== 'cpu')
+        throw new TfsoptError(
+          'E_DEVICE',
+          `--device ${opts.device ?? 'auto'}: onnxruntime could not start the ${choice.device} execution provider (${msg}); ${ORT_GPU_FIX}`,
+        )
       throw new TfsoptError('E_RUNTIME', `onnxruntime could not load ${path}: ${msg}`)
     }
     return new OnnxSession(session, inputs, outputs, choice.device, choice.note)

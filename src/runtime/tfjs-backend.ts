@@ -10,13 +10,21 @@ import {TfsoptError} from '../errors.js'
 import type {Device} from './types.js'
 
 export type Tf = typeof TfNs
-export interface TfjsBackend {tf: Tf; pkg: string; backend: string; device: string; note: string}
+export interface TfjsBackend {
+  tf: Tf
+  pkg: string
+  backend: string
+  device: string
+  note: string
+}
 
 const require = createRequire(import.meta.url)
 const cache = new Map<string, Promise<TfjsBackend>>()
 
-export const TFJS_GPU_FIX = 'install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 + cuDNN 8.1 on Linux): `npm install @tensorflow/tfjs-node-gpu`, or run with --device cpu'
-export const TFJS_NODE_FIX = 'install @tensorflow/tfjs-node (`npm install @tensorflow/tfjs-node`; it downloads libtensorflow) or @tensorflow/tfjs-node-gpu for GPUs'
+export const TFJS_GPU_FIX =
+  'install @tensorflow/tfjs-node-gpu (needs CUDA 11.2 + cuDNN 8.1 on Linux): `npm install @tensorflow/tfjs-node-gpu`, or run with --device cpu'
+export const TFJS_NODE_FIX =
+  'install @tensorflow/tfjs-node (`npm install @tensorflow/tfjs-node`; it downloads libtensorflow) or @tensorflow/tfjs-node-gpu for GPUs'
 
 async function tryImport(name: string): Promise<Tf | undefined> {
   try {
@@ -48,7 +56,7 @@ async function pick(device: Device): Promise<TfjsBackend> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm')
     const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))
-    wasm.setWasmPaths(join(dir, 'dist') + '/')
+    wasm.setWasmPaths(`${join(dir, 'dist')}/`)
     // The emscripten module adds process-wide uncaughtException/unhandledRejection handlers that
     // rethrow (and print its whole source); a server must keep its own handling, so they are removed.
     const before = {ue: process.listeners('uncaughtException'), ur: process.listeners('unhandledRejection')}
@@ -59,8 +67,16 @@ async function pick(device: Device): Promise<TfjsBackend> {
     if (ok) {
       return {tf, pkg: '@tensorflow/tfjs', backend: 'wasm', device: 'cpu', note: 'tfjs-node not installed: @tensorflow/tfjs with the wasm backend (cpu)'}
     }
-  } catch { /* fall through to the JS cpu backend */ }
+  } catch {
+    /* fall through to the JS cpu backend */
+  }
   await tf.setBackend('cpu')
   await tf.ready()
-  return {tf, pkg: '@tensorflow/tfjs', backend: 'cpu', device: 'cpu', note: 'tfjs-node not installed and wasm failed to start: @tensorflow/tfjs plain JS cpu backend (slow)'}
+  return {
+    tf,
+    pkg: '@tensorflow/tfjs',
+    backend: 'cpu',
+    device: 'cpu',
+    note: 'tfjs-node not installed and wasm failed to start: @tensorflow/tfjs plain JS cpu backend (slow)',
+  }
 }

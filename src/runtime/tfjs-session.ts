@@ -24,7 +24,7 @@ export function tfjsArtifacts(path: string): TfNs.io.ModelArtifacts {
     generatedBy: json.generatedBy,
     convertedBy: json.convertedBy ?? undefined,
     signature: json.signature as object | undefined,
-    userDefinedMetadata: json.userDefinedMetadata as Record<string, {}> | undefined,
+    userDefinedMetadata: json.userDefinedMetadata as Record<string, object> | undefined,
   }
 }
 
@@ -35,7 +35,13 @@ export class TfjsSession implements InferenceSession {
   readonly engine: string
   readonly device: string
   readonly deviceNote: string
-  constructor(private readonly tfb: TfjsBackend, private readonly model: Runnable, readonly inputs: TensorInfo[], readonly outputs: TensorInfo[], private readonly isLayers: boolean) {
+  constructor(
+    private readonly tfb: TfjsBackend,
+    private readonly model: Runnable,
+    readonly inputs: TensorInfo[],
+    readonly outputs: TensorInfo[],
+    private readonly isLayers: boolean,
+  ) {
     this.engine = `${tfb.pkg} ${tfb.tf.version?.tfjs ?? ''} (${tfb.backend})`.trim()
     this.device = tfb.device
     this.deviceNote = tfb.note
@@ -46,7 +52,11 @@ export class TfjsSession implements InferenceSession {
     const {tf} = tfb
     if (format === 'savedmodel') {
       const node = (tf as unknown as {node?: {loadSavedModel(p: string): Promise<Runnable>}}).node
-      if (!node) throw new TfsoptError('E_BACKEND_MISSING', `${path} is a TensorFlow SavedModel, which loads only through tfjs-node: ${TFJS_NODE_FIX}; or convert it to ONNX (tf2onnx) or TF.js (tensorflowjs_converter)`)
+      if (!node)
+        throw new TfsoptError(
+          'E_BACKEND_MISSING',
+          `${path} is a TensorFlow SavedModel, which loads only through tfjs-node: ${TFJS_NODE_FIX}; or convert it to ONNX (tf2onnx) or TF.js (tensorflowjs_converter)`,
+        )
       const m = await node.loadSavedModel(path)
       const mi = m as unknown as {inputs: {name: string; dtype: string; shape?: number[]}[]; outputs: {name: string; dtype: string; shape?: number[]}[]}
       return new TfjsSession(tfb, m, mi.inputs.map(toInfo), mi.outputs.map(toInfo), false)
@@ -75,13 +85,17 @@ export class TfjsSession implements InferenceSession {
       const f = feeds[info.name]
       if (!f) throw new TfsoptError('E_BAD_REQUEST', `missing input ${info.name}`)
       const data = f.dtype === 'float32' || f.dtype === 'int32' ? f.data : Float32Array.from(f.data as ArrayLike<number>)
-      named[info.name] = tf.tensor(data as Float32Array, f.dims, (f.dtype === 'int32' ? 'int32' : 'float32'))
+      named[info.name] = tf.tensor(data as Float32Array, f.dims, f.dtype === 'int32' ? 'int32' : 'float32')
     }
     try {
       const ordered = this.inputs.map((i) => named[i.name]!)
       const arg = ordered.length === 1 ? ordered[0]! : this.isLayers ? ordered : named
       const res = (this.model as {predict(x: unknown): TfNs.Tensor | TfNs.Tensor[] | Record<string, TfNs.Tensor>}).predict(arg as never)
-      const list: TfNs.Tensor[] = Array.isArray(res) ? res : res instanceof tf.Tensor ? [res] : this.outputs.map((o) => (res as Record<string, TfNs.Tensor>)[o.name]!)
+      const list: TfNs.Tensor[] = Array.isArray(res)
+        ? res
+        : res instanceof tf.Tensor
+          ? [res]
+          : this.outputs.map((o) => (res as Record<string, TfNs.Tensor>)[o.name]!)
       const out: Record<string, Tensor> = {}
       for (let i = 0; i < list.length; i++) {
         const name = this.outputs[i]?.name ?? `output_${i}`
@@ -97,7 +111,7 @@ export class TfjsSession implements InferenceSession {
   }
 
   async dispose(): Promise<void> {
-    (this.model as {dispose?: () => void}).dispose?.()
+    ;(this.model as {dispose?: () => void}).dispose?.()
   }
 }
 

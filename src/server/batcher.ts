@@ -48,7 +48,7 @@ export function batchKey(feeds: Feeds, signature: string): string {
   let k = signature
   for (const name of names) {
     const t = feeds[name]!
-    k += '|' + name + ':' + t.dtype + ':'
+    k += `|${name}:${t.dtype}:`
     for (let i = 1; i < t.dims.length; i++) k += (i > 1 ? 'x' : '') + t.dims[i]
   }
   return k
@@ -61,7 +61,11 @@ export class Batcher {
   private timer: NodeJS.Timeout | undefined
   private drainWaiters: (() => void)[] = []
 
-  constructor(private readonly cfg: BatchingConfig, private readonly pool: WorkerPool, private readonly hooks: BatcherHooks) {}
+  constructor(
+    private readonly cfg: BatchingConfig,
+    private readonly pool: WorkerPool,
+    private readonly hooks: BatcherHooks,
+  ) {}
 
   /** Queues one request; resolves with its own rows of every output. */
   submit(feeds: Feeds, rows: number, signature: string): Promise<Record<string, Tensor>> {
@@ -121,7 +125,10 @@ export class Batcher {
   }
 
   fullError(): TfsoptError {
-    return new TfsoptError('E_UNAVAILABLE', `the batching queue is full (${this.cfg.maxEnqueuedBatches} batches waiting, --max-enqueued-batches); retry later or add workers`)
+    return new TfsoptError(
+      'E_UNAVAILABLE',
+      `the batching queue is full (${this.cfg.maxEnqueuedBatches} batches waiting, --max-enqueued-batches); retry later or add workers`,
+    )
   }
 
   /**
@@ -170,10 +177,13 @@ export class Batcher {
 
   private armTimer(ms: number): void {
     if (this.timer) return
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.pump()
-    }, Math.max(0, ms))
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined
+        this.pump()
+      },
+      Math.max(0, ms),
+    )
   }
 
   private dispatch(batch: Batch, worker: {run(feeds: Feeds, transfer?: boolean): Promise<RunResult>}, ahead = false): void {
@@ -181,38 +191,49 @@ export class Batcher {
     const items = batch.items
     for (let i = 0; i < items.length; i++) this.hooks.onQueued((start - items[i]!.enqueuedAt) / 1000)
     let padTo = batch.rows
-    if (this.cfg.enabled) for (const s of this.cfg.allowedBatchSizes) if (s >= batch.rows) {
-      padTo = s
-      break
-    }
+    if (this.cfg.enabled)
+      for (const s of this.cfg.allowedBatchSizes)
+        if (s >= batch.rows) {
+          padTo = s
+          break
+        }
     const single = items.length === 1 && padTo === batch.rows
-    const feeds = single ? items[0]!.feeds : concatFeeds(items.map((i) => i.feeds), batch.rows, padTo)
+    const feeds = single
+      ? items[0]!.feeds
+      : concatFeeds(
+          items.map((i) => i.feeds),
+          batch.rows,
+          padTo,
+        )
     this.running++
     // A single request's own feeds go as they are; sent ahead they are copied, not transferred, so the
     // batch can be queued again if the worker dies before starting it.
-    worker.run(feeds, !(ahead && single)).then((res) => {
-      this.running--
-      this.hooks.onBatch({rows: batch.rows, padding: padTo - batch.rows, requests: items.length, computeSeconds: res.computeSeconds})
-      if (single) items[0]!.resolve(res.outputs)
-      else {
-        let off = 0
-        for (const it of items) {
-          it.resolve(sliceRows(res.outputs, off, it.rows))
-          off += it.rows
+    worker.run(feeds, !(ahead && single)).then(
+      (res) => {
+        this.running--
+        this.hooks.onBatch({rows: batch.rows, padding: padTo - batch.rows, requests: items.length, computeSeconds: res.computeSeconds})
+        if (single) items[0]!.resolve(res.outputs)
+        else {
+          let off = 0
+          for (const it of items) {
+            it.resolve(sliceRows(res.outputs, off, it.rows))
+            off += it.rows
+          }
         }
-      }
-      this.checkDrained()
-    }, (err: Error) => {
-      this.running--
-      if (err instanceof NotStarted) {
-        // Its worker died before starting it: back to the head of the queue, for the replacement.
-        this.queue.unshift(batch)
-        this.queued += items.length
-        this.hooks.onQueueChanged(this.queued)
-        this.schedulePump()
-      } else for (const it of items) it.reject(err)
-      this.checkDrained()
-    })
+        this.checkDrained()
+      },
+      (err: Error) => {
+        this.running--
+        if (err instanceof NotStarted) {
+          // Its worker died before starting it: back to the head of the queue, for the replacement.
+          this.queue.unshift(batch)
+          this.queued += items.length
+          this.hooks.onQueueChanged(this.queued)
+          this.schedulePump()
+        } else for (const it of items) it.reject(err)
+        this.checkDrained()
+      },
+    )
   }
 
   get pending(): number {

@@ -13,16 +13,20 @@ export const BATCHING_DEFAULTS = {maxBatchSize: 64, batchTimeoutMicros: 0, maxEn
 /** Why the model cannot be batched along dimension 0, or undefined when it can. */
 export function unbatchableReason(inputs: TensorInfo[], outputs: TensorInfo[]): string | undefined {
   for (const i of inputs) if (!hasDynamicBatch(i.shape)) return `input '${i.name}' has shape ${formatShape(i.shape)}, without a dynamic first (batch) dimension`
-  for (const o of outputs) if (o.shape !== null && !hasDynamicBatch(o.shape)) return `output '${o.name}' has shape ${formatShape(o.shape)}, without a dynamic first (batch) dimension`
+  for (const o of outputs)
+    if (o.shape !== null && !hasDynamicBatch(o.shape)) return `output '${o.name}' has shape ${formatShape(o.shape)}, without a dynamic first (batch) dimension`
   return undefined
 }
 
 export function validateFlags(f: BatchingFlags): void {
   const a = f.allowedBatchSizes
-  if (f.maxBatchSize !== undefined && (!Number.isInteger(f.maxBatchSize) || f.maxBatchSize < 1)) throw usageError(`--max-batch-size must be a positive integer, got ${f.maxBatchSize}`)
-  if (f.maxEnqueuedBatches !== undefined && (!Number.isInteger(f.maxEnqueuedBatches) || f.maxEnqueuedBatches < 1)) throw usageError(`--max-enqueued-batches must be a positive integer, got ${f.maxEnqueuedBatches}`)
-  if (f.batchTimeoutMicros !== undefined && (!Number.isFinite(f.batchTimeoutMicros) || f.batchTimeoutMicros < 0)) throw usageError(`--batch-timeout-micros must be 0 or more, got ${f.batchTimeoutMicros}`)
-  if (a && a.length) {
+  if (f.maxBatchSize !== undefined && (!Number.isInteger(f.maxBatchSize) || f.maxBatchSize < 1))
+    throw usageError(`--max-batch-size must be a positive integer, got ${f.maxBatchSize}`)
+  if (f.maxEnqueuedBatches !== undefined && (!Number.isInteger(f.maxEnqueuedBatches) || f.maxEnqueuedBatches < 1))
+    throw usageError(`--max-enqueued-batches must be a positive integer, got ${f.maxEnqueuedBatches}`)
+  if (f.batchTimeoutMicros !== undefined && (!Number.isFinite(f.batchTimeoutMicros) || f.batchTimeoutMicros < 0))
+    throw usageError(`--batch-timeout-micros must be 0 or more, got ${f.batchTimeoutMicros}`)
+  if (a?.length) {
     for (let i = 0; i < a.length; i++) {
       if (!Number.isInteger(a[i]) || a[i]! < 1) throw usageError(`--allowed-batch-sizes must be positive integers, got ${a.join(',')}`)
       if (i && a[i]! <= a[i - 1]!) throw usageError(`--allowed-batch-sizes must be strictly increasing, got ${a.join(',')}`)
@@ -39,12 +43,21 @@ export function resolveBatching(model: string, f: BatchingFlags, inputs: TensorI
   const maxEnqueuedBatches = f.maxEnqueuedBatches ?? BATCHING_DEFAULTS.maxEnqueuedBatches
   const wantsBatching = (f.maxBatchSize !== undefined && f.maxBatchSize > 1) || f.batchTimeoutMicros !== undefined || (f.allowedBatchSizes?.length ?? 0) > 0
   if (why) {
-    if (wantsBatching) throw usageError(`model '${model}' cannot be batched: ${why}. Leave out the batching flags (batching is then off) or serve a model exported with a dynamic batch dimension`)
+    if (wantsBatching)
+      throw usageError(
+        `model '${model}' cannot be batched: ${why}. Leave out the batching flags (batching is then off) or serve a model exported with a dynamic batch dimension`,
+      )
     return {enabled: false, maxBatchSize: 0, batchTimeoutMicros: 0, maxEnqueuedBatches, allowedBatchSizes: []}
   }
   const allowed = f.allowedBatchSizes ?? []
   const maxBatchSize = f.maxBatchSize ?? (allowed.length ? allowed[allowed.length - 1]! : BATCHING_DEFAULTS.maxBatchSize)
-  return {enabled: true, maxBatchSize, batchTimeoutMicros: f.batchTimeoutMicros ?? BATCHING_DEFAULTS.batchTimeoutMicros, maxEnqueuedBatches, allowedBatchSizes: allowed}
+  return {
+    enabled: true,
+    maxBatchSize,
+    batchTimeoutMicros: f.batchTimeoutMicros ?? BATCHING_DEFAULTS.batchTimeoutMicros,
+    maxEnqueuedBatches,
+    allowedBatchSizes: allowed,
+  }
 }
 
 export function describeBatching(b: BatchingConfig): string {

@@ -20,15 +20,31 @@ export const BINARY_TYPE = 'application/octet-stream'
 export const TENSORS_HEADER = 'x-tfsopt-tensors'
 
 const CTORS: Partial<Record<DType, new (b: ArrayBuffer) => Exclude<Tensor['data'], string[]>>> = {
-  float32: Float32Array, float64: Float64Array, float16: Uint16Array, int8: Int8Array, uint8: Uint8Array,
-  int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array,
-  uint64: BigUint64Array, bool: Uint8Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
 }
 
-interface Spec {name: string; dtype: DType; dims: number[]}
+interface Spec {
+  name: string
+  dtype: DType
+  dims: number[]
+}
 
 export function parseTensorsHeader(h: string | undefined): Spec[] {
-  if (!h) throw badRequest(`a binary body needs the ${TENSORS_HEADER} header, e.g. "${TENSORS_HEADER}: input:float32:1x784" (name:dtype:dims per tensor, comma-separated)`)
+  if (!h)
+    throw badRequest(
+      `a binary body needs the ${TENSORS_HEADER} header, e.g. "${TENSORS_HEADER}: input:float32:1x784" (name:dtype:dims per tensor, comma-separated)`,
+    )
   return h.split(',').map((part) => {
     const m = /^\s*([^:]*):([a-z0-9]+):([0-9x]*)\s*$/.exec(part)
     if (!m) throw badRequest(`bad ${TENSORS_HEADER} entry "${part}"; expected name:dtype:dims such as input:float32:2x784`)
@@ -72,7 +88,8 @@ export function encodeBinary(outputs: Record<string, Tensor>, order: string[]): 
   const specs: string[] = []
   for (const k of keys) {
     const t = outputs[k]!
-    if (Array.isArray(t.data)) throw badRequest(`output '${k}' is a string tensor, which cannot travel in a binary body; ask for JSON (Accept: application/json)`)
+    if (Array.isArray(t.data))
+      throw badRequest(`output '${k}' is a string tensor, which cannot travel in a binary body; ask for JSON (Accept: application/json)`)
     specs.push(`${encodeURIComponent(k)}:${t.dtype}:${t.dims.join('x')}`)
     parts.push(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))
   }

@@ -12,7 +12,12 @@ export interface CacheHooks {
   onSize(entries: number, bytes: number): void
 }
 
-interface Entry {model: string; version: number; outputs: Record<string, Tensor>; bytes: number}
+interface Entry {
+  model: string
+  version: number
+  outputs: Record<string, Tensor>
+  bytes: number
+}
 
 export function cacheKey(model: string, version: number, signature: string, feeds: Feeds): string {
   const h = createHash('sha256')
@@ -42,7 +47,11 @@ function copy(outputs: Record<string, Tensor>): Record<string, Tensor> {
 export class ResponseCache {
   private map = new Map<string, Entry>()
   private bytes = 0
-  constructor(readonly maxEntries: number, readonly maxBytes: number, private readonly hooks: CacheHooks) {}
+  constructor(
+    readonly maxEntries: number,
+    readonly maxBytes: number,
+    private readonly hooks: CacheHooks,
+  ) {}
 
   get enabled(): boolean {
     return this.maxEntries > 0 && this.maxBytes > 0
@@ -79,10 +88,11 @@ export class ResponseCache {
   /** Drops every entry of a model (its served version changed). */
   clearModel(model: string): number {
     let n = 0
-    for (const [k, e] of this.map) if (e.model === model) {
-      this.remove(k, e)
-      n++
-    }
+    for (const [k, e] of this.map)
+      if (e.model === model) {
+        this.remove(k, e)
+        n++
+      }
     this.hooks.onSize(this.map.size, this.bytes)
     return n
   }

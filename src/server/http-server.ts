@@ -32,8 +32,7 @@ export interface HttpContext {
 
 const JSON_TYPE = 'application/json'
 
-const notAllowed = (method: string | undefined, want: string) =>
-  new TfsoptError('E_BAD_REQUEST', `${method} is not allowed here; use ${want}`, {status: 405})
+const notAllowed = (method: string | undefined, want: string) => new TfsoptError('E_BAD_REQUEST', `${method} is not allowed here; use ${want}`, {status: 405})
 
 class BodyTooLarge extends TfsoptError {
   constructor(limit: number) {
@@ -84,14 +83,17 @@ function finishBody(req: ReqWithBody, err: Error | undefined): void {
     // Stop buffering; node discards whatever else arrives, and the error answer closes the connection.
     req.resume()
     st.reject(err)
-  } else st.resolve(st.chunks ? Buffer.concat(st.chunks, st.n) : st.first ?? Buffer.alloc(0))
+  } else st.resolve(st.chunks ? Buffer.concat(st.chunks, st.n) : (st.first ?? Buffer.alloc(0)))
 }
 
 function onBodyData(this: ReqWithBody, c: Buffer): void {
   const st = this[BODY]
   if (!st) return
   st.n += c.length
-  if (st.n > st.limit) return finishBody(this, new BodyTooLarge(st.limit))
+  if (st.n > st.limit) {
+    finishBody(this, new BodyTooLarge(st.limit))
+    return
+  }
   if (!st.first) st.first = c
   else (st.chunks ??= [st.first]).push(c)
 }
@@ -142,9 +144,11 @@ function onClientError(err: Error & {code?: string}, socket: Duplex): void {
     return
   }
   const [status, reason, message] =
-    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'the request headers are larger than the server accepts (16 KiB)']
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'the request was not received in time; send headers and body without long pauses']
-    : [400, 'Bad Request', `malformed HTTP request (${err.code ?? 'parse error'}); send a well-formed HTTP/1.1 request`]
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'the request headers are larger than the server accepts (16 KiB)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request was not received in time; send headers and body without long pauses']
+        : [400, 'Bad Request', `malformed HTTP request (${err.code ?? 'parse error'}); send a well-formed HTTP/1.1 request`]
   const body = JSON.stringify({error: message})
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
   socket.once('finish', () => socket.destroy()) // the answer is out: stop reading whatever else comes
@@ -169,12 +173,16 @@ export class HttpFront {
     const requestTimeout = ctx.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
     // node refuses a headers timeout longer than the request timeout (0 turns the latter off).
     const headersTimeout = Math.min(ctx.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout || Infinity)
-    this.server = createServer({
-      headersTimeout, requestTimeout,
-      // node checks those two timeouts every connectionsCheckingInterval (30 s by default): check often
-      // enough that a slow client is cut off close to its deadline.
-      connectionsCheckingInterval: Math.max(250, Math.min(1000, headersTimeout / 4)),
-    }, (req, res) => void this.handle(req, res))
+    this.server = createServer(
+      {
+        headersTimeout,
+        requestTimeout,
+        // node checks those two timeouts every connectionsCheckingInterval (30 s by default): check often
+        // enough that a slow client is cut off close to its deadline.
+        connectionsCheckingInterval: Math.max(250, Math.min(1000, headersTimeout / 4)),
+      },
+      (req, res) => void this.handle(req, res),
+    )
     this.server.keepAliveTimeout = 65_000
     this.server.on('clientError', onClientError)
   }
@@ -204,7 +212,9 @@ export class HttpFront {
       }
       if (r.kind !== 'health' && !this.authorized(req.headers.authorization)) {
         status = 401
-        return sendError(res, 401, 'missing or wrong API key: send "Authorization: Bearer <key>" (the key given with --api-key or TFSOPT_API_KEY)', {'www-authenticate': 'Bearer'})
+        return sendError(res, 401, 'missing or wrong API key: send "Authorization: Bearer <key>" (the key given with --api-key or TFSOPT_API_KEY)', {
+          'www-authenticate': 'Bearer',
+        })
       }
       // Requests for a served model count under {model, version: ''} until a version is resolved.
       if ('model' in r && this.ctx.manager.has(r.model)) vm = this.ctx.metrics.forVersion(r.model, '')
@@ -263,7 +273,8 @@ export class HttpFront {
         if (method !== 'POST') throw notAllowed(method, 'POST')
         return this.killWorker(req, res)
       }
-      case 'status': case 'metadata': {
+      case 'status':
+      case 'metadata': {
         if (method !== 'GET') throw notAllowed(method, 'GET')
         if (Number.isNaN(r.version)) throw notFound(`version must be a number`)
         if (r.kind === 'status') {
@@ -278,7 +289,9 @@ export class HttpFront {
       case 'unsupported-method':
         throw badRequest(`:${r.method} is not supported; tfsopt serves ONNX/TF.js models, which have no tf.Example signatures — use :predict`)
       default:
-        throw notFound(`no such endpoint: ${req.method} ${req.url}; see GET /v1/models/{name}, /v1/models/{name}/metadata, POST /v1/models/{name}:predict, /metrics`)
+        throw notFound(
+          `no such endpoint: ${req.method} ${req.url}; see GET /v1/models/{name}, /v1/models/{name}/metadata, POST /v1/models/{name}:predict, /metrics`,
+        )
     }
   }
 
@@ -287,7 +300,7 @@ export class HttpFront {
     const vm = s.metrics
     const binaryIn = req.headers['content-type']?.startsWith(BINARY_TYPE) ?? false
     const accept = req.headers.accept
-    const binaryOut = accept !== undefined && accept.includes(BINARY_TYPE)
+    const binaryOut = accept?.includes(BINARY_TYPE)
     let feeds: Feeds
     let format: PredictFormat = 'columnar'
     let signature = DEFAULT_SIGNATURE

@@ -44,10 +44,11 @@ export function defaultThreads(workers?: number, intra?: number): {workers: numb
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'))
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`))
   if (!opts.models.length) throw usageError('no model to serve')
   for (const m of opts.models) validateModelName(m.name, 'model')
-  if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1)) throw usageError(`--workers must be a positive integer, got ${opts.workers}`)
+  if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1))
+    throw usageError(`--workers must be a positive integer, got ${opts.workers}`)
   validateFlags(opts.batching ?? {})
   const threads = defaultThreads(opts.workers, opts.intraOpThreads)
   const runtime: RuntimeSettings = {
@@ -71,7 +72,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log)
   await manager.start(opts.pollSeconds ?? SERVE_DEFAULTS.pollSeconds)
   const front = new HttpFront({
-    manager, metrics, cache, log,
+    manager,
+    metrics,
+    cache,
+    log,
     apiKey: opts.apiKey || process.env.TFSOPT_API_KEY || undefined,
     maxBodyBytes: opts.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes,
     testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
@@ -89,12 +93,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   let closing: Promise<void> | undefined
   return {
-    url, port, pid: process.pid, metrics,
-    models: () => manager.available().map((s) => ({
-      name: s.model, version: s.version, backend: s.info.backend, device: s.info.device, engine: s.info.engine,
-      batching: s.batching, workers: runtime.workers, intraOpThreads: runtime.intraOpThreads ?? null,
-      cache: {maxEntries: cache.maxEntries, maxBytes: cache.enabled ? cache.maxBytes : 0},
-    })),
+    url,
+    port,
+    pid: process.pid,
+    metrics,
+    models: () =>
+      manager.available().map((s) => ({
+        name: s.model,
+        version: s.version,
+        backend: s.info.backend,
+        device: s.info.device,
+        engine: s.info.engine,
+        batching: s.batching,
+        workers: runtime.workers,
+        intraOpThreads: runtime.intraOpThreads ?? null,
+        cache: {maxEntries: cache.maxEntries, maxBytes: cache.enabled ? cache.maxBytes : 0},
+      })),
     close: () => {
       closing ??= (async () => {
         const drainMs = (opts.drainTimeoutSeconds ?? SERVE_DEFAULTS.drainTimeoutSeconds) * 1000

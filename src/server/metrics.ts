@@ -52,7 +52,10 @@ export class HistogramCell {
   readonly counts: Float64Array
   sum = 0
   count = 0
-  constructor(readonly labels: Labels, private readonly bounds: number[]) {
+  constructor(
+    readonly labels: Labels,
+    private readonly bounds: number[],
+  ) {
     this.counts = new Float64Array(bounds.length)
   }
   observe(v: number): void {
@@ -69,7 +72,12 @@ export class HistogramCell {
   }
 }
 
-interface PromValue {value: number; labels: Labels; sharedLabels?: Labels; metricName: string}
+interface PromValue {
+  value: number
+  labels: Labels
+  sharedLabels?: Labels
+  metricName: string
+}
 
 /**
  * A labelled histogram that plugs into a prom-client Registry (name, help, type, get, reset) and renders
@@ -80,7 +88,12 @@ export class FastHistogram {
   readonly type = 'histogram'
   readonly aggregator = 'sum'
   private cells = new Map<string, HistogramCell>()
-  constructor(readonly name: string, readonly help: string, private readonly bounds: number[], registry: Registry) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: number[],
+    registry: Registry,
+  ) {
     registry.registerMetric(this as never)
   }
 
@@ -147,22 +160,34 @@ export class ServerMetrics {
   private counter(name: string, help: string, labelNames: readonly string[]): Counter {
     const cells: CounterCell[] = []
     this.counterCells.set(name, cells)
-    return new Counter({name, help, labelNames, registers: [this.registry], collect() {
-      for (const c of cells) {
-        if (c.pending) {
-          this.inc(c.labels, c.pending)
-          c.pending = 0
+    return new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        for (const c of cells) {
+          if (c.pending) {
+            this.inc(c.labels, c.pending)
+            c.pending = 0
+          }
         }
-      }
-    }})
+      },
+    })
   }
 
   private gauge(name: string, help: string, labelNames: readonly string[]): Gauge {
     const cells: GaugeCell[] = []
     this.gaugeCells.set(name, cells)
-    return new Gauge({name, help, labelNames, registers: [this.registry], collect() {
-      for (const c of cells) if (c.touched) this.set(c.labels, c.value)
-    }})
+    return new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        for (const c of cells) if (c.touched) this.set(c.labels, c.value)
+      },
+    })
   }
 
   private counterCell(metric: Counter, labels: Labels): CounterCell {
@@ -178,23 +203,53 @@ export class ServerMetrics {
   }
 
   readonly requests = this.counter('tfsopt_requests_total', 'Requests by model, version and HTTP status', ['model', 'version', 'status'])
-  readonly requestLatency = new FastHistogram('tfsopt_request_latency_seconds', 'Time from request arrival to response, seconds', LATENCY_BUCKETS, this.registry)
-  readonly queueLatency = new FastHistogram('tfsopt_queue_latency_seconds', 'Time a request waited in the batching queue, seconds', LATENCY_BUCKETS, this.registry)
-  readonly computeLatency = new FastHistogram('tfsopt_compute_latency_seconds', 'Inference time per batch inside the worker, seconds', LATENCY_BUCKETS, this.registry)
+  readonly requestLatency = new FastHistogram(
+    'tfsopt_request_latency_seconds',
+    'Time from request arrival to response, seconds',
+    LATENCY_BUCKETS,
+    this.registry,
+  )
+  readonly queueLatency = new FastHistogram(
+    'tfsopt_queue_latency_seconds',
+    'Time a request waited in the batching queue, seconds',
+    LATENCY_BUCKETS,
+    this.registry,
+  )
+  readonly computeLatency = new FastHistogram(
+    'tfsopt_compute_latency_seconds',
+    'Inference time per batch inside the worker, seconds',
+    LATENCY_BUCKETS,
+    this.registry,
+  )
   readonly batchSize = new FastHistogram('tfsopt_batch_size', 'Realised batch size in rows, before padding', BATCH_BUCKETS, this.registry)
   readonly padding = this.counter('tfsopt_padding_size_total', 'Rows added to reach an allowed batch size', MV)
   readonly batches = this.counter('tfsopt_batches_total', 'Batches run', MV)
   readonly inferences = this.counter('tfsopt_inferences_total', 'Rows inferred (excluding padding); inferences/batches = mean batch size', MV)
   readonly cacheHits = this.counter('tfsopt_cache_hits_total', 'Response cache hits', MV)
   readonly cacheMisses = this.counter('tfsopt_cache_misses_total', 'Response cache misses', MV)
-  readonly cacheEvictions = new Counter({name: 'tfsopt_cache_evictions_total', help: 'Entries evicted by the LRU bounds', labelNames: MV, registers: [this.registry]})
+  readonly cacheEvictions = new Counter({
+    name: 'tfsopt_cache_evictions_total',
+    help: 'Entries evicted by the LRU bounds',
+    labelNames: MV,
+    registers: [this.registry],
+  })
   readonly cacheBytes = new Gauge({name: 'tfsopt_cache_bytes', help: 'Bytes held by the response cache', registers: [this.registry]})
   readonly cacheEntries = new Gauge({name: 'tfsopt_cache_entries', help: 'Entries in the response cache', registers: [this.registry]})
   readonly inflight = this.gauge('tfsopt_inflight_requests', 'Predict requests being handled', MV)
   readonly queued = this.gauge('tfsopt_queued_requests', 'Requests waiting for a worker', MV)
   readonly workers = new Gauge({name: 'tfsopt_workers', help: 'Live inference worker threads', labelNames: MV, registers: [this.registry]})
-  readonly workerRestarts = new Counter({name: 'tfsopt_worker_restarts_total', help: 'Worker threads replaced after a crash', labelNames: MV, registers: [this.registry]})
-  readonly modelState = new Gauge({name: 'tfsopt_model_state', help: '1 for the state a model version is in', labelNames: ['model', 'version', 'state'], registers: [this.registry]})
+  readonly workerRestarts = new Counter({
+    name: 'tfsopt_worker_restarts_total',
+    help: 'Worker threads replaced after a crash',
+    labelNames: MV,
+    registers: [this.registry],
+  })
+  readonly modelState = new Gauge({
+    name: 'tfsopt_model_state',
+    help: '1 for the state a model version is in',
+    labelNames: ['model', 'version', 'state'],
+    registers: [this.registry],
+  })
 
   constructor() {
     collectDefaultMetrics({register: this.registry})
@@ -210,10 +265,17 @@ export class ServerMetrics {
       const l = {model, version}
       const byStatus = new Map<number, CounterCell>()
       c = {
-        requestLatency: this.requestLatency.labels(l), queueLatency: this.queueLatency.labels(l), computeLatency: this.computeLatency.labels(l),
-        batchSize: this.batchSize.labels(l), padding: this.counterCell(this.padding, l), batches: this.counterCell(this.batches, l),
-        inferences: this.counterCell(this.inferences, l), cacheHits: this.counterCell(this.cacheHits, l), cacheMisses: this.counterCell(this.cacheMisses, l),
-        inflight: this.gaugeCell(this.inflight, l), queued: this.gaugeCell(this.queued, l),
+        requestLatency: this.requestLatency.labels(l),
+        queueLatency: this.queueLatency.labels(l),
+        computeLatency: this.computeLatency.labels(l),
+        batchSize: this.batchSize.labels(l),
+        padding: this.counterCell(this.padding, l),
+        batches: this.counterCell(this.batches, l),
+        inferences: this.counterCell(this.inferences, l),
+        cacheHits: this.counterCell(this.cacheHits, l),
+        cacheMisses: this.counterCell(this.cacheMisses, l),
+        inflight: this.gaugeCell(this.inflight, l),
+        queued: this.gaugeCell(this.queued, l),
         request: (status) => {
           let ch = byStatus.get(status)
           if (!ch) byStatus.set(status, (ch = this.counterCell(this.requests, {model, version, status: String(status)})))

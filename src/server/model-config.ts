@@ -68,7 +68,8 @@ export function readModelConfig(file: string): ModelSpec[] {
   }
   let list = (doc as {model_config_list?: unknown} | null)?.model_config_list
   if (list && !Array.isArray(list) && typeof list === 'object') list = (list as {config?: unknown}).config
-  if (!Array.isArray(list) || list.length === 0) throw usageError(`${file}: expected model_config_list: a list of {name, base_path, model_version_policy?, version_labels?}`)
+  if (!Array.isArray(list) || list.length === 0)
+    throw usageError(`${file}: expected model_config_list: a list of {name, base_path, model_version_policy?, version_labels?}`)
   const dir = dirname(resolve(file))
   const seen = new Set<string>()
   return list.map((raw, i) => {
@@ -80,7 +81,8 @@ export function readModelConfig(file: string): ModelSpec[] {
     seen.add(name)
     const labels: Record<string, number> = {}
     for (const [k, v] of Object.entries((c.version_labels ?? {}) as Record<string, unknown>)) {
-      if (!LABEL.test(k) || !Number.isInteger(Number(v))) throw usageError(`${where}: version label ${k}: ${String(v)} must be [A-Za-z0-9_]+ mapped to a version number`)
+      if (!LABEL.test(k) || !Number.isInteger(Number(v)))
+        throw usageError(`${where}: version label ${k}: ${String(v)} must be [A-Za-z0-9_]+ mapped to a version number`)
       labels[k] = Number(v)
     }
     return {name, path: resolve(dir, c.base_path), policy: policyFrom(c.model_version_policy, where), labels, batching: batchingFrom(c.batching)}

@@ -31,7 +31,7 @@ interface Managed {
 }
 
 function choose(policy: VersionPolicy | undefined, present: number[]): number[] {
-  if (!policy || 'latest' in policy) return present.slice(-(policy && 'latest' in policy ? policy.latest.num_versions ?? 1 : 1))
+  if (!policy || 'latest' in policy) return present.slice(-(policy && 'latest' in policy ? (policy.latest.num_versions ?? 1) : 1))
   if ('all' in policy) return present
   return present.filter((v) => policy.specific.versions.includes(v))
 }
@@ -125,7 +125,8 @@ export class ModelManager {
     if (m.base) {
       // Model names never become paths, and a version directory may not link outside its base path.
       const real = realpathSync(det.path)
-      if (!real.startsWith(m.base + sep)) throw new TfsoptError('E_USAGE', `version ${v} of '${m.spec.name}' resolves to ${real}, outside its base path ${m.base}; refusing to load it`)
+      if (!real.startsWith(m.base + sep))
+        throw new TfsoptError('E_USAGE', `version ${v} of '${m.spec.name}' resolves to ${real}, outside its base path ${m.base}; refusing to load it`)
     }
     return det
   }
@@ -227,7 +228,7 @@ export class ModelManager {
       v = m.served
     }
     const e = m.versions.get(v)
-    if (!e || e.state !== 'AVAILABLE' || !e.servable) {
+    if (e?.state !== 'AVAILABLE' || !e.servable) {
       const avail = [...m.versions.values()].filter((x) => x.state === 'AVAILABLE').map((x) => x.version)
       if (e?.state === 'LOADING') throw new TfsoptError('E_UNAVAILABLE', `version ${v} of '${name}' is still LOADING`)
       throw notFound(`version ${v} of model '${name}' is not available${label ? ` (label '${label}')` : ''}; available versions: ${avail.join(', ') || 'none'}`)
@@ -278,10 +279,12 @@ export class ModelManager {
         if (!e.servable) continue
         this.setState(m, e, 'UNLOADING')
         const s = e.servable
-        jobs.push(s.unload(drainMs).then(() => {
-          e.servable = undefined
-          this.setState(m, e, 'END')
-        }))
+        jobs.push(
+          s.unload(drainMs).then(() => {
+            e.servable = undefined
+            this.setState(m, e, 'END')
+          }),
+        )
       }
     }
     await Promise.all(jobs)

@@ -5,7 +5,7 @@
  * gets the exact value the model produced.
  */
 export function formatFloat32(v: number): string {
-  if (v !== v) return 'NaN'
+  if (Number.isNaN(v)) return 'NaN'
   if (v === Infinity) return 'Infinity'
   if (v === -Infinity) return '-Infinity'
   if (v === 0) return Object.is(v, -0) ? '-0' : '0'
@@ -15,7 +15,7 @@ export function formatFloat32(v: number): string {
 }
 
 export function formatFloat64(v: number): string {
-  if (v !== v) return 'NaN'
+  if (Number.isNaN(v)) return 'NaN'
   if (v === Infinity) return 'Infinity'
   if (v === -Infinity) return '-Infinity'
   let n = +v.toPrecision(15)

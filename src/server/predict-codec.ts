@@ -34,21 +34,26 @@ export function decodePredict(body: unknown, inputs: TensorInfo[]): DecodedPredi
   const signature = checkSignature(body.signature_name)
   const hasI = 'instances' in body
   const hasC = 'inputs' in body
-  if (hasI === hasC) throw badRequest(`the body must have exactly one of "instances" (row format) or "inputs" (columnar format), ${hasI ? 'not both' : 'found neither'}`)
+  if (hasI === hasC)
+    throw badRequest(`the body must have exactly one of "instances" (row format) or "inputs" (columnar format), ${hasI ? 'not both' : 'found neither'}`)
   const feeds: Feeds = {}
   const format: PredictFormat = hasI ? 'row' : 'columnar'
   if (format === 'row') {
     const inst = body.instances
-    if (!Array.isArray(inst) || inst.length === 0) throw badRequest('"instances" must be a non-empty list with one value (or one object of named inputs) per instance')
+    if (!Array.isArray(inst) || inst.length === 0)
+      throw badRequest('"instances" must be a non-empty list with one value (or one object of named inputs) per instance')
     const named = isPlainObject(inst[0])
     if (!named) {
-      if (inputs.length !== 1) throw badRequest(`this model has ${inputs.length} inputs (${names(inputs)}); each instance must be an object keyed by input name`)
+      if (inputs.length !== 1)
+        throw badRequest(`this model has ${inputs.length} inputs (${names(inputs)}); each instance must be an object keyed by input name`)
       const info = inputs[0]!
       feeds[info.name] = decodeTensor(inst, info.dtype, `input '${info.name}'`)
     } else {
       for (const [idx, row] of inst.entries()) {
-        if (!isPlainObject(row)) throw badRequest(`instance ${idx} is not an object; with named inputs every instance must be an object keyed by input name (${names(inputs)})`)
-        for (const k of Object.keys(row)) if (!inputs.some((i) => i.name === k)) throw badRequest(`instance ${idx} has unknown input '${k}'; this model's inputs are ${names(inputs)}`)
+        if (!isPlainObject(row))
+          throw badRequest(`instance ${idx} is not an object; with named inputs every instance must be an object keyed by input name (${names(inputs)})`)
+        for (const k of Object.keys(row))
+          if (!inputs.some((i) => i.name === k)) throw badRequest(`instance ${idx} has unknown input '${k}'; this model's inputs are ${names(inputs)}`)
       }
       for (const info of inputs) {
         const vals = inst.map((row, idx) => {
@@ -110,7 +115,9 @@ export function encodePredict(format: PredictFormat, outputs: Record<string, Ten
   for (const k of keys) {
     const t = outputs[k]!
     if (t.dims.length === 0 || t.dims[0] !== rows) {
-      throw badRequest(`output '${k}' has shape [${t.dims}], which has no 0th dimension matching the other outputs (${rows}); the row format ("instances") needs every output batched — use the columnar format ("inputs")`)
+      throw badRequest(
+        `output '${k}' has shape [${t.dims}], which has no 0th dimension matching the other outputs (${rows}); the row format ("instances") needs every output batched — use the columnar format ("inputs")`,
+      )
     }
   }
   let s = '{"predictions":['
@@ -118,9 +125,9 @@ export function encodePredict(format: PredictFormat, outputs: Record<string, Ten
     const t = outputs[keys[0]!]!
     const b64 = asB64(keys[0]!, t)
     for (let r = 0; r < rows!; r++) s += (r ? ',' : '') + encodeRow(t, r, b64)
-    return s + ']}'
+    return `${s}]}`
   }
-  const quoted = keys.map((k) => JSON.stringify(k) + ':')
+  const quoted = keys.map((k) => `${JSON.stringify(k)}:`)
   for (let r = 0; r < rows!; r++) {
     s += r ? ',{' : '{'
     for (let i = 0; i < keys.length; i++) {
@@ -129,5 +136,5 @@ export function encodePredict(format: PredictFormat, outputs: Record<string, Ten
     }
     s += '}'
   }
-  return s + ']}'
+  return `${s}]}`
 }

@@ -35,18 +35,28 @@ export class Servable {
     this.labels = {model, version: String(version)}
     this.metrics = serverMetrics.forVersion(model, this.labels.version)
     const metrics = serverMetrics
-    this.pool = new WorkerPool({
-      model: detected, backend: runtime.backend, device: runtime.device, intraOpThreads: runtime.intraOpThreads,
-      interOpThreads: runtime.interOpThreads, allowSpinning: runtime.allowSpinning, warmup: runtime.warmup, injectLatencyMs: runtime.injectLatencyMs,
-    }, runtime.workers, {
-      onIdle: () => this.batcher?.pump(),
-      onRestart: (reason) => {
-        metrics.workerRestarts.inc(this.labels)
-        log(`${model} v${version}: ${reason}; starting a replacement worker`)
+    this.pool = new WorkerPool(
+      {
+        model: detected,
+        backend: runtime.backend,
+        device: runtime.device,
+        intraOpThreads: runtime.intraOpThreads,
+        interOpThreads: runtime.interOpThreads,
+        allowSpinning: runtime.allowSpinning,
+        warmup: runtime.warmup,
+        injectLatencyMs: runtime.injectLatencyMs,
       },
-      onWorkersChanged: (n) => metrics.workers.set(this.labels, n),
-      log: (line) => log(`${model} v${version}: ${line}`),
-    })
+      runtime.workers,
+      {
+        onIdle: () => this.batcher?.pump(),
+        onRestart: (reason) => {
+          metrics.workerRestarts.inc(this.labels)
+          log(`${model} v${version}: ${reason}; starting a replacement worker`)
+        },
+        onWorkersChanged: (n) => metrics.workers.set(this.labels, n),
+        log: (line) => log(`${model} v${version}: ${line}`),
+      },
+    )
   }
 
   async load(): Promise<void> {
@@ -80,11 +90,17 @@ export class Servable {
     for (const name in feeds) {
       const r = feeds[name]!.dims[0]
       if (r === undefined) throw badRequest(`input '${name}' is a scalar; batching needs a 0th (batch) dimension on every input`)
-      if (rows !== undefined && r !== rows) throw badRequest(`inputs disagree on the 0th (batch) dimension (${rows} vs ${r} for '${name}'); batching merges requests along it, so every input needs the same size`)
+      if (rows !== undefined && r !== rows)
+        throw badRequest(
+          `inputs disagree on the 0th (batch) dimension (${rows} vs ${r} for '${name}'); batching merges requests along it, so every input needs the same size`,
+        )
       rows = r
     }
     if (rows === undefined || rows < 1) throw badRequest('the request has an empty batch; expected at least one row')
-    if (rows > this.batching.maxBatchSize) throw badRequest(`the request's batch of ${rows} rows is larger than max_batch_size ${this.batching.maxBatchSize}; split it, or start the server with a larger --max-batch-size`)
+    if (rows > this.batching.maxBatchSize)
+      throw badRequest(
+        `the request's batch of ${rows} rows is larger than max_batch_size ${this.batching.maxBatchSize}; split it, or start the server with a larger --max-batch-size`,
+      )
     return rows
   }
 

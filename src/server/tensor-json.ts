@@ -11,8 +11,7 @@ import type {Tensor} from '../runtime/types.js'
 import {BIGINT_PREFIX, NAN_SENTINEL} from './json-body.js'
 import {formatFloat32, formatFloat64} from './number-format.js'
 
-const isB64 = (v: unknown): v is {b64: string} =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as {b64?: unknown}).b64 === 'string'
+const isB64 = (v: unknown): v is {b64: string} => typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as {b64?: unknown}).b64 === 'string'
 
 /**
  * The deepest nesting a JSON tensor may have. ONNX and TF tensors in practice have at most 8 dimensions;
@@ -39,11 +38,14 @@ export function inferDims(v: unknown): number[] {
  */
 function checkRagged(node: unknown, dims: number[], depth: number, where: string): void {
   if (depth === dims.length) {
-    if (Array.isArray(node)) throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements) but a value at depth ${depth} is a list`)
+    if (Array.isArray(node))
+      throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements) but a value at depth ${depth} is a list`)
     return
   }
   if (!Array.isArray(node) || node.length !== dims[depth]) {
-    throw badRequest(`${where}: ragged tensor: expected shape [${dims}] (from the first elements), but a list at depth ${depth} has ${Array.isArray(node) ? node.length : 'no'} elements`)
+    throw badRequest(
+      `${where}: ragged tensor: expected shape [${dims}] (from the first elements), but a list at depth ${depth} has ${Array.isArray(node) ? node.length : 'no'} elements`,
+    )
   }
   if (depth === dims.length - 1) {
     for (let i = 0; i < node.length; i++) {
@@ -57,8 +59,12 @@ export const elementCount = (dims: number[]): number => dims.reduce((a, b) => a 
 type Sink = (i: number, x: unknown) => void
 
 const INT_RANGE: Partial<Record<DType, [number, number]>> = {
-  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
-  int32: [-2147483648, 2147483647], uint32: [0, 4294967295],
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
 }
 
 /** Standard base64 (RFC 4648 §4), padding optional; the URL-safe alphabet is accepted as well. */
@@ -102,47 +108,64 @@ function makeStore(dtype: DType, n: number, where: string): {data: Tensor['data'
     throw badRequest(`${where}: expected ${want} for a ${dtype} tensor, got ${describe(x)}`)
   }
   switch (dtype) {
-    case 'float32': case 'float64': {
+    case 'float32':
+    case 'float64': {
       const data = dtype === 'float32' ? new Float32Array(n) : new Float64Array(n)
-      return {data, put: (i, x) => {
-        const v = typeof x === 'number' ? x : toNumber(x)
-        data[i] = v === undefined ? bad(x, 'numbers (NaN and Infinity allowed)') : v
-      }}
+      return {
+        data,
+        put: (i, x) => {
+          const v = typeof x === 'number' ? x : toNumber(x)
+          data[i] = v === undefined ? bad(x, 'numbers (NaN and Infinity allowed)') : v
+        },
+      }
     }
     case 'float16': {
       const data = new Uint16Array(n)
-      return {data, put: (i, x) => {
-        const v = toNumber(x)
-        data[i] = float32ToFloat16Bits(v === undefined ? bad(x, 'numbers') : v)
-      }}
+      return {
+        data,
+        put: (i, x) => {
+          const v = toNumber(x)
+          data[i] = float32ToFloat16Bits(v === undefined ? bad(x, 'numbers') : v)
+        },
+      }
     }
     case 'bool': {
       const data = new Uint8Array(n)
-      return {data, put: (i, x) => {
-        data[i] = typeof x === 'boolean' ? (x ? 1 : 0) : bad(x, 'true or false')
-      }}
+      return {
+        data,
+        put: (i, x) => {
+          data[i] = typeof x === 'boolean' ? (x ? 1 : 0) : bad(x, 'true or false')
+        },
+      }
     }
     case 'string': {
       const data: string[] = new Array(n)
-      return {data, put: (i, x) => {
-        if (typeof x === 'string' && x !== NAN_SENTINEL && !x.startsWith(BIGINT_PREFIX)) data[i] = x
-        else if (isB64(x)) data[i] = decodeB64(x.b64, where)
-        else bad(x, 'strings or {"b64": "..."} values')
-      }}
+      return {
+        data,
+        put: (i, x) => {
+          if (typeof x === 'string' && x !== NAN_SENTINEL && !x.startsWith(BIGINT_PREFIX)) data[i] = x
+          else if (isB64(x)) data[i] = decodeB64(x.b64, where)
+          else bad(x, 'strings or {"b64": "..."} values')
+        },
+      }
     }
-    case 'int64': case 'uint64': {
+    case 'int64':
+    case 'uint64': {
       const data = dtype === 'int64' ? new BigInt64Array(n) : new BigUint64Array(n)
       const [lo, hi] = dtype === 'int64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n]
-      return {data, put: (i, x) => {
-        let b: bigint | undefined
-        if (typeof x === 'number' && Number.isInteger(x)) b = BigInt(x)
-        else {
-          const d = sentinelDigits(x)
-          if (d !== undefined) b = BigInt(d)
-        }
-        if (b === undefined || b < lo || b > hi) bad(x, `integers in [${lo}, ${hi}]`)
-        data[i] = b!
-      }}
+      return {
+        data,
+        put: (i, x) => {
+          let b: bigint | undefined
+          if (typeof x === 'number' && Number.isInteger(x)) b = BigInt(x)
+          else {
+            const d = sentinelDigits(x)
+            if (d !== undefined) b = BigInt(d)
+          }
+          if (b === undefined || b < lo || b > hi) bad(x, `integers in [${lo}, ${hi}]`)
+          data[i] = b!
+        },
+      }
     }
     default: {
       const range = INT_RANGE[dtype]
@@ -150,10 +173,13 @@ function makeStore(dtype: DType, n: number, where: string): {data: Tensor['data'
       if (!range || !Ctor) throw badRequest(`${where}: tensors of type ${dtype} cannot be sent as JSON`)
       const data = new Ctor(n)
       const [lo, hi] = range
-      return {data, put: (i, x) => {
-        if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) bad(x, `integers in [${lo}, ${hi}]`)
-        data[i] = x as number
-      }}
+      return {
+        data,
+        put: (i, x) => {
+          if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) bad(x, `integers in [${lo}, ${hi}]`)
+          data[i] = x as number
+        },
+      }
     }
   }
 }
@@ -218,7 +244,7 @@ export function encodeRange(t: Tensor, offset: number, dims: number[], asB64 = f
     const n = dims[0]!
     let s = '['
     for (let i = 0; i < n; i++) s += (i ? ',' : '') + formatFloat32(d[offset + i]!)
-    return s + ']'
+    return `${s}]`
   }
   const fmt = leafFormatter(t, asB64)
   let s = ''
@@ -243,14 +269,18 @@ export function encodeRange(t: Tensor, offset: number, dims: number[], asB64 = f
 function leafFormatter(t: Tensor, asB64: boolean): (i: number) => string {
   const d = t.data
   switch (t.dtype) {
-    case 'float32': return (i) => formatFloat32((d as Float32Array)[i]!)
-    case 'float64': return (i) => formatFloat64((d as Float64Array)[i]!)
-    case 'float16': return (i) => formatFloat32(float16BitsToFloat32Scalar((d as Uint16Array)[i]!))
-    case 'bool': return (i) => ((d as Uint8Array)[i] ? 'true' : 'false')
-    case 'string': return asB64
-      ? (i) => `{"b64":"${Buffer.from((d as string[])[i]!, 'utf8').toString('base64')}"}`
-      : (i) => JSON.stringify((d as string[])[i])
-    default: return (i) => String((d as ArrayLike<number | bigint>)[i])
+    case 'float32':
+      return (i) => formatFloat32((d as Float32Array)[i]!)
+    case 'float64':
+      return (i) => formatFloat64((d as Float64Array)[i]!)
+    case 'float16':
+      return (i) => formatFloat32(float16BitsToFloat32Scalar((d as Uint16Array)[i]!))
+    case 'bool':
+      return (i) => ((d as Uint8Array)[i] ? 'true' : 'false')
+    case 'string':
+      return asB64 ? (i) => `{"b64":"${Buffer.from((d as string[])[i]!, 'utf8').toString('base64')}"}` : (i) => JSON.stringify((d as string[])[i])
+    default:
+      return (i) => String((d as ArrayLike<number | bigint>)[i])
   }
 }
 

@@ -12,9 +12,15 @@ import type {WorkerModelInfo} from './types.js'
 import type {WorkerInit} from './worker.js'
 import {workerEntry} from './worker-entry.js'
 
-export interface RunResult {outputs: Record<string, Tensor>; computeSeconds: number}
+export interface RunResult {
+  outputs: Record<string, Tensor>
+  computeSeconds: number
+}
 
-interface Pending {resolve(r: RunResult): void; reject(e: Error): void}
+interface Pending {
+  resolve(r: RunResult): void
+  reject(e: Error): void
+}
 
 /** A batch sent to a worker that died before starting it: the batcher queues it again. */
 export class NotStarted extends Error {
@@ -91,7 +97,11 @@ export class WorkerPool {
   private closed = false
   info?: WorkerModelInfo
 
-  constructor(private readonly init: WorkerInit, readonly size: number, private readonly events: PoolEvents) {}
+  constructor(
+    private readonly init: WorkerInit,
+    readonly size: number,
+    private readonly events: PoolEvents,
+  ) {}
 
   /** Starts every worker; resolves with the model's I/O once all are loaded and warmed up. */
   async start(): Promise<WorkerModelInfo> {

@@ -33,12 +33,28 @@ function warmupFeeds(session: InferenceSession): Feeds {
   for (const i of session.inputs) {
     const dims = (i.shape ?? [1]).map((d) => (typeof d === 'number' && d > 0 ? d : 1))
     const n = dims.reduce((a, b) => a * b, 1)
-    const data: Tensor['data'] = i.dtype === 'string' ? new Array<string>(n).fill('')
-      : i.dtype === 'int64' ? new BigInt64Array(n) : i.dtype === 'uint64' ? new BigUint64Array(n)
-      : i.dtype === 'float64' ? new Float64Array(n) : i.dtype === 'int32' ? new Int32Array(n)
-      : i.dtype === 'uint8' || i.dtype === 'bool' ? new Uint8Array(n) : i.dtype === 'int8' ? new Int8Array(n)
-      : i.dtype === 'int16' ? new Int16Array(n) : i.dtype === 'uint16' || i.dtype === 'float16' ? new Uint16Array(n)
-      : i.dtype === 'uint32' ? new Uint32Array(n) : new Float32Array(n)
+    const data: Tensor['data'] =
+      i.dtype === 'string'
+        ? new Array<string>(n).fill('')
+        : i.dtype === 'int64'
+          ? new BigInt64Array(n)
+          : i.dtype === 'uint64'
+            ? new BigUint64Array(n)
+            : i.dtype === 'float64'
+              ? new Float64Array(n)
+              : i.dtype === 'int32'
+                ? new Int32Array(n)
+                : i.dtype === 'uint8' || i.dtype === 'bool'
+                  ? new Uint8Array(n)
+                  : i.dtype === 'int8'
+                    ? new Int8Array(n)
+                    : i.dtype === 'int16'
+                      ? new Int16Array(n)
+                      : i.dtype === 'uint16' || i.dtype === 'float16'
+                        ? new Uint16Array(n)
+                        : i.dtype === 'uint32'
+                          ? new Uint32Array(n)
+                          : new Float32Array(n)
     feeds[i.name] = {dtype: i.dtype, dims, data}
   }
   return feeds
@@ -53,7 +69,13 @@ function transferables(outputs: Record<string, Tensor>): ArrayBuffer[] {
 async function main(): Promise<void> {
   let session: InferenceSession
   try {
-    session = await openSession(init.model, {backend: init.backend, device: init.device, intraOpThreads: init.intraOpThreads, interOpThreads: init.interOpThreads, allowSpinning: init.allowSpinning})
+    session = await openSession(init.model, {
+      backend: init.backend,
+      device: init.device,
+      intraOpThreads: init.intraOpThreads,
+      interOpThreads: init.interOpThreads,
+      allowSpinning: init.allowSpinning,
+    })
     for (let i = 0; i < init.warmup; i++) {
       try {
         await session.run(warmupFeeds(session))
@@ -67,7 +89,14 @@ async function main(): Promise<void> {
     port.postMessage({type: 'load-error', message: errorMessage(err)})
     return
   }
-  const info: WorkerModelInfo = {inputs: session.inputs, outputs: session.outputs, backend: session.backend, engine: session.engine, device: session.device, deviceNote: session.deviceNote}
+  const info: WorkerModelInfo = {
+    inputs: session.inputs,
+    outputs: session.outputs,
+    backend: session.backend,
+    engine: session.engine,
+    device: session.device,
+    deviceNote: session.deviceNote,
+  }
   port.postMessage({type: 'ready', info})
   // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not
   // start (nor be timed) before the one in front of it has finished.

@@ -52,11 +52,7 @@ function sortedQuantile(s: Float64Array, p: number): number {
   return s[lo]! + (h - lo) * (s[hi]! - s[lo]!)
 }
 
-export function bootstrapRatioOfMedians(
-  base: readonly number[],
-  next: readonly number[],
-  opts: BootstrapOptions = {},
-): RatioCI {
+export function bootstrapRatioOfMedians(base: readonly number[], next: readonly number[], opts: BootstrapOptions = {}): RatioCI {
   const resamples = opts.resamples ?? DEFAULT_RESAMPLES
   const level = opts.level ?? 0.95
   if (!Number.isInteger(resamples) || resamples < 100) throw new RangeError(`resamples must be an integer ≥ 100, got ${resamples}`)

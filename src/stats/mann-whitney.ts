@@ -32,7 +32,7 @@ export interface MannWhitneyResult {
 /** Ranks 1..n of values, ties given the average of the ranks they span; also Σ(t³ − t) over tie groups. */
 export function rankWithTies(values: readonly number[]): {ranks: number[]; tieTerm: number} {
   const n = values.length
-  const order = values.map((v, i) => i).sort((a, b) => values[a]! - values[b]!)
+  const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!)
   const ranks = new Array<number>(n)
   let tieTerm = 0
   for (let i = 0; i < n; ) {
@@ -52,11 +52,7 @@ function checkSample(name: string, x: readonly number[]): void {
   for (const v of x) if (!Number.isFinite(v)) throw new RangeError(`Mann-Whitney: sample ${name} has a non-finite value (${v})`)
 }
 
-export function mannWhitneyU(
-  x: readonly number[],
-  y: readonly number[],
-  opts: {alternative?: Alternative; continuity?: boolean} = {},
-): MannWhitneyResult {
+export function mannWhitneyU(x: readonly number[], y: readonly number[], opts: {alternative?: Alternative; continuity?: boolean} = {}): MannWhitneyResult {
   checkSample('x', x)
   checkSample('y', y)
   const alternative = opts.alternative ?? 'two-sided'
@@ -100,11 +96,7 @@ export function binomial(n: number, k: number): number {
  *  - 'normal': what the normal approximation with continuity correction (the test tfsopt runs)
  *    gives at complete separation without ties; slightly larger than exact for small samples.
  */
-export function minReachableP(
-  n1: number,
-  n2: number,
-  opts: {alternative?: Alternative; method?: 'exact' | 'normal'} = {},
-): number {
+export function minReachableP(n1: number, n2: number, opts: {alternative?: Alternative; method?: 'exact' | 'normal'} = {}): number {
   if (n1 < 1 || n2 < 1) return 1
   const sides = (opts.alternative ?? 'two-sided') === 'two-sided' ? 2 : 1
   if ((opts.method ?? 'normal') === 'exact') return Math.min(1, sides / binomial(n1 + n2, n1))

@@ -37,7 +37,8 @@ test('exact mixture data: each point is predicted from the others with no error;
     assert.match(m!.note!, /t_hit = 0\.200 ms, t_miss = 1\.200 ms fitted on the 3 other/)
     assert.deepEqual(m!.assumptionsViolated, [])
     assert.match(art!.model, /L\(1−H\) \+ 1\/H/)
-    if (p.config.client.repeatRatio === 0) assert.equal(art!.predicted, null) // 1/H at H = 0
+    if (p.config.client.repeatRatio === 0)
+      assert.equal(art!.predicted, null) // 1/H at H = 0
     else assert.ok(Math.abs(art!.relErr!) > 10, `article form off by ${art!.relErr}`) // 1/H seconds vs ~1 ms
   }
 })
@@ -63,7 +64,7 @@ test('points at different loads are separate groups; above one client the queuei
   }
 })
 
-test('fresh bodies continue across points (freshStart): the next point never re-sends an earlier point\'s body', async () => {
+test("fresh bodies continue across points (freshStart): the next point never re-sends an earlier point's body", async () => {
   const {BodySource, samplesFromSignature} = await import('../../src/bench/body-source.ts')
   const samples = samplesFromSignature([{name: 'x', dtype: 'DT_FLOAT', dims: [-1, 4]}] as never, 8)
   const a = new BodySource(samples, {clientBatch: 1, repeatRatio: 0, seed: 1})

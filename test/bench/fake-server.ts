@@ -34,11 +34,18 @@ export async function startFake(o: FakeOptions = {}) {
       return
     }
     if (req.method === 'GET' && url === '/v1/models/fake/metadata') {
-      res.end(JSON.stringify({model_spec: {name: 'fake', version: '1'}, metadata: {signature_def: {signature_def: {serving_default: {inputs: {x: {dtype: 'DT_FLOAT', tensor_shape: {dim: [{size: '-1'}, {size: '4'}]}}}}}}}}))
+      res.end(
+        JSON.stringify({
+          model_spec: {name: 'fake', version: '1'},
+          metadata: {signature_def: {signature_def: {serving_default: {inputs: {x: {dtype: 'DT_FLOAT', tensor_shape: {dim: [{size: '-1'}, {size: '4'}]}}}}}}},
+        }),
+      )
       return
     }
     if (req.method === 'GET' && url === '/metrics') {
-      res.end(`# HELP tfsopt_requests_total x\ntfsopt_requests_total{model="fake",version="1",status="200"} ${requests}\nprocess_cpu_seconds_total ${process.cpuUsage().user / 1e6}\n`)
+      res.end(
+        `# HELP tfsopt_requests_total x\ntfsopt_requests_total{model="fake",version="1",status="200"} ${requests}\nprocess_cpu_seconds_total ${process.cpuUsage().user / 1e6}\n`,
+      )
       return
     }
     if (req.method === 'POST' && url === '/v1/models/fake:predict') {
@@ -70,9 +77,10 @@ export async function startFake(o: FakeOptions = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     requests: () => requests,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections()
-      server.close(() => r())
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
   }
 }

@@ -50,7 +50,13 @@ function background(args: string[]) {
   const waitFor = (re: RegExp, ms = 60_000) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; stderr:\n${stderr}`)), ms)
-      waiters.push({re, resolve: (m) => (clearTimeout(t), resolve(m))})
+      waiters.push({
+        re,
+        resolve: (m) => {
+          clearTimeout(t)
+          resolve(m)
+        },
+      })
       check()
       void exited.then(() => setTimeout(() => reject(new Error(`exited before ${re}; stderr:\n${stderr}`)), 100))
     })
@@ -76,7 +82,7 @@ before(() => {
   assert.ok(existsSync(join(root, 'dist', 'commands', 'bench.js')), 'dist/commands/bench.js is missing: run `npm run build` first')
 })
 
-test('--repeat 2 with --compare-model: A/B/A/B servers, one point per configuration with both repeats\' windows', () => {
+test("--repeat 2 with --compare-model: A/B/A/B servers, one point per configuration with both repeats' windows", () => {
   const r = tfsopt(['bench', '--compare-model', CNN, '--repeat', '2', '--concurrency', '1,2', ...SHORT, '--out', f('ab.json')])
   assert.equal(r.code, 0, r.stderr)
   // Non-TTY progress prints each server start: the models alternate, repeat loop outermost.
@@ -87,14 +93,20 @@ test('--repeat 2 with --compare-model: A/B/A/B servers, one point per configurat
   assert.ok(run.settings.compareModel.endsWith('mnist-cnn.onnx'))
   // Ids are stable across repeats: 2 models × 2 loads = 4 points, not 8.
   assert.deepEqual(run.points.map((p: {id: string}) => p.id).sort(), [
-    'model=mnist,c=1,batch=1,repeat=0', 'model=mnist,c=2,batch=1,repeat=0',
-    'model=mnist-cnn,c=1,batch=1,repeat=0', 'model=mnist-cnn,c=2,batch=1,repeat=0',
+    'model=mnist,c=1,batch=1,repeat=0',
+    'model=mnist,c=2,batch=1,repeat=0',
+    'model=mnist-cnn,c=1,batch=1,repeat=0',
+    'model=mnist-cnn,c=2,batch=1,repeat=0',
   ])
   for (const p of run.points) {
     assert.ok(!p.failed, `${p.id}: ${p.failed}`)
     assert.equal(p.repeats.length, 2, p.id)
     // --windows 2 --max-windows 2: exactly 2 windows per repeat, re-indexed 0..3 across repeats.
-    assert.deepEqual(p.windows.map((w: {index: number}) => w.index), [0, 1, 2, 3], p.id)
+    assert.deepEqual(
+      p.windows.map((w: {index: number}) => w.index),
+      [0, 1, 2, 3],
+      p.id,
+    )
     assert.ok(p.throughput > 0)
   }
   // Both models have their own lone-client calibration for the queueing models.
@@ -117,7 +129,21 @@ test('Ctrl-C: SIGINT writes the points measured so far to --out and exits 130', 
 
 test('a server killed mid-point: that point is marked failed, the server restarted, the sweep goes on', async () => {
   // A long warm-up on the first point leaves time to kill the server while it is being measured.
-  const b = background(['bench', '--concurrency', '1,2', '--duration', '0.3', '--warmup', '1.5', '--windows', '2', '--max-windows', '2', '--out', f('kill.json')])
+  const b = background([
+    'bench',
+    '--concurrency',
+    '1,2',
+    '--duration',
+    '0.3',
+    '--warmup',
+    '1.5',
+    '--windows',
+    '2',
+    '--max-windows',
+    '2',
+    '--out',
+    f('kill.json'),
+  ])
   const m = await b.waitFor(/^server ready: .* \(pid (\d+)\)$/m)
   const pid = Number(m[1])
   await b.waitFor(/^measuring model=mnist,c=1,/m) // probe done, warm-up of the first point under way
@@ -135,11 +161,29 @@ test('a server killed mid-point: that point is marked failed, the server restart
   assert.equal(run.points[0].flagged, true)
   assert.ok(!run.points[1].failed, run.points[1].failed)
   assert.ok(run.points[1].throughput > 0)
-  assert.ok(run.warnings.some((w: string) => /died; restarting it/.test(w)), run.warnings.join('\n'))
+  assert.ok(
+    run.warnings.some((w: string) => /died; restarting it/.test(w)),
+    run.warnings.join('\n'),
+  )
 })
 
-test('--fail-fast: the sweep stops at the killed server\'s point, the points so far are written, exit 1', async () => {
-  const b = background(['bench', '--concurrency', '1,2', '--duration', '0.3', '--warmup', '1.5', '--windows', '2', '--max-windows', '2', '--fail-fast', '--out', f('ff.json')])
+test("--fail-fast: the sweep stops at the killed server's point, the points so far are written, exit 1", async () => {
+  const b = background([
+    'bench',
+    '--concurrency',
+    '1,2',
+    '--duration',
+    '0.3',
+    '--warmup',
+    '1.5',
+    '--windows',
+    '2',
+    '--max-windows',
+    '2',
+    '--fail-fast',
+    '--out',
+    f('ff.json'),
+  ])
   const m = await b.waitFor(/^server ready: .* \(pid (\d+)\)$/m)
   await b.waitFor(/^measuring model=mnist,c=1,/m)
   await new Promise((r) => setTimeout(r, 300))
@@ -155,7 +199,10 @@ test('--fail-fast: the sweep stops at the killed server\'s point, the points so 
 })
 
 test('--url against a running tfsopt serve: server-side settings are reported as not applicable', async (t) => {
-  const serve = spawn(process.execPath, [BIN, 'serve', join(root, 'fixtures', 'models', 'mnist-mlp.onnx'), '--json', '--port', '0'], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']})
+  const serve = spawn(process.execPath, [BIN, 'serve', join(root, 'fixtures', 'models', 'mnist-mlp.onnx'), '--json', '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let serveExited = false
   serve.on('exit', () => (serveExited = true))
   t.after(() => {
@@ -163,7 +210,24 @@ test('--url against a running tfsopt serve: server-side settings are reported as
   })
   const ready = await readyLine(serve)
   const name = ready.models[0]!.name
-  const r = tfsopt(['bench', '--url', ready.url, '--model-name', name, '--concurrency', '1', '--max-batch-size', '1,8', '--cache-size', '100', '--server-flags', '--inject-latency-ms 50', ...SHORT, '--out', f('url.json')])
+  const r = tfsopt([
+    'bench',
+    '--url',
+    ready.url,
+    '--model-name',
+    name,
+    '--concurrency',
+    '1',
+    '--max-batch-size',
+    '1,8',
+    '--cache-size',
+    '100',
+    '--server-flags',
+    '--inject-latency-ms 50',
+    ...SHORT,
+    '--out',
+    f('url.json'),
+  ])
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stderr, /server-side settings \(--max-batch-size, --cache-size, --server-flags\) cannot be applied to an external --url target/)
   const run = json(f('url.json'))

@@ -10,7 +10,7 @@ const sig = [{name: 'x', dtype: 'DT_FLOAT', dims: [-1, 4]}]
 const bodies = (clientBatch = 1) => new BodySource(samplesFromSignature(sig, 8), {clientBatch, repeatRatio: 0})
 const quick = {warmupS: 0.2, windowS: 0.4, minWindows: 3, maxWindows: 4, stabilityPct: 50}
 
-test('closed loop against a 10 ms server: latency ≥ service time, Little\'s law X ≈ N/R, inferences = requests × batch', async () => {
+test("closed loop against a 10 ms server: latency ≥ service time, Little's law X ≈ N/R, inferences = requests × batch", async () => {
   const f = await startFake({delayMs: 10, workers: 4})
   try {
     const m = await measurePoint(new ClosedLoop({url: f.url, model: 'fake', concurrency: 4, bodies: bodies(3)}), {...quick, metricsBase: f.url})
@@ -22,7 +22,7 @@ test('closed loop against a 10 ms server: latency ≥ service time, Little\'s la
     const little = 4 / (m.latency.meanMs / 1000)
     assert.ok(Math.abs(little / m.throughput - 1) < 0.25, `N/R = ${little}, X = ${m.throughput}`)
     assert.ok(m.windows.length >= 3 && m.windows.length <= 4)
-    assert.ok(m.server?.requestsByStatus?.['200']! > 0, 'server metrics scraped')
+    assert.ok((m.server?.requestsByStatus?.['200'] ?? 0) > 0, 'server metrics scraped')
   } finally {
     await f.close()
   }

@@ -8,7 +8,13 @@ import {parsePrometheus, breakdown} from '../../src/bench/scrape-metrics.ts'
 
 const LOADS = [1, 2, 4, 8, 16, 32, 64, 128]
 /** A saturating curve: X = min(N, 5)·100, latency N·10/min(N,5). */
-const measure = (n: number): LoadResult => ({load: n, throughput: Math.min(n, 5) * 100, meanMs: (n * 10) / Math.min(n, 5), p99Ms: (n * 20) / Math.min(n, 5), clean: true})
+const measure = (n: number): LoadResult => ({
+  load: n,
+  throughput: Math.min(n, 5) * 100,
+  meanMs: (n * 10) / Math.min(n, 5),
+  p99Ms: (n * 20) / Math.min(n, 5),
+  clean: true,
+})
 /** USL curve X(N) = λN / (1 + σ(N−1) + κN(N−1)) with its peak at N = √((1−σ)/κ); p99 = 2·N/X (Little). */
 const usl = (lambda: number, sigma: number, nPeak: number) => {
   const kappa = (1 - sigma) / (nPeak * nPeak)
@@ -18,10 +24,12 @@ const usl = (lambda: number, sigma: number, nPeak: number) => {
   }
 }
 /** A batching server: X = X_max·N/(N + k), p99 = 3·N/X (ms). */
-const batching = (xMax: number, k: number) => (n: number): LoadResult => {
-  const x = (xMax * n) / (n + k)
-  return {load: n, throughput: x, meanMs: (1000 * n) / x, p99Ms: (3000 * n) / x, clean: true}
-}
+const batching =
+  (xMax: number, k: number) =>
+  (n: number): LoadResult => {
+    const x = (xMax * n) / (n + k)
+    return {load: n, throughput: x, meanMs: (1000 * n) / x, p99Ms: (3000 * n) / x, clean: true}
+  }
 
 function drive(o: Parameters<typeof nextLoad>[2], f: (n: number) => LoadResult = measure, loads = LOADS): number[] {
   const got: LoadResult[] = []
@@ -49,7 +57,10 @@ function searchGroups(groups: Array<(n: number) => LoadResult>, slo?: number, lo
     all.push(...results)
     seqs.push(results.map((r) => r.load))
   }
-  const gridBest = bestOf(groups.flatMap((f) => loads.map(f)), slo)!
+  const gridBest = bestOf(
+    groups.flatMap((f) => loads.map(f)),
+    slo,
+  )!
   return {points: all.length, seqs, best: bestOf(all, slo)!, gridBest}
 }
 
@@ -114,10 +125,16 @@ test('next start: the best level, raised toward the load the SLO allows (closed 
 })
 
 test('three server configurations (no batching, batching ×8, ×32), SLO 50 ms: ≤ 9 of 24 points, best within 5%', () => {
-  for (const [k1, label] of [[0.5, 'sharp knee'], [1, 'soft knee']] as const) {
+  for (const [k1, label] of [
+    [0.5, 'sharp knee'],
+    [1, 'soft knee'],
+  ] as const) {
     const r = searchGroups([batching(3200, k1), batching(8000, 24), batching(9000, 30)], 50)
     assert.ok(r.points <= 9, `${label}: ${r.points} points: ${JSON.stringify(r.seqs)}`)
-    assert.ok(r.best.throughput >= 0.95 * r.gridBest.throughput, `${label}: best ${r.best.throughput.toFixed(0)} vs grid ${r.gridBest.throughput.toFixed(0)}: ${JSON.stringify(r.seqs)}`)
+    assert.ok(
+      r.best.throughput >= 0.95 * r.gridBest.throughput,
+      `${label}: best ${r.best.throughput.toFixed(0)} vs grid ${r.gridBest.throughput.toFixed(0)}: ${JSON.stringify(r.seqs)}`,
+    )
   }
 })
 
@@ -132,7 +149,10 @@ test('USL configurations, no SLO: the grid best within 5%, at most 40% of the po
   const groups = [usl(1000, 0.05, 8), usl(1400, 0.05, 12), usl(1500, 0.03, 30)]
   const r = searchGroups(groups)
   assert.ok(r.points <= 0.4 * groups.length * LOADS.length, `${r.points} points: ${JSON.stringify(r.seqs)}`)
-  assert.ok(r.best.throughput >= 0.95 * r.gridBest.throughput, `best ${r.best.throughput.toFixed(0)} vs ${r.gridBest.throughput.toFixed(0)}: ${JSON.stringify(r.seqs)}`)
+  assert.ok(
+    r.best.throughput >= 0.95 * r.gridBest.throughput,
+    `best ${r.best.throughput.toFixed(0)} vs ${r.gridBest.throughput.toFixed(0)}: ${JSON.stringify(r.seqs)}`,
+  )
 })
 
 test('Pareto front keeps only undominated (throughput up, p99 down) points', () => {
@@ -143,7 +163,10 @@ test('Pareto front keeps only undominated (throughput up, p99 down) points', () 
     {id: 'd', throughput: 300, p99Ms: 40},
     {id: 'e', throughput: 90, p99Ms: 6}, // dominated by a
   ])
-  assert.deepEqual(f.map((p) => p.id), ['a', 'b', 'd'])
+  assert.deepEqual(
+    f.map((p) => p.id),
+    ['a', 'b', 'd'],
+  )
 })
 
 test('lists and ranges parse; bad values are usage errors', () => {
@@ -151,7 +174,10 @@ test('lists and ranges parse; bad values are usage errors', () => {
   assert.deepEqual(parseList('10:30:10,5', 'r'), [10, 20, 30, 5])
   assert.throws(() => parseList('a,b', 'c'), /not a list of numbers/)
   assert.throws(() => parseList('0', 'concurrency', {min: 1}), /can not be less than 1/)
-  assert.equal(pointId({model: 'm', server: {maxBatchSize: 8}, client: {mode: 'closed', concurrency: 4, clientBatch: 1, repeatRatio: 0}}), 'model=m,maxBatch=8,c=4,batch=1,repeat=0')
+  assert.equal(
+    pointId({model: 'm', server: {maxBatchSize: 8}, client: {mode: 'closed', concurrency: 4, clientBatch: 1, repeatRatio: 0}}),
+    'model=m,maxBatch=8,c=4,batch=1,repeat=0',
+  )
 })
 
 test('repeat ratio: the fraction of byte-identical repeats is controlled, fresh bodies never repeat', () => {
@@ -170,8 +196,18 @@ test('repeat ratio: the fraction of byte-identical repeats is controlled, fresh 
 })
 
 test('metrics deltas give queue time, batch size, hit ratio', () => {
-  const a = {at: 0, samples: parsePrometheus('tfsopt_queue_latency_seconds_sum 1\ntfsopt_queue_latency_seconds_count 10\ntfsopt_batch_size_sum 10\ntfsopt_batch_size_count 10\ntfsopt_cache_hits_total 0\ntfsopt_cache_misses_total 0\n')}
-  const b = {at: 2000, samples: parsePrometheus('# HELP x\ntfsopt_queue_latency_seconds_sum 1.5\ntfsopt_queue_latency_seconds_count 110\ntfsopt_batch_size_sum 410\ntfsopt_batch_size_count 110\ntfsopt_cache_hits_total{model="m"} 30\ntfsopt_cache_misses_total{model="m"} 70\n')}
+  const a = {
+    at: 0,
+    samples: parsePrometheus(
+      'tfsopt_queue_latency_seconds_sum 1\ntfsopt_queue_latency_seconds_count 10\ntfsopt_batch_size_sum 10\ntfsopt_batch_size_count 10\ntfsopt_cache_hits_total 0\ntfsopt_cache_misses_total 0\n',
+    ),
+  }
+  const b = {
+    at: 2000,
+    samples: parsePrometheus(
+      '# HELP x\ntfsopt_queue_latency_seconds_sum 1.5\ntfsopt_queue_latency_seconds_count 110\ntfsopt_batch_size_sum 410\ntfsopt_batch_size_count 110\ntfsopt_cache_hits_total{model="m"} 30\ntfsopt_cache_misses_total{model="m"} 70\n',
+    ),
+  }
   const d = breakdown(a, b)!
   assert.ok(Math.abs(d.queueMs! - 5) < 1e-9)
   assert.ok(Math.abs(d.batchSize! - 4) < 1e-9)

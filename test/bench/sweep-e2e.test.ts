@@ -10,17 +10,45 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {DEFAULT_MODEL} from '../../src/fixtures.ts'
 
-const cli = (args: string[], timeout = 150_000) => spawnSync(process.execPath, ['--import', 'tsx', '--no-warnings', 'bin/dev.js', 'bench', ...args], {encoding: 'utf8', timeout})
+const cli = (args: string[], timeout = 150_000) =>
+  spawnSync(process.execPath, ['--import', 'tsx', '--no-warnings', 'bin/dev.js', 'bench', ...args], {encoding: 'utf8', timeout})
 const haveServe = existsSync('src/commands/serve.ts') && existsSync(DEFAULT_MODEL)
 
-test('a real sweep against the built-in server writes JSON, CSV, Markdown and HTML', {skip: haveServe ? false : 'tfsopt serve or the default model is missing'}, () => {
+test('a real sweep against the built-in server writes JSON, CSV, Markdown and HTML', {
+  skip: haveServe ? false : 'tfsopt serve or the default model is missing',
+}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tfsopt-bench-'))
   const out = join(dir, 'run.json')
-  const r = cli(['--concurrency', '1,4', '--max-batch-size', '1,8', '--duration', '0.4', '--warmup', '0.3', '--max-windows', '3', '--slo-p99', '5000', '--json', '--out', out, '--csv', join(dir, 'r.csv'), '--markdown', join(dir, 'r.md'), '--html', join(dir, 'r.html')])
+  const r = cli([
+    '--concurrency',
+    '1,4',
+    '--max-batch-size',
+    '1,8',
+    '--duration',
+    '0.4',
+    '--warmup',
+    '0.3',
+    '--max-windows',
+    '3',
+    '--slo-p99',
+    '5000',
+    '--json',
+    '--out',
+    out,
+    '--csv',
+    join(dir, 'r.csv'),
+    '--markdown',
+    join(dir, 'r.md'),
+    '--html',
+    join(dir, 'r.html'),
+  ])
   assert.equal(r.status, 0, r.stderr)
   const run = JSON.parse(r.stdout)
   assert.equal(run.schema, 'tfsopt-bench/1')
-  assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')).points.map((p: {id: string}) => p.id), run.points.map((p: {id: string}) => p.id))
+  assert.deepEqual(
+    JSON.parse(readFileSync(out, 'utf8')).points.map((p: {id: string}) => p.id),
+    run.points.map((p: {id: string}) => p.id),
+  )
   assert.equal(run.points.length, 4)
   for (const p of run.points) {
     assert.ok(!p.failed, p.failed)

@@ -33,7 +33,10 @@ test('eval-set feeds reshape per model: [28,28] → [784] and [1,28,28]', () => 
   assert.equal((mlp.input!.data as Float32Array)[0], (ds.inputs['*']!.data as Float32Array)[10 * 784])
   const cnn = datasetFeeds(ds, [{name: 'input', dtype: 'float32', shape: ['batch', 1, 28, 28]}], 0, 2)
   assert.deepEqual(cnn.input!.dims, [2, 1, 28, 28])
-  assert.throws(() => datasetFeeds(ds, [{name: 'x', dtype: 'float32', shape: [null, 3, 48, 192]}]), (e: Error & {code?: string}) => e.code === 'E_DATA' && /784 values per sample/.test(e.message))
+  assert.throws(
+    () => datasetFeeds(ds, [{name: 'x', dtype: 'float32', shape: [null, 3, 48, 192]}]),
+    (e: Error & {code?: string}) => e.code === 'E_DATA' && /784 values per sample/.test(e.message),
+  )
 })
 
 test('JSON lines: arrays, labelled instances and TF Serving bodies', () => {
@@ -53,7 +56,10 @@ test('JSON lines: arrays, labelled instances and TF Serving bodies', () => {
   assert.deepEqual(named.inputs.x!.dims, [2, 1])
   const bad = join(dir, 'bad.jsonl')
   writeFileSync(bad, '[1,2]\n[1,2,3]\n')
-  assert.throws(() => loadDataset(bad), (e: Error & {code?: string}) => e.code === 'E_DATA' && /instance 2/.test(e.message))
+  assert.throws(
+    () => loadDataset(bad),
+    (e: Error & {code?: string}) => e.code === 'E_DATA' && /instance 2/.test(e.message),
+  )
   writeFileSync(bad, '[1,2]\nnot json\n')
   assert.throws(() => loadDataset(bad), /:2: not valid JSON/)
 })
@@ -74,12 +80,21 @@ test('ONNX test-data directory: sets are stacked along the batch, outputs kept a
   assert.deepEqual(Array.from(ds.inputs.x!.data as Float32Array), [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15])
   assert.deepEqual(Array.from(ds.expected!.y!.data as Float32Array), [0, 1])
   const empty = tmp()
-  assert.throws(() => loadDataset(empty), (e: Error & {code?: string}) => e.code === 'E_DATA')
+  assert.throws(
+    () => loadDataset(empty),
+    (e: Error & {code?: string}) => e.code === 'E_DATA',
+  )
 })
 
 test('missing or empty data files are E_DATA errors', () => {
-  assert.throws(() => loadDataset('/nonexistent.json'), (e: Error & {code?: string}) => e.code === 'E_DATA')
+  assert.throws(
+    () => loadDataset('/nonexistent.json'),
+    (e: Error & {code?: string}) => e.code === 'E_DATA',
+  )
   const p = join(tmp(), 'empty.json')
   writeFileSync(p, '  \n')
-  assert.throws(() => loadDataset(p), (e: Error & {code?: string}) => e.code === 'E_DATA')
+  assert.throws(
+    () => loadDataset(p),
+    (e: Error & {code?: string}) => e.code === 'E_DATA',
+  )
 })

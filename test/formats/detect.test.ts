@@ -42,7 +42,10 @@ test('TF Serving base path: latest version by default, a named one on request', 
   assert.deepEqual(latest.versions, [1, 3, 20])
   assert.equal(latest.path, join(base, '20', 'model.onnx'))
   assert.equal(detectModel(base, 3).path, join(base, '3', 'model.onnx'))
-  assert.throws(() => detectModel(base, 2), (e: Error & {code?: string}) => e.code === 'E_NOT_FOUND' && /1, 3, 20/.test(e.message))
+  assert.throws(
+    () => detectModel(base, 2),
+    (e: Error & {code?: string}) => e.code === 'E_NOT_FOUND' && /1, 3, 20/.test(e.message),
+  )
 })
 
 test('missing paths and unknown files are named errors', () => {

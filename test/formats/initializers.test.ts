@@ -14,7 +14,9 @@ function model(typed: boolean) {
   const w = typed ? onnx.TensorProto.create({name: 'w', dataType: 1, dims: [2, 3], floatData: W}) : makeTensor('w', 'float32', [2, 3], W)
   const b = typed ? onnx.TensorProto.create({name: 'b', dataType: 7, dims: [3], int64Data: B}) : makeTensor('b', 'int64', [3], B)
   return makeModel({
-    name: 'init', inputs: [makeValueInfo('x', 'float32', ['batch', 2])], outputs: [makeValueInfo('y', 'float32', ['batch', 3])],
+    name: 'init',
+    inputs: [makeValueInfo('x', 'float32', ['batch', 2])],
+    outputs: [makeValueInfo('y', 'float32', ['batch', 3])],
     initializers: [w, b],
     nodes: [makeNode('Cast', ['b'], ['bf'], {to: 1}), makeNode('MatMul', ['x', 'w'], ['mm']), makeNode('Add', ['mm', 'bf'], ['y'])],
   })
@@ -31,7 +33,7 @@ async function run(bytes: Uint8Array): Promise<number[]> {
 test('raw_data and typed-field initializers decode to the same values', () => {
   const raw = model(false).graph!.initializer!
   const typed = model(true).graph!.initializer!
-  assert.ok(raw[0]!.rawData!.length > 0 && !(typed[0]!.rawData?.length))
+  assert.ok(raw[0]!.rawData!.length > 0 && !typed[0]!.rawData?.length)
   assert.deepEqual(Array.from(tensorToFloat32(raw[0]!)), W)
   assert.deepEqual(Array.from(tensorToFloat32(typed[0]!)), W)
   assert.deepEqual(tensorToHost(raw[1]!).data, BigInt64Array.from(B.map(BigInt)))

@@ -42,5 +42,8 @@ test('MNIST MLP and CNN fixtures: decode → encode runs identically', async () 
 
 test('a truncated model is reported as corrupt, not crashed on', () => {
   const bytes = readFileSync(fixture('models', 'mnist-mlp.onnx'))
-  assert.throws(() => decodeModel(bytes.subarray(0, 1000), 'cut.onnx'), (e: Error & {code?: string}) => e.code === 'E_CORRUPT' && /cut\.onnx/.test(e.message))
+  assert.throws(
+    () => decodeModel(bytes.subarray(0, 1000), 'cut.onnx'),
+    (e: Error & {code?: string}) => e.code === 'E_CORRUPT' && /cut\.onnx/.test(e.message),
+  )
 })

@@ -72,9 +72,15 @@ test('a model.json that is not TF.js, or truncated shards, fail with a named err
   const {tmpdir} = await import('node:os')
   const dir = mkdtempSync(join(tmpdir(), 'tfsopt-tfjs-'))
   writeFileSync(join(dir, 'model.json'), '{"hello": 1}')
-  assert.throws(() => readTfjsModelJson(join(dir, 'model.json')), (e: Error & {code?: string}) => e.code === 'E_FORMAT')
+  assert.throws(
+    () => readTfjsModelJson(join(dir, 'model.json')),
+    (e: Error & {code?: string}) => e.code === 'E_FORMAT',
+  )
   copyFileSync(fixture('models', 'mnist-mlp-tfjs', 'model.json'), join(dir, 'model.json'))
   writeFileSync(join(dir, 'group1-shard1of1.bin'), new Uint8Array(100))
   const json = readTfjsModelJson(join(dir, 'model.json'))
-  assert.throws(() => decodeAllWeights(json, readShards(join(dir, 'model.json'), json)), (e: Error & {code?: string}) => e.code === 'E_CORRUPT')
+  assert.throws(
+    () => decodeAllWeights(json, readShards(join(dir, 'model.json'), json)),
+    (e: Error & {code?: string}) => e.code === 'E_CORRUPT',
+  )
 })

@@ -27,7 +27,12 @@ const GATE = ['--max-regression', '50%', '--metric', 'throughput,p50,errors']
 const SLOW = [...POINT, '--server-flags', '--inject-latency-ms 60']
 
 function tfsopt(args: string[], timeout = 120_000) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), ...args], {encoding: 'utf8', timeout, cwd: dir, env: {...process.env, GITHUB_STEP_SUMMARY: ''}})
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), ...args], {
+    encoding: 'utf8',
+    timeout,
+    cwd: dir,
+    env: {...process.env, GITHUB_STEP_SUMMARY: ''},
+  })
   return {code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal}
 }
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'))
@@ -38,7 +43,10 @@ before(() => {
     for (const file of readdirSync(join(root, 'src', sub)).filter((x) => x.endsWith('.ts'))) {
       if (sub === 'commands' && !['bench.ts', 'compare.ts'].includes(file)) continue
       const out = join(root, 'dist', sub, file.replace(/\.ts$/, '.js'))
-      assert.ok(existsSync(out) && statSync(out).mtimeMs >= statSync(join(root, 'src', sub, file)).mtimeMs, `dist is older than src/${sub}/${file}: run \`npm run build\``)
+      assert.ok(
+        existsSync(out) && statSync(out).mtimeMs >= statSync(join(root, 'src', sub, file)).mtimeMs,
+        `dist is older than src/${sub}/${file}: run \`npm run build\``,
+      )
     }
   }
   const r = tfsopt(['bench', ...POINT_A, '--save-baseline', f('base.json'), '--out', f('base-out.json')])
@@ -114,7 +122,10 @@ test('too few windows are refused before measuring (exit 2, says how many are ne
   assert.equal(JSON.parse(j.stdout).error.code, 'E_USAGE')
   assert.match(JSON.parse(j.stdout).error.message, /--windows 2 × --repeat 2: 4 windows .*at least 6 windows/)
   // Real result files cut to 2 windows per point: `tfsopt compare` refuses them too.
-  for (const [src, dst] of [['base-out.json', 'few-a.json'], ['aa.json', 'few-b.json']] as const) {
+  for (const [src, dst] of [
+    ['base-out.json', 'few-a.json'],
+    ['aa.json', 'few-b.json'],
+  ] as const) {
     const run = json(f(src))
     for (const p of run.points) p.windows = p.windows.slice(0, 2)
     writeFileSync(f(dst), JSON.stringify(run))

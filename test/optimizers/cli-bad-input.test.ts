@@ -12,7 +12,11 @@ const run = (...args: string[]) => {
   return {code: r.status, out: r.stdout, err: r.stderr}
 }
 const dir = tmp()
-const noTemps = () => assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tfsopt-tmp')), [])
+const noTemps = () =>
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('tfsopt-tmp')),
+    [],
+  )
 
 test('quantize --json prints the report on stdout and writes the model', () => {
   const out = join(dir, 'ok.onnx')
@@ -97,7 +101,26 @@ test('empty or missing data files: exit 2', () => {
 
 test('accuracy-aware from the CLI: the table names the nodes kept in float32', () => {
   const out = join(dir, 'budget.onnx')
-  const r = run('quantize', MLP, '--out', out, '--mode', 'static', '--calibration-data', EVAL, '--calibration-method', 'percentile', '--percentile', '80', '--eval-data', EVAL, '--max-accuracy-drop', '0.5', '--latency-batches', '1')
+  const r = run(
+    'quantize',
+    MLP,
+    '--out',
+    out,
+    '--mode',
+    'static',
+    '--calibration-data',
+    EVAL,
+    '--calibration-method',
+    'percentile',
+    '--percentile',
+    '80',
+    '--eval-data',
+    EVAL,
+    '--max-accuracy-drop',
+    '0.5',
+    '--latency-batches',
+    '1',
+  )
   assert.equal(r.code, 0, r.err)
   assert.match(r.err, /accuracy budget 0.5 points held with \d node\(s\) back in float32: /)
   assert.ok(existsSync(out))
@@ -105,22 +128,74 @@ test('accuracy-aware from the CLI: the table names the nodes kept in float32', (
 
 test('accuracy budget not met within --max-trials: exit 1, the best model written, its float32 nodes listed', () => {
   const out = join(dir, 'budget-unmet.onnx')
-  const r = run('quantize', MLP, '--out', out, '--mode', 'static', '--calibration-data', EVAL, '--calibration-method', 'percentile', '--percentile', '80', '--eval-data', EVAL, '--max-accuracy-drop', '0.5', '--max-trials', '1', '--latency-batches', '1', '--json')
+  const r = run(
+    'quantize',
+    MLP,
+    '--out',
+    out,
+    '--mode',
+    'static',
+    '--calibration-data',
+    EVAL,
+    '--calibration-method',
+    'percentile',
+    '--percentile',
+    '80',
+    '--eval-data',
+    EVAL,
+    '--max-accuracy-drop',
+    '0.5',
+    '--max-trials',
+    '1',
+    '--latency-batches',
+    '1',
+    '--json',
+  )
   assert.equal(r.code, 1, r.err)
   const rep = JSON.parse(r.out)
   const aa = rep.accuracyAware
   assert.equal(aa.met, false)
   assert.equal(aa.trials.length, 2) // all quantised + one fallback trial
-  assert.ok(aa.trials.every((t: {drop: number}) => t.drop > 0.005), JSON.stringify(aa.trials))
+  assert.ok(
+    aa.trials.every((t: {drop: number}) => t.drop > 0.005),
+    JSON.stringify(aa.trials),
+  )
   // the best trial (highest accuracy) is what was written and measured
   const best = aa.trials.reduce((a: {accuracy: number}, b: {accuracy: number}) => (b.accuracy > a.accuracy ? b : a))
   assert.deepEqual(aa.keptFloat, best.keptFloat)
   assert.ok(Math.abs(rep.measurement.accuracy.after - best.accuracy) < 1e-9)
-  assert.deepEqual(rep.skipped.filter((s: {reason: string}) => /accuracy-aware/.test(s.reason)).map((s: {node: string}) => s.node), aa.keptFloat)
+  assert.deepEqual(
+    rep.skipped.filter((s: {reason: string}) => /accuracy-aware/.test(s.reason)).map((s: {node: string}) => s.node),
+    aa.keptFloat,
+  )
   assert.ok(existsSync(out))
-  const human = run('quantize', MLP, '--out', join(dir, 'budget-unmet2.onnx'), '--mode', 'static', '--calibration-data', EVAL, '--calibration-method', 'percentile', '--percentile', '80', '--eval-data', EVAL, '--max-accuracy-drop', '0.5', '--max-trials', '1', '--latency-batches', '1')
+  const human = run(
+    'quantize',
+    MLP,
+    '--out',
+    join(dir, 'budget-unmet2.onnx'),
+    '--mode',
+    'static',
+    '--calibration-data',
+    EVAL,
+    '--calibration-method',
+    'percentile',
+    '--percentile',
+    '80',
+    '--eval-data',
+    EVAL,
+    '--max-accuracy-drop',
+    '0.5',
+    '--max-trials',
+    '1',
+    '--latency-batches',
+    '1',
+  )
   assert.equal(human.code, 1)
-  assert.match(human.err, /accuracy budget 0.5 points NOT met within 1 fallback trial\(s\); the best result was written: 1 node\(s\) in float32 \(\S+\), accuracy drop \d+\.\d\d points/)
+  assert.match(
+    human.err,
+    /accuracy budget 0.5 points NOT met within 1 fallback trial\(s\); the best result was written: 1 node\(s\) in float32 \(\S+\), accuracy drop \d+\.\d\d points/,
+  )
   const usage = run('quantize', MLP, '--out', join(dir, 'mt.onnx'), '--max-trials', '2')
   assert.equal(usage.code, 2)
   assert.match(usage.err, /--max-trials .* needs --max-accuracy-drop/)

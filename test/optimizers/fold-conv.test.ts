@@ -21,15 +21,21 @@ function model() {
     makeNode('Mul', ['bn', 'map'], ['y'], {}, 'spatial'),
   ]
   return makeModel({
-    name: 'fold', nodes, opset: 13,
+    name: 'fold',
+    nodes,
+    opset: 13,
     inputs: [makeValueInfo('x', 'float32', ['N', 2, 8, 8])],
     outputs: [makeValueInfo('y', 'float32', ['N', 3, 8, 8])],
     initializers: [
-      makeTensor('WA', 'float32', [4, 2, 3, 3], seeded(72, 3)), makeTensor('BA', 'float32', [4], seeded(4, 4)),
-      makeTensor('s', 'float32', [1, 4, 1, 1], Float32Array.from([0.5, 4, -2, 10])), makeTensor('t', 'float32', [4, 1, 1], Float32Array.from([1, -1, 0.25, 3])),
+      makeTensor('WA', 'float32', [4, 2, 3, 3], seeded(72, 3)),
+      makeTensor('BA', 'float32', [4], seeded(4, 4)),
+      makeTensor('s', 'float32', [1, 4, 1, 1], Float32Array.from([0.5, 4, -2, 10])),
+      makeTensor('t', 'float32', [4, 1, 1], Float32Array.from([1, -1, 0.25, 3])),
       makeTensor('WB', 'float32', [3, 4, 1, 1], seeded(12, 5)),
-      makeTensor('g', 'float32', [3], Float32Array.from([1, 2, 0.5])), makeTensor('be', 'float32', [3], Float32Array.from([0, 0.1, -0.1])),
-      makeTensor('mu', 'float32', [3], Float32Array.from([0.2, -0.3, 0])), makeTensor('var', 'float32', [3], Float32Array.from([1e6, 0.5, 2])),
+      makeTensor('g', 'float32', [3], Float32Array.from([1, 2, 0.5])),
+      makeTensor('be', 'float32', [3], Float32Array.from([0, 0.1, -0.1])),
+      makeTensor('mu', 'float32', [3], Float32Array.from([0.2, -0.3, 0])),
+      makeTensor('var', 'float32', [3], Float32Array.from([1e6, 0.5, 2])),
       makeTensor('map', 'float32', [1, 1, 8, 8], seeded(64, 6)),
     ],
   })
@@ -39,7 +45,10 @@ test('foldIntoConv: Mul and Add per channel and BatchNormalization fold; a spati
   const m = model()
   const f = cloneModel(m)
   assert.deepEqual(foldIntoConv(f), {batchNormalization: 1, mul: 1, add: 1})
-  assert.deepEqual(f.graph!.node!.map((n) => n.opType), ['Conv', 'Relu', 'Conv', 'Mul'])
+  assert.deepEqual(
+    f.graph!.node!.map((n) => n.opType),
+    ['Conv', 'Relu', 'Conv', 'Mul'],
+  )
   assert.equal(f.graph!.node![0]!.output![0], 'aa', 'the Conv now writes the last folded tensor')
   assert.ok(!f.graph!.initializer!.some((t) => ['s', 't', 'g', 'var'].includes(t.name!)), 'folded constants dropped')
   const x = {x: {type: 'float32', data: seeded(2 * 2 * 64, 7), dims: [2, 2, 8, 8]}}

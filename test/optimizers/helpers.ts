@@ -27,12 +27,16 @@ export function writeConvModel(path: string): string {
     makeNode('Gemm', ['f1', 'W2', 'B2'], ['y'], {transB: 1}, 'fc'),
   ]
   const model = makeModel({
-    name: 'conv-test', nodes, opset: 13,
+    name: 'conv-test',
+    nodes,
+    opset: 13,
     inputs: [makeValueInfo('x', 'float32', ['N', 1, 8, 8])],
     outputs: [makeValueInfo('y', 'float32', ['N', 10])],
     initializers: [
-      makeTensor('W1', 'float32', [4, 1, 3, 3], rand(36, 1, 0.5)), makeTensor('B1', 'float32', [4], rand(4, 2, 0.1)),
-      makeTensor('W2', 'float32', [10, 256], rand(2560, 3, 0.1)), makeTensor('B2', 'float32', [10], rand(10, 4, 0.1)),
+      makeTensor('W1', 'float32', [4, 1, 3, 3], rand(36, 1, 0.5)),
+      makeTensor('B1', 'float32', [4], rand(4, 2, 0.1)),
+      makeTensor('W2', 'float32', [10, 256], rand(2560, 3, 0.1)),
+      makeTensor('B2', 'float32', [10], rand(10, 4, 0.1)),
     ],
   })
   writeFileSync(path, encodeModel(model))
@@ -41,7 +45,13 @@ export function writeConvModel(path: string): string {
 
 /** A model with no weights at all: y = Relu(x). */
 export function writeNoWeightModel(path: string): string {
-  const model = makeModel({name: 'relu', nodes: [makeNode('Relu', ['x'], ['y'], {}, 'relu')], inputs: [makeValueInfo('x', 'float32', ['N', 4])], outputs: [makeValueInfo('y', 'float32', ['N', 4])], initializers: []})
+  const model = makeModel({
+    name: 'relu',
+    nodes: [makeNode('Relu', ['x'], ['y'], {}, 'relu')],
+    inputs: [makeValueInfo('x', 'float32', ['N', 4])],
+    outputs: [makeValueInfo('y', 'float32', ['N', 4])],
+    initializers: [],
+  })
   writeFileSync(path, encodeModel(model))
   return path
 }
@@ -59,7 +69,9 @@ export function writeDeadFilterModel(path: string): string {
   const w = rand(36, 5, 0.5)
   for (let i = 0; i < 9; i++) w[i] = 1e-30 * (i % 2 ? 1 : -1)
   const model = makeModel({
-    name: 'dead-filter', nodes: [makeNode('Conv', ['x', 'W', 'B'], ['y'], {kernel_shape: [3, 3], pads: [1, 1, 1, 1]}, 'conv')], opset: 13,
+    name: 'dead-filter',
+    nodes: [makeNode('Conv', ['x', 'W', 'B'], ['y'], {kernel_shape: [3, 3], pads: [1, 1, 1, 1]}, 'conv')],
+    opset: 13,
     inputs: [makeValueInfo('x', 'float32', ['N', 1, 8, 8])],
     outputs: [makeValueInfo('y', 'float32', ['N', 4, 8, 8])],
     initializers: [makeTensor('W', 'float32', [4, 1, 3, 3], w), makeTensor('B', 'float32', [4], Float32Array.from([2, 0.1, -0.1, 0.2]))],
@@ -73,9 +85,13 @@ export function writeImageInputs(path: string, n: number, channels: number, seed
   const rows: string[] = []
   for (let k = 0; k < n; k++) {
     const v = rand(channels * 64, seed + k, 0.5)
-    rows.push(JSON.stringify(Array.from({length: channels}, (_, c) => Array.from({length: 8}, (_, h) => Array.from(v.subarray(c * 64 + h * 8, c * 64 + h * 8 + 8), (x) => x + 0.5)))))
+    rows.push(
+      JSON.stringify(
+        Array.from({length: channels}, (_, c) => Array.from({length: 8}, (_, h) => Array.from(v.subarray(c * 64 + h * 8, c * 64 + h * 8 + 8), (x) => x + 0.5))),
+      ),
+    )
   }
-  writeFileSync(path, rows.join('\n') + '\n')
+  writeFileSync(path, `${rows.join('\n')}\n`)
   return path
 }
 
@@ -94,13 +110,18 @@ export function writeHugeBnModel(path: string): string {
     makeNode('Neg', ['y'], ['z'], {}, 'neg'),
   ]
   const model = makeModel({
-    name: 'huge-bn', nodes, opset: 13,
+    name: 'huge-bn',
+    nodes,
+    opset: 13,
     inputs: [makeValueInfo('x', 'float32', ['N', 1, 8, 8])],
     outputs: [makeValueInfo('y', 'float32', ['N', 4, 8, 8]), makeValueInfo('z', 'float32', ['N', 4, 8, 8])],
     initializers: [
-      makeTensor('W', 'float32', [4, 1, 3, 3], w), makeTensor('half', 'float32', [], [0.5]),
-      makeTensor('gamma', 'float32', [4], Float32Array.from([1, 0.8, 1.2, 0.9])), makeTensor('beta', 'float32', [4], Float32Array.from([0.1, -0.2, 0.3, 0])),
-      makeTensor('mean', 'float32', [4], Float32Array.from([500, -300, 100, 0])), makeTensor('var', 'float32', [4], Float32Array.from([1e7, 4e7, 9e7, 2e7])),
+      makeTensor('W', 'float32', [4, 1, 3, 3], w),
+      makeTensor('half', 'float32', [], [0.5]),
+      makeTensor('gamma', 'float32', [4], Float32Array.from([1, 0.8, 1.2, 0.9])),
+      makeTensor('beta', 'float32', [4], Float32Array.from([0.1, -0.2, 0.3, 0])),
+      makeTensor('mean', 'float32', [4], Float32Array.from([500, -300, 100, 0])),
+      makeTensor('var', 'float32', [4], Float32Array.from([1e7, 4e7, 9e7, 2e7])),
     ],
   })
   writeFileSync(path, encodeModel(model))
@@ -112,13 +133,28 @@ export function writeHugeBnModel(path: string): string {
  * read by two ops is where onnxruntime's CPU provider stops fusing int8-activation QDQ graphs.
  */
 export function writeSharedReaderModel(path: string): string {
-  const conv = (x: string, w: string, y: string, k: number) => makeNode('Conv', [x, w], [y], {kernel_shape: [k, k], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0]}, y)
+  const conv = (x: string, w: string, y: string, k: number) =>
+    makeNode('Conv', [x, w], [y], {kernel_shape: [k, k], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0]}, y)
   const model = makeModel({
-    name: 'shared-reader', opset: 13,
-    nodes: [conv('x', 'W0', 'c0', 3), conv('c0', 'W1', 'c1', 3), conv('c1', 'Wa', 'ba', 1), conv('c1', 'Wb', 'bb', 1), makeNode('Add', ['ba', 'bb'], ['s'], {}, 'sum'), conv('s', 'W2', 'y', 1)],
+    name: 'shared-reader',
+    opset: 13,
+    nodes: [
+      conv('x', 'W0', 'c0', 3),
+      conv('c0', 'W1', 'c1', 3),
+      conv('c1', 'Wa', 'ba', 1),
+      conv('c1', 'Wb', 'bb', 1),
+      makeNode('Add', ['ba', 'bb'], ['s'], {}, 'sum'),
+      conv('s', 'W2', 'y', 1),
+    ],
     inputs: [makeValueInfo('x', 'float32', ['N', 8, 8, 8])],
     outputs: [makeValueInfo('y', 'float32', ['N', 8, 8, 8])],
-    initializers: [makeTensor('W0', 'float32', [8, 8, 3, 3], rand(576, 21)), makeTensor('W1', 'float32', [8, 8, 3, 3], rand(576, 22)), makeTensor('Wa', 'float32', [8, 8, 1, 1], rand(64, 23)), makeTensor('Wb', 'float32', [8, 8, 1, 1], rand(64, 24)), makeTensor('W2', 'float32', [8, 8, 1, 1], rand(64, 25))],
+    initializers: [
+      makeTensor('W0', 'float32', [8, 8, 3, 3], rand(576, 21)),
+      makeTensor('W1', 'float32', [8, 8, 3, 3], rand(576, 22)),
+      makeTensor('Wa', 'float32', [8, 8, 1, 1], rand(64, 23)),
+      makeTensor('Wb', 'float32', [8, 8, 1, 1], rand(64, 24)),
+      makeTensor('W2', 'float32', [8, 8, 1, 1], rand(64, 25)),
+    ],
   })
   writeFileSync(path, encodeModel(model))
   return path

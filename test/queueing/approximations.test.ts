@@ -5,8 +5,7 @@ import {allenCunneen, approxResponseQuantile, kingman} from '../../src/queueing/
 import {mdc} from '../../src/queueing/mdc.js'
 import {mmc} from '../../src/queueing/mmc.js'
 
-const close = (got: number, want: number, rel = 1e-9) =>
-  assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want}`)
+const close = (got: number, want: number, rel = 1e-9) => assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want}`)
 
 test('Pollaczek-Khinchine: M/D/1 at ρ=0.8, E[S]=1 waits ρE[S]/(2(1−ρ)) = 2 (Kleinrock §5.6); M/M/1 waits 4', () => {
   close(mg1({arrivalRate: 0.8, serviceTime: 1, serviceScv: 0}).wq, 2)

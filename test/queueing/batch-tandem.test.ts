@@ -4,8 +4,7 @@ import {batchTandemClosed, batchTandemOpen, greedyBatchSize, tandemMva} from '..
 import {mva} from '../../src/queueing/closed.js'
 import {TfsoptError} from '../../src/errors.js'
 
-const close = (got: number, want: number, rel = 1e-9) =>
-  assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
+const close = (got: number, want: number, rel = 1e-9) => assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
 
 // Product-form references worked by hand: with demands D_k, G(N) = Σ over states of Π_k f_k(n_k),
 // f_k(n) = D_k^n for a single server, D^n/Π_{i≤n} min(i, c) for c servers, d^n/n! for a delay; X(N) = G(N−1)/G(N).
@@ -87,11 +86,23 @@ test('open tandem with α = 0 is M/M/1 (main thread) + M/D/1 (worker, β) + the 
   close(r.meanLatencyS, 0.001 + 0.004 / 0.6 + 0.0075, 1e-9)
   assert.equal(r.batching.model, 'unbatched')
   // Constant arrivals (Ca² = 0): Kingman for the main thread, Wq = ρ/(1−ρ)·(0 + 1)/2·S = 1.3333 ms.
-  const c = batchTandemOpen({arrivalRate: 100, mainServiceS: 0.004, delayS: 0.001, alpha: 0, beta: 0.005, maxBatchSize: 8, workers: 1, timeoutS: 0, arrivalScv: 0})
+  const c = batchTandemOpen({
+    arrivalRate: 100,
+    mainServiceS: 0.004,
+    delayS: 0.001,
+    alpha: 0,
+    beta: 0.005,
+    maxBatchSize: 8,
+    workers: 1,
+    timeoutS: 0,
+    arrivalScv: 0,
+  })
   close(c.mainResponseS, 0.004 + (0.4 / 0.6) * 0.5 * 0.004, 1e-9)
 })
 
 test('open tandem refuses a main thread at or over capacity', () => {
-  assert.throws(() => batchTandemOpen({arrivalRate: 300, mainServiceS: 0.004, delayS: 0, alpha: 0.001, beta: 0.001, maxBatchSize: 8, workers: 1, timeoutS: 0}),
-    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE' && /main-thread utilisation/.test(e.message))
+  assert.throws(
+    () => batchTandemOpen({arrivalRate: 300, mainServiceS: 0.004, delayS: 0, alpha: 0.001, beta: 0.001, maxBatchSize: 8, workers: 1, timeoutS: 0}),
+    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE' && /main-thread utilisation/.test(e.message),
+  )
 })

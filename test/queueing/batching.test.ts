@@ -3,16 +3,25 @@ import assert from 'node:assert/strict'
 import {batchCapacity, batchFormation, batchLatency, fitBatchCost} from '../../src/queueing/batching.js'
 import {TfsoptError} from '../../src/errors.js'
 
-const close = (got: number, want: number, rel = 1e-6) =>
-  assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
+const close = (got: number, want: number, rel = 1e-6) => assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
 
 test('fit t(b) = α + βb recovers a known line, with weights', () => {
-  const f = fitBatchCost([{batchSize: 1, batchTime: 0.006}, {batchSize: 8, batchTime: 0.013}, {batchSize: 32, batchTime: 0.037, weight: 3}])
+  const f = fitBatchCost([
+    {batchSize: 1, batchTime: 0.006},
+    {batchSize: 8, batchTime: 0.013},
+    {batchSize: 32, batchTime: 0.037, weight: 3},
+  ])
   close(f.alpha, 0.005)
   close(f.beta, 0.001)
   assert.equal(f.warnings.length, 0)
-  assert.throws(() => fitBatchCost([{batchSize: 4, batchTime: 0.01}, {batchSize: 4, batchTime: 0.011}]), (e: unknown) =>
-    e instanceof TfsoptError && e.code === 'E_USAGE' && /two different sizes/.test(e.message))
+  assert.throws(
+    () =>
+      fitBatchCost([
+        {batchSize: 4, batchTime: 0.01},
+        {batchSize: 4, batchTime: 0.011},
+      ]),
+    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE' && /two different sizes/.test(e.message),
+  )
 })
 
 test('capacity c·B/t(B) tends to c/β (queueing.md §Batching)', () => {
@@ -49,6 +58,8 @@ test('light load with a timeout: latency ≈ T + t(1) when batches rarely collec
 })
 
 test('overload is a usage error naming the capacity', () => {
-  assert.throws(() => batchLatency({alpha: 0.005, beta: 0.001, maxBatchSize: 32, timeout: 0, workers: 1, arrivalRate: 2000}), (e: unknown) =>
-    e instanceof TfsoptError && e.code === 'E_USAGE' && /capacity/.test(e.message))
+  assert.throws(
+    () => batchLatency({alpha: 0.005, beta: 0.001, maxBatchSize: 32, timeout: 0, workers: 1, arrivalRate: 2000}),
+    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE' && /capacity/.test(e.message),
+  )
 })

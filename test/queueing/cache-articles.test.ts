@@ -3,8 +3,7 @@ import assert from 'node:assert/strict'
 import {articleCacheForm, cacheCapacity, cacheLatency} from '../../src/queueing/cache.js'
 import {ARTICLE_FORMULAS, compareCache, compareLoadBalancing, comparePreprocessing, compareQuantisation} from '../../src/queueing/articles.js'
 
-const close = (got: number, want: number, rel = 1e-12) =>
-  assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want}`)
+const close = (got: number, want: number, rel = 1e-12) => assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want}`)
 
 test('cache mixture H·t_hit + (1−H)·t_miss and the capacity gain', () => {
   close(cacheLatency(0.8, 0.0002, 0.012), 0.8 * 0.0002 + 0.2 * 0.012)
@@ -27,7 +26,8 @@ test("the article's cache form mixes units: its value changes with the time unit
 
 test('article table covers every row of queueing.md and each comparison differs where it should', () => {
   const ids = ARTICLE_FORMULAS.map((a) => a.id)
-  for (const id of ['throughput-efficiency', 'cache', 'load-balancing', 'node-load', 'preprocessing', 'quantisation', 'result-tables']) assert.ok(ids.includes(id as never), id)
+  for (const id of ['throughput-efficiency', 'cache', 'load-balancing', 'node-load', 'preprocessing', 'quantisation', 'result-tables'])
+    assert.ok(ids.includes(id as never), id)
   assert.equal(compareLoadBalancing(100, 4).correct, 400)
   assert.equal(compareLoadBalancing(100, 4).article, 25)
   close(comparePreprocessing(10, 0.5).correct, 5)

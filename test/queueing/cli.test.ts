@@ -34,7 +34,7 @@ test('queue mmc: ρ ≥ 1 exits 2 with and without --json', {skip: !built && 'ru
 test('queue usl: fits a CSV, refuses too few points and unreadable files (exit 2)', {skip: !built && 'run npm run build first'}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tfsopt-usl-'))
   const csv = join(dir, 'p.csv')
-  writeFileSync(csv, 'concurrency,throughput\n' + [1, 2, 4, 8, 16, 32].map((n) => `${n},${(100 * n) / (1 + 0.05 * (n - 1) + 0.001 * n * (n - 1))}`).join('\n'))
+  writeFileSync(csv, `concurrency,throughput\n${[1, 2, 4, 8, 16, 32].map((n) => `${n},${(100 * n) / (1 + 0.05 * (n - 1) + 0.001 * n * (n - 1))}`).join('\n')}`)
   const ok = run('usl', '--data', csv, '--json')
   assert.equal(ok.code, 0, ok.stderr)
   const j = JSON.parse(ok.stdout)

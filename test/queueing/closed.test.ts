@@ -3,8 +3,7 @@ import assert from 'node:assert/strict'
 import {asymptoticBounds, mva} from '../../src/queueing/closed.js'
 import {closedLoopCheck, littleCheck, utilisationCheck} from '../../src/queueing/little.js'
 
-const close = (got: number, want: number, rel = 1e-9) =>
-  assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want}`)
+const close = (got: number, want: number, rel = 1e-9) => assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want}`)
 
 test('asymptotic bounds (Lazowska QSP §5.2): D = 10 ms, c = 2, Z = 0', () => {
   const lo = asymptoticBounds({concurrency: 1, demand: 0.01, bottleneckDemand: 0.005})

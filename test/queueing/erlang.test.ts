@@ -3,8 +3,7 @@ import assert from 'node:assert/strict'
 import {erlangB, erlangC} from '../../src/queueing/erlang.js'
 import {TfsoptError} from '../../src/errors.js'
 
-const close = (got: number, want: number, rel = 1e-6) =>
-  assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
+const close = (got: number, want: number, rel = 1e-6) => assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
 
 test('Erlang C matches the reference vectors (test-vectors.md)', () => {
   const vectors: Array<[number, number, number]> = [
@@ -30,7 +29,16 @@ test('Erlang B recursion stays finite for large c (no factorials): c = 1000, a =
 })
 
 test('Erlang C refuses a ≥ c and bad inputs with E_USAGE', () => {
-  assert.throws(() => erlangC(2, 2), (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE' && e.exit === 2)
-  assert.throws(() => erlangB(0, 1), (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE')
-  assert.throws(() => erlangB(2, -1), (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE')
+  assert.throws(
+    () => erlangC(2, 2),
+    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE' && e.exit === 2,
+  )
+  assert.throws(
+    () => erlangB(0, 1),
+    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE',
+  )
+  assert.throws(
+    () => erlangB(2, -1),
+    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE',
+  )
 })

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict'
 import {mm1, mmc, mmcResponseQuantile, mmcResponseTail, mmcWaitQuantile} from '../../src/queueing/mmc.js'
 import {TfsoptError} from '../../src/errors.js'
 
-const close = (got: number, want: number, rel = 1e-6) =>
-  assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
+const close = (got: number, want: number, rel = 1e-6) => assert.ok(Math.abs(got - want) <= rel * Math.abs(want), `got ${got}, want ${want} (rel ${rel})`)
 
 test('M/M/c c=2, λ=150, μ=100 matches test-vectors.md', () => {
   const r = mmc({arrivalRate: 150, serviceTime: 0.01, servers: 2})
@@ -37,7 +36,7 @@ test("Little's law holds inside the model: L = λW, Lq = λWq", () => {
 test('waiting-time quantile: 0 below 1−C, ln(C/(1−p))/γ above (c=2, λ=1, μ=1: C=1/3, γ=1)', () => {
   const r = mmc({arrivalRate: 1, serviceTime: 1, servers: 2})
   assert.equal(mmcWaitQuantile(r, 0.5), 0)
-  close(mmcWaitQuantile(r, 0.99), Math.log((1 / 3) / 0.01))
+  close(mmcWaitQuantile(r, 0.99), Math.log(1 / 3 / 0.01))
 })
 
 test('response tail is continuous through γ = μ (its limit form) and starts at 1', () => {
@@ -51,7 +50,9 @@ test('response tail is continuous through γ = μ (its limit form) and starts at
 })
 
 test('ρ ≥ 1 is a usage error that names the capacity', () => {
-  assert.throws(() => mmc({arrivalRate: 250, serviceTime: 0.01, servers: 2}), (e: unknown) =>
-    e instanceof TfsoptError && e.code === 'E_USAGE' && /unstable/.test(e.message) && /200/.test(e.message))
+  assert.throws(
+    () => mmc({arrivalRate: 250, serviceTime: 0.01, servers: 2}),
+    (e: unknown) => e instanceof TfsoptError && e.code === 'E_USAGE' && /unstable/.test(e.message) && /200/.test(e.message),
+  )
   assert.throws(() => mmc({arrivalRate: -1, serviceTime: 0.01, servers: 2}), TfsoptError)
 })

@@ -3,8 +3,14 @@ import assert from 'node:assert/strict'
 import {predictPoint} from '../../src/queueing/predict.js'
 
 test('open point: M/M/c rows carry the reference predictions, relative error and violated assumptions', () => {
-  const rows = predictPoint({mode: 'open', arrivalRate: 150, workers: 2, serviceTimeS: 0.01, serviceScv: 0.05,
-    measured: {throughput: 150, meanLatencyS: 0.02, p50LatencyS: 0.015, p99LatencyS: 0.06}})
+  const rows = predictPoint({
+    mode: 'open',
+    arrivalRate: 150,
+    workers: 2,
+    serviceTimeS: 0.01,
+    serviceScv: 0.05,
+    measured: {throughput: 150, meanLatencyS: 0.02, p50LatencyS: 0.015, p99LatencyS: 0.06},
+  })
   const mm = rows.find((r) => r.model === 'M/M/c' && r.quantity === 'meanLatency')!
   assert.ok(Math.abs(mm.predicted! - 0.022857143) < 1e-8) // test-vectors.md
   assert.ok(Math.abs(mm.relErr! - (0.022857143 - 0.02) / 0.02) < 1e-6)
@@ -32,16 +38,29 @@ test("closed point: Little's law violation is flagged; MVA predicts X = min(N,c)
 })
 
 test('cache and batching rows; the article form is labelled wrong', () => {
-  const rows = predictPoint({mode: 'open', arrivalRate: 100, workers: 1, serviceTimeS: 0.006, serviceScv: 0.02,
-    measured: {throughput: 100, meanLatencyS: 0.004}, cache: {hitRatio: 0.5, hitTimeS: 0.001, missTimeS: 0.006},
-    batching: {alpha: 0.005, beta: 0.001, maxBatchSize: 8, timeoutS: 0}})
+  const rows = predictPoint({
+    mode: 'open',
+    arrivalRate: 100,
+    workers: 1,
+    serviceTimeS: 0.006,
+    serviceScv: 0.02,
+    measured: {throughput: 100, meanLatencyS: 0.004},
+    cache: {hitRatio: 0.5, hitTimeS: 0.001, missTimeS: 0.006},
+    batching: {alpha: 0.005, beta: 0.001, maxBatchSize: 8, timeoutS: 0},
+  })
   assert.ok(rows.some((r) => r.model.startsWith('cache mixture') && Math.abs(r.predicted! - 0.0035) < 1e-12))
   assert.ok(rows.some((r) => /article/.test(r.model) && r.assumptionsViolated.length > 0))
   assert.ok(rows.some((r) => r.model.startsWith('batching (')))
 })
 
 test('batched points with the two stations calibrated get batch tandem rows; load dependence of S_main is named', () => {
-  const base = {workers: 1, serviceTimeS: 0.0006, serviceScv: 1, batching: {alpha: 0, beta: 0.002, maxBatchSize: 32, timeoutS: 0}, stations: {mainServiceS: 0.001, delayS: 0}}
+  const base = {
+    workers: 1,
+    serviceTimeS: 0.0006,
+    serviceScv: 1,
+    batching: {alpha: 0, beta: 0.002, maxBatchSize: 32, timeoutS: 0},
+    stations: {mainServiceS: 0.001, delayS: 0},
+  }
   // α = 0: ordinary two-station MVA with demands 1 ms and 2 ms, N = 2: X = 3/7 per ms, R = 14/3 ms.
   const closed = predictPoint({...base, mode: 'closed', concurrency: 2, measuredBatchSize: 1.2, measured: {throughput: 400, meanLatencyS: 0.005}})
   const r = closed.find((x) => x.model.startsWith('batch tandem') && x.quantity === 'meanLatency')!
@@ -58,14 +77,25 @@ test('batched points with the two stations calibrated get batch tandem rows; loa
   assert.equal(o.predicted, null)
   assert.ok(o.assumptionsViolated.some((v) => /main-thread utilisation/.test(v)))
   // Without the stations (a foreign server without metrics) there are none.
-  assert.ok(!predictPoint({...base, stations: undefined, mode: 'closed', concurrency: 2, measured: {throughput: 400, meanLatencyS: 0.005}}).some((x) => x.model.startsWith('batch tandem')))
+  assert.ok(
+    !predictPoint({...base, stations: undefined, mode: 'closed', concurrency: 2, measured: {throughput: 400, meanLatencyS: 0.005}}).some((x) =>
+      x.model.startsWith('batch tandem'),
+    ),
+  )
 })
 
 test('batch tandem calibrated from the other points: demand 1/X_other, the rest of S_main a delay', () => {
   // S_main = 1 ms, d = 0; another point ran at 2000/s, so the main thread's demand is at most 0.5 ms and
   // 0.5 ms becomes delay. α = 0, β = 2 ms, N = 2: delay 0.5, main 0.5, worker 2 ms; by product form
   // G(1) = 3, G(2) = 0.5²/2 + 0.5² + 2² + 0.5·0.5 + 0.5·2 + 0.5·2 = 6.625, X = 3/6.625 = 24/53 per ms, R = 53/12 ms.
-  const base = {mode: 'closed' as const, workers: 1, serviceTimeS: 0.003, batching: {alpha: 0, beta: 0.002, maxBatchSize: 32, timeoutS: 0}, stations: {mainServiceS: 0.001, delayS: 0}, otherMaxThroughput: 2000}
+  const base = {
+    mode: 'closed' as const,
+    workers: 1,
+    serviceTimeS: 0.003,
+    batching: {alpha: 0, beta: 0.002, maxBatchSize: 32, timeoutS: 0},
+    stations: {mainServiceS: 0.001, delayS: 0},
+    otherMaxThroughput: 2000,
+  }
   const rows = predictPoint({...base, concurrency: 2, measured: {throughput: 450, meanLatencyS: 0.0044}})
   const r = rows.find((x) => x.model.includes('of others') && x.quantity === 'meanLatency')!
   assert.ok(Math.abs(r.predicted! - 0.053 / 12) < 1e-12)
@@ -76,5 +106,9 @@ test('batch tandem calibrated from the other points: demand 1/X_other, the rest 
   const top = predictPoint({...base, concurrency: 2, measured: {throughput: 2500, meanLatencyS: 0.0008}})
   assert.ok(top.find((x) => x.model.includes('of others'))!.assumptionsViolated.some((v) => /above every other point/.test(v)))
   // A bound looser than S_main adds nothing.
-  assert.ok(!predictPoint({...base, otherMaxThroughput: 500, concurrency: 2, measured: {throughput: 450, meanLatencyS: 0.0044}}).some((x) => x.model.includes('of others')))
+  assert.ok(
+    !predictPoint({...base, otherMaxThroughput: 500, concurrency: 2, measured: {throughput: 450, meanLatencyS: 0.0044}}).some((x) =>
+      x.model.includes('of others'),
+    ),
+  )
 })

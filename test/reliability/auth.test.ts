@@ -30,18 +30,34 @@ describe('auth with --api-key', {timeout: 120_000}, () => {
   })
 
   const endpoints: [string, string, string?][] = [
-    ['GET', '/v1/models/scale'], ['GET', '/v1/models/scale/versions/1'], ['GET', '/v1/models/scale/labels/stable'],
-    ['GET', '/v1/models/scale/metadata'], ['GET', '/v1/models/scale/versions/1/metadata'],
-    ['POST', '/v1/models/scale:predict', X], ['POST', '/v1/models/scale/versions/1:predict', X], ['POST', '/v1/models/scale/labels/stable:predict', X],
-    ['POST', '/v1/models/scale:classify', X], ['GET', '/metrics'], ['GET', '/monitoring/prometheus/metrics'],
-    ['POST', '/v1/_test/kill-worker', ''], ['GET', '/v1/models/nope'], ['GET', '/nope'], ['GET', '/v1/models/scale?api_key=' + KEY],
+    ['GET', '/v1/models/scale'],
+    ['GET', '/v1/models/scale/versions/1'],
+    ['GET', '/v1/models/scale/labels/stable'],
+    ['GET', '/v1/models/scale/metadata'],
+    ['GET', '/v1/models/scale/versions/1/metadata'],
+    ['POST', '/v1/models/scale:predict', X],
+    ['POST', '/v1/models/scale/versions/1:predict', X],
+    ['POST', '/v1/models/scale/labels/stable:predict', X],
+    ['POST', '/v1/models/scale:classify', X],
+    ['GET', '/metrics'],
+    ['GET', '/monitoring/prometheus/metrics'],
+    ['POST', '/v1/_test/kill-worker', ''],
+    ['GET', '/v1/models/nope'],
+    ['GET', '/nope'],
+    ['GET', `/v1/models/scale?api_key=${KEY}`],
   ]
   const wrong: [string, Record<string, string>][] = [
-    ['none', {}], ['empty bearer', {authorization: 'Bearer '}], ['wrong key', {authorization: 'Bearer nope'}],
-    ['key prefix', {authorization: `Bearer ${KEY.slice(0, -1)}`}], ['key plus a char', {authorization: `Bearer ${KEY}x`}],
-    ['key without scheme', {authorization: KEY}], ['basic scheme', {authorization: `Basic ${Buffer.from(`user:${KEY}`).toString('base64')}`}],
-    ['key in another header', {'x-api-key': KEY}], ['two keys', {authorization: `Bearer ${KEY}, Bearer ${KEY}`}],
-    ['upper-cased key', {authorization: `Bearer ${KEY.toUpperCase()}`}], ['query-string key only', {cookie: `api_key=${KEY}`}],
+    ['none', {}],
+    ['empty bearer', {authorization: 'Bearer '}],
+    ['wrong key', {authorization: 'Bearer nope'}],
+    ['key prefix', {authorization: `Bearer ${KEY.slice(0, -1)}`}],
+    ['key plus a char', {authorization: `Bearer ${KEY}x`}],
+    ['key without scheme', {authorization: KEY}],
+    ['basic scheme', {authorization: `Basic ${Buffer.from(`user:${KEY}`).toString('base64')}`}],
+    ['key in another header', {'x-api-key': KEY}],
+    ['two keys', {authorization: `Bearer ${KEY}, Bearer ${KEY}`}],
+    ['upper-cased key', {authorization: `Bearer ${KEY.toUpperCase()}`}],
+    ['query-string key only', {cookie: `api_key=${KEY}`}],
   ]
 
   it('every endpoint but /healthz refuses missing or wrong tokens with 401 and {"error"}', async () => {
@@ -78,33 +94,37 @@ describe('token comparison', {timeout: 300_000}, () => {
     assert.doesNotMatch(src.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ''), /[^=!]==?=?\s*apiKey|apiKey\s*===?/)
   })
 
-  it('takes the same time for a near-miss and a far miss (within noise)', () => exclusive(async () => {
-    const check = makeAuthCheck(KEY)
-    const near = `Bearer ${KEY.slice(0, -1)}_`
-    const far = `Bearer ${'_'.repeat(KEY.length)}`
-    const time = (h: string) => {
-      const t = process.hrtime.bigint()
-      for (let i = 0; i < 5000; i++) check(h)
-      return Number(process.hrtime.bigint() - t)
-    }
-    for (let i = 0; i < 5; i++) time(near), time(far)
-    // Paired, interleaved rounds (order alternating), median of the per-round ratios: a comparison that
-    // stops at the first differing byte would make `near` slower in every round; noise does not.
-    const ratios: number[] = []
-    const ns: number[] = []
-    for (let i = 0; i < 31; i++) {
-      const [a, b] = i % 2 ? [time(near), time(far)] : ((x, y) => [y, x])(time(far), time(near))
-      ratios.push(a / b)
-      ns.push(a / 5000, b / 5000)
-    }
-    const ratio = ratios.sort((p, q) => p - q)[15]!
-    report('auth-timing', {nsPerCheck: Math.round(ns.sort((p, q) => p - q)[31]!), medianNearOverFarRatio: Math.round(ratio * 1000) / 1000})
-    // One-sided: an early-exit comparison makes the near miss slower; the near miss coming out faster
-    // (0.79 once on a loaded CI machine) is JIT and cache noise, not a leak of how many bytes matched.
-    assert.ok(ratio < 1.25, `near/far miss time ratio ${ratio}`)
-    assert.equal(check(`Bearer ${KEY}`), true)
-    assert.equal(check(near), false)
-  }))
+  it('takes the same time for a near-miss and a far miss (within noise)', () =>
+    exclusive(async () => {
+      const check = makeAuthCheck(KEY)
+      const near = `Bearer ${KEY.slice(0, -1)}_`
+      const far = `Bearer ${'_'.repeat(KEY.length)}`
+      const time = (h: string) => {
+        const t = process.hrtime.bigint()
+        for (let i = 0; i < 5000; i++) check(h)
+        return Number(process.hrtime.bigint() - t)
+      }
+      for (let i = 0; i < 5; i++) {
+        time(near)
+        time(far)
+      }
+      // Paired, interleaved rounds (order alternating), median of the per-round ratios: a comparison that
+      // stops at the first differing byte would make `near` slower in every round; noise does not.
+      const ratios: number[] = []
+      const ns: number[] = []
+      for (let i = 0; i < 31; i++) {
+        const [a, b] = i % 2 ? [time(near), time(far)] : ((x, y) => [y, x])(time(far), time(near))
+        ratios.push(a / b)
+        ns.push(a / 5000, b / 5000)
+      }
+      const ratio = ratios.sort((p, q) => p - q)[15]!
+      report('auth-timing', {nsPerCheck: Math.round(ns.sort((p, q) => p - q)[31]!), medianNearOverFarRatio: Math.round(ratio * 1000) / 1000})
+      // One-sided: an early-exit comparison makes the near miss slower; the near miss coming out faster
+      // (0.79 once on a loaded CI machine) is JIT and cache noise, not a leak of how many bytes matched.
+      assert.ok(ratio < 1.25, `near/far miss time ratio ${ratio}`)
+      assert.equal(check(`Bearer ${KEY}`), true)
+      assert.equal(check(near), false)
+    }))
 })
 
 describe('exposure', {timeout: 120_000}, () => {
@@ -121,7 +141,10 @@ describe('exposure', {timeout: 120_000}, () => {
         return
       }
       const hex = srv.port.toString(16).toUpperCase().padStart(4, '0')
-      const listening = tcp.split('\n').filter((l) => l.includes(`:${hex} `) && / 0A /.test(l)).map((l) => l.trim().split(/\s+/)[1])
+      const listening = tcp
+        .split('\n')
+        .filter((l) => l.includes(`:${hex} `) && / 0A /.test(l))
+        .map((l) => l.trim().split(/\s+/)[1])
       assert.deepEqual(listening, [`0100007F:${hex}`], `listening on ${listening.join(', ')}`)
     } finally {
       srv.proc.kill('SIGTERM')
@@ -146,10 +169,16 @@ describe('exposure', {timeout: 120_000}, () => {
     const seen: Record<string, number> = {}
     try {
       const paths = [
-        '/v1/models/scale/versions/2:predict', '/v1/models/scale/versions/3:predict', '/v1/models/scale/versions/9:predict',
-        `/v1/models/${encodeURIComponent(join(outside, 'secret.onnx'))}:predict`, `/v1/models/${encodeURIComponent(outside)}:predict`,
-        '/v1/models/secret:predict', '/v1/models/secret.onnx:predict', `/v1/models/..%2F${encodeURIComponent(outside.split('/').pop()!)}%2Fsecret.onnx:predict`,
-        '/v1/models/scale/labels/..%2F..%2F9:predict', `/v1/models/scale/versions/..%2F..%2F${encodeURIComponent(outside.split('/').pop()!)}%2F9:predict`,
+        '/v1/models/scale/versions/2:predict',
+        '/v1/models/scale/versions/3:predict',
+        '/v1/models/scale/versions/9:predict',
+        `/v1/models/${encodeURIComponent(join(outside, 'secret.onnx'))}:predict`,
+        `/v1/models/${encodeURIComponent(outside)}:predict`,
+        '/v1/models/secret:predict',
+        '/v1/models/secret.onnx:predict',
+        `/v1/models/..%2F${encodeURIComponent(outside.split('/').pop()!)}%2Fsecret.onnx:predict`,
+        '/v1/models/scale/labels/..%2F..%2F9:predict',
+        `/v1/models/scale/versions/..%2F..%2F${encodeURIComponent(outside.split('/').pop()!)}%2F9:predict`,
         `/v1/models/${encodeURIComponent(DEFAULT_MODEL)}:predict`,
       ]
       for (const p of paths) {
@@ -162,7 +191,11 @@ describe('exposure', {timeout: 120_000}, () => {
       const ok = await call(`${srv.url}/v1/models/scale:predict`, {body: X})
       assert.deepEqual(ok.json, {predictions: [[1, 2, 3, 4]]})
       const st = await call(`${srv.url}/v1/models/scale`)
-      report('exposure', {probes: paths.length, statuses: seen, versions: st.json.model_version_status.map((v: any) => `${v.version}:${v.state}:${v.status.error_message.slice(0, 60)}`)})
+      report('exposure', {
+        probes: paths.length,
+        statuses: seen,
+        versions: st.json.model_version_status.map((v: any) => `${v.version}:${v.state}:${v.status.error_message.slice(0, 60)}`),
+      })
       const v3 = st.json.model_version_status.find((v: any) => v.version === '3')
       assert.ok(v3, 'the escaping version 3 was never tried')
       assert.notEqual(v3.state, 'AVAILABLE')

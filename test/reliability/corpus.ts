@@ -57,7 +57,8 @@ export function validText(rng: Rng): string {
 }
 
 const req = (r: RawRequest) => buildRequest({headers: JSON_HEADERS, ...r})
-const post = (model: string, body: string | Buffer, headers: Record<string, string> = {}) => req({path: predict(model), body, headers: {...JSON_HEADERS, ...headers}})
+const post = (model: string, body: string | Buffer, headers: Record<string, string> = {}) =>
+  req({path: predict(model), body, headers: {...JSON_HEADERS, ...headers}})
 
 // ---- generators, one per category; each returns the request bytes ----
 
@@ -74,32 +75,77 @@ const truncated: Gen = (rng) => {
  * free-text strings are mutated: inside a string a stray '@' would still be valid JSON.
  */
 const invalidJson: Gen = (rng) => {
-  const literal = ['', ' ', 'null', '[]', '{}', '"x"', '42', 'true', '{"instances": [1,2,}', "{'instances': [[1]]}", '{"instances": [1 2]}',
-    '{"instances":[[0]]} trailing', '{"instances": /* c */ [[0]]}', '\ufeff{"instances":[[0]]}', '{"instances":[\u0000]}', '{"inputs":', '{"inputs":[[0.5e]]}',
-    '{"inputs":[[--1]]}', '{"inputs":[[0x10]]}', '{"inputs":[[.5]]}', '{"inputs":[[1.]]}', '{"inputs":[[+1]]}', '{"inputs":[[01]]}', '{"inputs":[[nan]]}', '{"inputs":[[inf]]}']
+  const literal = [
+    '',
+    ' ',
+    'null',
+    '[]',
+    '{}',
+    '"x"',
+    '42',
+    'true',
+    '{"instances": [1,2,}',
+    "{'instances': [[1]]}",
+    '{"instances": [1 2]}',
+    '{"instances":[[0]]} trailing',
+    '{"instances": /* c */ [[0]]}',
+    '\ufeff{"instances":[[0]]}',
+    '{"instances":[\u0000]}',
+    '{"inputs":',
+    '{"inputs":[[0.5e]]}',
+    '{"inputs":[[--1]]}',
+    '{"inputs":[[0x10]]}',
+    '{"inputs":[[.5]]}',
+    '{"inputs":[[1.]]}',
+    '{"inputs":[[+1]]}',
+    '{"inputs":[[01]]}',
+    '{"inputs":[[nan]]}',
+    '{"inputs":[[inf]]}',
+  ]
   if (rng() < 0.3) return post(pick(rng, ['mnist', 'multi', 'text']), pick(rng, literal))
   if (rng() < 0.1) return post('mnist', Buffer.concat([Buffer.from('{"instances":[['), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from(']]}')]))
   const [model, body] = rng() < 0.5 ? ['mnist', validMnist(rng)] : ['multi', validMulti(rng)]
   const i = randomInt(rng, body.length)
-  const bad = pick(rng, ['@', '#', '\u0000', ':', '}}', ']]]', ',,'].filter((c) => c !== body[i]))
+  const bad = pick(
+    rng,
+    ['@', '#', '\u0000', ':', '}}', ']]]', ',,'].filter((c) => c !== body[i]),
+  )
   return post(model, body.slice(0, i) + bad + body.slice(i + 1))
 }
 
 const wrongType: Gen = (rng) => {
   const row = JSON.stringify(mnistRow(rng))
   const cases: [string, string][] = [
-    ['mnist', '{"instances": "abc"}'], ['mnist', '{"instances": 5}'], ['mnist', '{"instances": {}}'], ['mnist', '{"instances": null}'],
-    ['mnist', '{"instances": true}'], ['mnist', '{"inputs": "x"}'], ['mnist', '{"inputs": null}'], ['mnist', '{"inputs": true}'],
-    ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '["0.5",')}]}`], ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '[{},')}]}`],
-    ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '[null,')}]}`], ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '[true,')}]}`],
-    ['mnist', `{"instances": [${row}], "signature_name": 5}`], ['mnist', `{"instances": [${row}], "signature_name": {}}`],
-    ['mnist', `{"instances": [${row}], "signature_name": "predict_images"}`], ['mnist', `{"instances": [${row}], "inputs": [${row}]}`],
-    ['mnist', `[{"instances": [${row}]}]`], ['mnist', `{"instances": []}`], ['mnist', `{"signature_name": "serving_default"}`],
-    ['multi', '{"instances": [{"a": [1,2,3], "b": [1,2], "flag": 1}]}'], ['multi', '{"instances": [{"a": [1,2,3], "b": [1.5,2], "flag": true}]}'],
-    ['multi', '{"instances": [{"a": [1,2,3], "b": ["7",2], "flag": true}]}'], ['multi', '{"instances": [{"a": [true,2,3], "b": [1,2], "flag": true}]}'],
-    ['multi', '{"inputs": {"a": [[1,2,3]], "b": [[1,2]], "flag": ["yes"]}}'], ['multi', '{"instances": [[1,2,3]]}'],
-    ['multi', '{"instances": [{"a": [1,2,3], "b": [1,2], "flag": true}, [1,2,3]]}'], ['text', '{"instances": [1, 2]}'],
-    ['text', '{"instances": [{"b64": 5}]}'], ['text', '{"instances": [{"b64": null}]}'], ['text', '{"instances": [["a"], "b"]}'],
+    ['mnist', '{"instances": "abc"}'],
+    ['mnist', '{"instances": 5}'],
+    ['mnist', '{"instances": {}}'],
+    ['mnist', '{"instances": null}'],
+    ['mnist', '{"instances": true}'],
+    ['mnist', '{"inputs": "x"}'],
+    ['mnist', '{"inputs": null}'],
+    ['mnist', '{"inputs": true}'],
+    ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '["0.5",')}]}`],
+    ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '[{},')}]}`],
+    ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '[null,')}]}`],
+    ['mnist', `{"instances": [${row.replace(/^\[[^,]+,/, '[true,')}]}`],
+    ['mnist', `{"instances": [${row}], "signature_name": 5}`],
+    ['mnist', `{"instances": [${row}], "signature_name": {}}`],
+    ['mnist', `{"instances": [${row}], "signature_name": "predict_images"}`],
+    ['mnist', `{"instances": [${row}], "inputs": [${row}]}`],
+    ['mnist', `[{"instances": [${row}]}]`],
+    ['mnist', `{"instances": []}`],
+    ['mnist', `{"signature_name": "serving_default"}`],
+    ['multi', '{"instances": [{"a": [1,2,3], "b": [1,2], "flag": 1}]}'],
+    ['multi', '{"instances": [{"a": [1,2,3], "b": [1.5,2], "flag": true}]}'],
+    ['multi', '{"instances": [{"a": [1,2,3], "b": ["7",2], "flag": true}]}'],
+    ['multi', '{"instances": [{"a": [true,2,3], "b": [1,2], "flag": true}]}'],
+    ['multi', '{"inputs": {"a": [[1,2,3]], "b": [[1,2]], "flag": ["yes"]}}'],
+    ['multi', '{"instances": [[1,2,3]]}'],
+    ['multi', '{"instances": [{"a": [1,2,3], "b": [1,2], "flag": true}, [1,2,3]]}'],
+    ['text', '{"instances": [1, 2]}'],
+    ['text', '{"instances": [{"b64": 5}]}'],
+    ['text', '{"instances": [{"b64": null}]}'],
+    ['text', '{"instances": [["a"], "b"]}'],
     ['text', '{"instances": [true]}'],
   ]
   const [model, body] = pick(rng, cases)
@@ -116,8 +162,18 @@ const deepNesting: Gen = (rng) => {
 
 /** Integers an int64 tensor cannot hold, and number tokens that no tensor should accept. */
 const hugeNumbers: Gen = (rng) => {
-  const big = pick(rng, ['1e400', '-1e400', '9.3e18', '18446744073709551616', '-9223372036854775809', '9223372036854775808', '1e30',
-    '1' + '0'.repeat(400 + randomInt(rng, 4000)), '-' + '9'.repeat(30), '123456789012345678901234567890.5'])
+  const big = pick(rng, [
+    '1e400',
+    '-1e400',
+    '9.3e18',
+    '18446744073709551616',
+    '-9223372036854775809',
+    '9223372036854775808',
+    '1e30',
+    `1${'0'.repeat(400 + randomInt(rng, 4000))}`,
+    `-${'9'.repeat(30)}`,
+    '123456789012345678901234567890.5',
+  ])
   return post('multi', `{"instances": [{"a": [1,2,3], "b": [${big}, 1], "flag": true}]}`)
 }
 
@@ -125,9 +181,14 @@ const hugeNumbers: Gen = (rng) => {
 const nanInf: Gen = (rng) => {
   const v = pick(rng, ['NaN', 'Infinity', '-Infinity'])
   const cases: [string, string][] = [
-    ['multi', `{"instances": [{"a": [1,2,3], "b": [${v}, 1], "flag": true}]}`], ['multi', `{"instances": [{"a": [1,2,3], "b": [1, 2], "flag": ${v}}]}`],
-    ['text', `{"instances": [${v}]}`], ['mnist', `{"instances": ${v}}`], ['mnist', `{"inputs": ${v}}`], ['mnist', v],
-    ['mnist', `{"instances": [[1]], "signature_name": ${v}}`], ['multi', `{"inputs": {"a": [[1,2,3]], "b": [[1,${v}]], "flag": [true]}}`],
+    ['multi', `{"instances": [{"a": [1,2,3], "b": [${v}, 1], "flag": true}]}`],
+    ['multi', `{"instances": [{"a": [1,2,3], "b": [1, 2], "flag": ${v}}]}`],
+    ['text', `{"instances": [${v}]}`],
+    ['mnist', `{"instances": ${v}}`],
+    ['mnist', `{"inputs": ${v}}`],
+    ['mnist', v],
+    ['mnist', `{"instances": [[1]], "signature_name": ${v}}`],
+    ['multi', `{"inputs": {"a": [[1,2,3]], "b": [[1,${v}]], "flag": [true]}}`],
     ['text', `{"instances": [{"b64": ${v}}]}`],
   ]
   const [model, body] = pick(rng, cases)
@@ -191,22 +252,47 @@ const unknownTarget: Gen = (rng) => {
   if (v === 0) return post(word, body)
   if (v === 1) return req({path: `/v1/models/multi/versions/${pick(rng, ['2', '0', '999999', '99999999999999999999'])}:predict`, body})
   if (v === 2) return req({path: `/v1/models/multi/versions/${pick(rng, ['abc', '-1', '1.5', '1e3', '0x1', ' 1'])}:predict`.replace(' ', '%20'), body})
-  if (v === 3) return req({path: `/v1/models/multi/labels/${pick(rng, ['stable', 'canary', '__proto__', 'constructor', 'toString', 'hasOwnProperty'])}:predict`, body})
+  if (v === 3)
+    return req({path: `/v1/models/multi/labels/${pick(rng, ['stable', 'canary', '__proto__', 'constructor', 'toString', 'hasOwnProperty'])}:predict`, body})
   if (v === 4) return req({path: `/v1/models/multi:${pick(rng, ['classify', 'regress', 'explode', 'PREDICT', 'predict2'])}`, body})
   if (v === 5) return req({method: 'GET', path: '/v1/models/multi:predict'})
   if (v === 6) return req({method: pick(rng, ['PUT', 'DELETE', 'PATCH']), path: '/v1/models/multi:predict', body})
   if (v === 7) return req({method: 'POST', path: pick(rng, ['/v1/models/multi', '/v1/models/multi/metadata', '/metrics'])})
-  if (v === 8) return req({method: 'GET', path: pick(rng, ['/v2/models/multi', '/v1/models', '/v1/models/', '/', '/v1', '/v1/models/multi/versions', '/v1/models/multi/metadata/x'])})
+  if (v === 8)
+    return req({
+      method: 'GET',
+      path: pick(rng, ['/v2/models/multi', '/v1/models', '/v1/models/', '/', '/v1', '/v1/models/multi/versions', '/v1/models/multi/metadata/x']),
+    })
   if (v === 9) return req({method: 'GET', path: `/v1/models/${word}/metadata`})
   if (v === 10) return req({method: 'GET', path: `/v1/models/multi/labels/${pick(rng, ['nope', '__proto__', 'valueOf'])}`})
   if (v === 11) return req({method: 'POST', path: '/v1/_test/kill-worker'})
-  if (v === 12) return req({path: `/v1/models/multi:predict`, body: JSON.stringify({...JSON.parse(body), signature_name: pick(rng, ['predict', 'serving', '__proto__'])})})
+  if (v === 12)
+    return req({path: `/v1/models/multi:predict`, body: JSON.stringify({...JSON.parse(body), signature_name: pick(rng, ['predict', 'serving', '__proto__'])})})
   return req({method: 'GET', path: `/v1/models/multi/versions/${pick(rng, ['7', '0'])}/metadata`})
 }
 
-const PATH_TRICKS = ['..%2F..%2Fetc%2Fpasswd', '%2Fetc%2Fpasswd', '..%2Ffixtures%2Fmodels%2Fmnist-mlp.onnx', 'mnist-mlp.onnx', 'mnist-mlp', 'fixtures%2Fmodels%2Fmnist-mlp.onnx',
-  'mnist%00', '..%5C..%5Cwindows%5Cwin.ini', '%252e%252e%252fetc%252fpasswd', '%2e%2e', '.', '..', 'mnist%2F..%2Fmnist', '~root', '%2Fproc%2Fself%2Fenviron',
-  'file%3A%2F%2F%2Fetc%2Fpasswd', 'C%3A%5Cmodels', 'mnist%0D%0AX-Injected%3A%201', '%E0%A4%A', '%']
+const PATH_TRICKS = [
+  '..%2F..%2Fetc%2Fpasswd',
+  '%2Fetc%2Fpasswd',
+  '..%2Ffixtures%2Fmodels%2Fmnist-mlp.onnx',
+  'mnist-mlp.onnx',
+  'mnist-mlp',
+  'fixtures%2Fmodels%2Fmnist-mlp.onnx',
+  'mnist%00',
+  '..%5C..%5Cwindows%5Cwin.ini',
+  '%252e%252e%252fetc%252fpasswd',
+  '%2e%2e',
+  '.',
+  '..',
+  'mnist%2F..%2Fmnist',
+  '~root',
+  '%2Fproc%2Fself%2Fenviron',
+  'file%3A%2F%2F%2Fetc%2Fpasswd',
+  'C%3A%5Cmodels',
+  'mnist%0D%0AX-Injected%3A%201',
+  '%E0%A4%A',
+  '%',
+]
 
 /** Model names, versions and labels that try to become file paths. */
 const pathTricks: Gen = (rng) => {
@@ -217,7 +303,16 @@ const pathTricks: Gen = (rng) => {
   if (v === 2) return req({method: 'GET', path: `/v1/models/${t}/metadata`})
   if (v === 3) return req({path: `/v1/models/mnist/versions/${t}:predict`, body: validMnist(rng)})
   if (v === 4) return req({path: `/v1/models/mnist/labels/${t}:predict`, body: validMnist(rng)})
-  return req({method: 'GET', path: pick(rng, ['/v1/models/mnist/../../etc/passwd', '/../../../etc/passwd', '/v1/models/./mnist', '//v1/models/mnist', '/v1/models/mnist/versions/1/../2'])})
+  return req({
+    method: 'GET',
+    path: pick(rng, [
+      '/v1/models/mnist/../../etc/passwd',
+      '/../../../etc/passwd',
+      '/v1/models/./mnist',
+      '//v1/models/mnist',
+      '/v1/models/mnist/versions/1/../2',
+    ]),
+  })
 }
 
 /** base64 that does not decode: TF Serving answers 400 ("Unable to base64 decode"). */
@@ -230,14 +325,29 @@ const badB64: Gen = (rng) => {
 /** The X-Tfsopt-Tensors framing of binary bodies, wrong in every way it can be. */
 const badBinaryHeader: Gen = (rng) => {
   const cases: [string, string | undefined, Buffer][] = [
-    ['mnist', undefined, floatBytes(784)], ['mnist', '', floatBytes(784)], ['mnist', 'input', floatBytes(784)], ['mnist', 'input:float32', floatBytes(784)],
-    ['mnist', 'input:float99:1x784', floatBytes(784)], ['mnist', 'input:float32:1x784', floatBytes(783)], ['mnist', 'input:float32:1x784', floatBytes(785)],
-    ['mnist', 'input:float32:1x-784', floatBytes(784)], ['mnist', 'input:float32:99999999999999x784', floatBytes(4)], ['mnist', 'input:float32:1e400x784', floatBytes(4)],
-    ['mnist', '%E0%A4%A:float32:1x784', floatBytes(784)], ['mnist', '%:float32:1x784', floatBytes(784)], ['mnist', 'nope:float32:1x784', floatBytes(784)],
-    ['mnist', 'input:float32:1x784,input:float32:1x784', floatBytes(784 * 2)], ['mnist', 'input:float32:1x28x28', floatBytes(784)],
-    ['mnist', 'input:float32:784', floatBytes(784)], ['mnist', 'input:float32:', floatBytes(1)], ['mnist', 'input:float32:0x784', floatBytes(0)],
-    ['mnist', 'input:float32:1xx784', floatBytes(784)], ['mnist', ',,,', floatBytes(784)], ['mnist', 'input:float32:1x784;', floatBytes(784)],
-    ['multi', 'a:float32:1x3', floatBytes(3)], ['multi', 'a:float32:1x3,b:int64:1x2,flag:bool:2', Buffer.alloc(12 + 16 + 2)],
+    ['mnist', undefined, floatBytes(784)],
+    ['mnist', '', floatBytes(784)],
+    ['mnist', 'input', floatBytes(784)],
+    ['mnist', 'input:float32', floatBytes(784)],
+    ['mnist', 'input:float99:1x784', floatBytes(784)],
+    ['mnist', 'input:float32:1x784', floatBytes(783)],
+    ['mnist', 'input:float32:1x784', floatBytes(785)],
+    ['mnist', 'input:float32:1x-784', floatBytes(784)],
+    ['mnist', 'input:float32:99999999999999x784', floatBytes(4)],
+    ['mnist', 'input:float32:1e400x784', floatBytes(4)],
+    ['mnist', '%E0%A4%A:float32:1x784', floatBytes(784)],
+    ['mnist', '%:float32:1x784', floatBytes(784)],
+    ['mnist', 'nope:float32:1x784', floatBytes(784)],
+    ['mnist', 'input:float32:1x784,input:float32:1x784', floatBytes(784 * 2)],
+    ['mnist', 'input:float32:1x28x28', floatBytes(784)],
+    ['mnist', 'input:float32:784', floatBytes(784)],
+    ['mnist', 'input:float32:', floatBytes(1)],
+    ['mnist', 'input:float32:0x784', floatBytes(0)],
+    ['mnist', 'input:float32:1xx784', floatBytes(784)],
+    ['mnist', ',,,', floatBytes(784)],
+    ['mnist', 'input:float32:1x784;', floatBytes(784)],
+    ['multi', 'a:float32:1x3', floatBytes(3)],
+    ['multi', 'a:float32:1x3,b:int64:1x2,flag:bool:2', Buffer.alloc(12 + 16 + 2)],
     ['text', 'text:string:1', Buffer.from('abcd')],
   ]
   const [model, header, body] = pick(rng, cases)
@@ -249,7 +359,11 @@ const badBinaryHeader: Gen = (rng) => {
 /** Bodies above --max-body-bytes: declared (body never sent), sent in full, or sent chunked. */
 const oversize: Gen = (rng, o) => {
   const v = randomInt(rng, 3)
-  if (v === 0) return Buffer.concat([buildRequest({path: predict('mnist'), headers: {...JSON_HEADERS, 'content-length': String(o.maxBodyBytes + 1 + randomInt(rng, 1e9))}}), Buffer.from('{"instances":')])
+  if (v === 0)
+    return Buffer.concat([
+      buildRequest({path: predict('mnist'), headers: {...JSON_HEADERS, 'content-length': String(o.maxBodyBytes + 1 + randomInt(rng, 1e9))}}),
+      Buffer.from('{"instances":'),
+    ])
   const body = Buffer.alloc(o.maxBodyBytes + 1 + randomInt(rng, 4096), 0x20)
   if (v === 1) return post('mnist', body)
   const chunks = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')])
@@ -259,19 +373,22 @@ const oversize: Gen = (rng, o) => {
 /** Requests that break HTTP itself (the parser must answer 4xx, not hang or crash). */
 const httpFraming: Gen = (rng) => {
   const b = validMulti(rng)
-  return Buffer.from(pick(rng, [
-    'HELLO\r\n\r\n',
-    'GET /healthz HTTP/9.9\r\nhost: x\r\n\r\n',
-    `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\nbad header: x\r\n\r\n`,
-    `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`,
-    `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n123456`,
-    `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n`,
-    `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n${b}\r\n0\r\n\r\n`,
-    `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
-    'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
-    `GET /v1/models/multi\u0000 HTTP/1.1\r\nhost: x\r\n\r\n`,
-    `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: 1${'0'.repeat(30)}\r\n\r\n`,
-  ]), 'latin1')
+  return Buffer.from(
+    pick(rng, [
+      'HELLO\r\n\r\n',
+      'GET /healthz HTTP/9.9\r\nhost: x\r\n\r\n',
+      `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\nbad header: x\r\n\r\n`,
+      `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`,
+      `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n123456`,
+      `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n`,
+      `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n${b}\r\n0\r\n\r\n`,
+      `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+      `GET /v1/models/multi\u0000 HTTP/1.1\r\nhost: x\r\n\r\n`,
+      `POST ${predict('multi')} HTTP/1.1\r\nhost: x\r\ncontent-length: 1${'0'.repeat(30)}\r\n\r\n`,
+    ]),
+    'latin1',
+  )
 }
 
 /** A malformed body trickled in slowly: still answered 4xx once it is complete. */
@@ -280,7 +397,12 @@ const slowBad: Gen = (rng) => truncated(rng, {maxBodyBytes: 0, maxBatchSize: 0})
 /** Any request (valid or not), cut off part-way and reset. */
 const aborted: Gen = (rng) => post(rng() < 0.5 ? 'mnist' : 'multi', rng() < 0.5 ? validMnist(rng) : validMulti(rng))
 
-interface CategorySpec {name: string; weight: number; delivery: Delivery; gen: Gen}
+interface CategorySpec {
+  name: string
+  weight: number
+  delivery: Delivery
+  gen: Gen
+}
 
 export const CATEGORIES: CategorySpec[] = [
   {name: 'truncated-json', weight: 12, delivery: 'pipeline', gen: truncated},

@@ -10,18 +10,16 @@ import {Agent, request} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {PACKAGE_ROOT} from '../../src/fixtures.js'
-import {makeModel, makeNode} from '../../src/models/onnx/builder.js'
-import {encodeModel} from '../../src/models/onnx/proto.js'
-import {makeTensor, makeValueInfo} from '../../src/models/onnx/tensor.js'
 import type {ServerOptions} from '../../src/server/index.js'
 
 const made: string[] = []
 /** A fresh temporary directory, removed when the test process exits. */
 export function tmp(prefix = 'tfsopt-reliability-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix))
-  if (made.push(d) === 1) process.on('exit', () => {
-    for (const x of made) rmSync(x, {recursive: true, force: true})
-  })
+  if (made.push(d) === 1)
+    process.on('exit', () => {
+      for (const x of made) rmSync(x, {recursive: true, force: true})
+    })
   return d
 }
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
@@ -139,26 +137,33 @@ async function stopChild(proc: ChildProcess, timeoutMs: number, how: () => void)
 /** `startServer(opts)` in a child (quiet log, 1 worker × 1 thread, no warmup, no polling unless given). */
 export async function startChildServer(opts: Partial<ServerOptions> & Pick<ServerOptions, 'models'>, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
   const full = {port: 0, workers: 1, intraOpThreads: 1, warmup: 0, pollSeconds: 0, ...opts}
-  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--no-warnings', join(PACKAGE_ROOT, 'test', 'reliability', 'server-child.ts'), JSON.stringify(full)],
-    {cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: {...process.env, ...env}})
+  const proc = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', '--no-warnings', join(PACKAGE_ROOT, 'test', 'reliability', 'server-child.ts'), JSON.stringify(full)],
+    {cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: {...process.env, ...env}},
+  )
   let err = ''
   proc.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)))
   const ready = await waitReady(proc, 'server child', 60_000, () => err)
   let nextId = 1
-  const ask = <T>(type: string): Promise<T> => new Promise((resolve, reject) => {
-    const id = nextId++
-    const t = setTimeout(() => reject(new Error(`no answer to ${type}`)), 10_000)
-    const on = (m: {id: number}) => {
-      if (m.id !== id) return
-      clearTimeout(t)
-      proc.off('message', on)
-      resolve(m as T)
-    }
-    proc.on('message', on)
-    proc.send({type, id})
-  })
+  const ask = <T>(type: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++
+      const t = setTimeout(() => reject(new Error(`no answer to ${type}`)), 10_000)
+      const on = (m: {id: number}) => {
+        if (m.id !== id) return
+        clearTimeout(t)
+        proc.off('message', on)
+        resolve(m as T)
+      }
+      proc.on('message', on)
+      proc.send({type, id})
+    })
   return {
-    url: ready.url, port: Number(new URL(ready.url).port), pid: ready.pid, proc,
+    url: ready.url,
+    port: Number(new URL(ready.url).port),
+    pid: ready.pid,
+    proc,
     mem: () => ask('mem'),
     logs: async () => (await ask<{lines: string[]}>('log')).lines,
     stderr: () => err,
@@ -174,7 +179,8 @@ export async function startChildServer(opts: Partial<ServerOptions> & Pick<Serve
  * else bin/dev.js through tsx, which needs no build and always runs the current sources.
  */
 export function cli(): {cmd: string; args: string[]} {
-  if (process.env.TFSOPT_CLI === 'dist' && existsSync(join(PACKAGE_ROOT, 'dist', 'commands'))) return {cmd: process.execPath, args: [join(PACKAGE_ROOT, 'bin', 'run.js')]}
+  if (process.env.TFSOPT_CLI === 'dist' && existsSync(join(PACKAGE_ROOT, 'dist', 'commands')))
+    return {cmd: process.execPath, args: [join(PACKAGE_ROOT, 'bin', 'run.js')]}
   return {cmd: process.execPath, args: ['--import', 'tsx', '--no-warnings', join(PACKAGE_ROOT, 'bin', 'dev.js')]}
 }
 
@@ -221,40 +227,58 @@ export function cpuOf(pid: number): number {
 
 // ---- HTTP ----
 
-export interface Reply {status: number; text: string; json: any; ms: number}
+export interface Reply {
+  status: number
+  text: string
+  json: any
+  ms: number
+}
 
 /** One request over `agent` (keep-alive); network errors come back as status 0 with the code in text. */
-export function call(url: string, opts: {method?: string; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; timeoutMs?: number} = {}): Promise<Reply> {
+export function call(
+  url: string,
+  opts: {method?: string; body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; timeoutMs?: number} = {},
+): Promise<Reply> {
   const t0 = performance.now()
   return new Promise((resolve) => {
     const body = opts.body
-    const r = request(url, {
-      method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
-      agent: opts.agent,
-      headers: {...(body !== undefined ? {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body))} : {}), ...opts.headers},
-      timeout: opts.timeoutMs ?? 30_000,
-    }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let json: any
-        try {
-          json = JSON.parse(text)
-        } catch {
-          json = undefined
-        }
-        resolve({status: res.statusCode ?? 0, text, json, ms: performance.now() - t0})
-      })
-      res.on('error', (e: NodeJS.ErrnoException) => resolve({status: 0, text: e.code ?? e.message, json: undefined, ms: performance.now() - t0}))
-    })
+    const r = request(
+      url,
+      {
+        method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
+        agent: opts.agent,
+        headers: {...(body !== undefined ? {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body))} : {}), ...opts.headers},
+        timeout: opts.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let json: any
+          try {
+            json = JSON.parse(text)
+          } catch {
+            json = undefined
+          }
+          resolve({status: res.statusCode ?? 0, text, json, ms: performance.now() - t0})
+        })
+        res.on('error', (e: NodeJS.ErrnoException) => resolve({status: 0, text: e.code ?? e.message, json: undefined, ms: performance.now() - t0}))
+      },
+    )
     r.on('timeout', () => r.destroy(Object.assign(new Error('timeout'), {code: 'ETIMEDOUT'})))
     r.on('error', (e: NodeJS.ErrnoException) => resolve({status: 0, text: e.code ?? e.message, json: undefined, ms: performance.now() - t0}))
     r.end(body)
   })
 }
 
-export interface Sample {status: number; ms: number; sentAt: number; doneAt: number; text: string}
+export interface Sample {
+  status: number
+  ms: number
+  sentAt: number
+  doneAt: number
+  text: string
+}
 
 export interface LoadOptions {
   url: string
@@ -329,7 +353,7 @@ export function report(scenario: string, figures: Record<string, unknown>): void
   const line = JSON.stringify({scenario, at: new Date().toISOString(), ...figures})
   process.stdout.write(`RELIABILITY ${line}\n`)
   const out = process.env.TFSOPT_RELIABILITY_OUT
-  if (out) writeFileSync(out, line + '\n', {flag: 'a'})
+  if (out) writeFileSync(out, `${line}\n`, {flag: 'a'})
 }
 
 export {metric} from '../support/metrics.js'

@@ -29,7 +29,7 @@ export function buildRequest(r: RawRequest): Buffer {
   if (!r.noContentLength && !lower.includes('content-length') && !lower.includes('transfer-encoding')) headers['content-length'] = String(body.length)
   let head = `${r.method ?? 'POST'} ${r.path} HTTP/1.1\r\n`
   for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`
-  return Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), body])
+  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body])
 }
 
 type Waiter = {resolve(r: RawResponse): void; reject(e: Error): void}

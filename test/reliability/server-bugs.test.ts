@@ -26,7 +26,12 @@ function expect4xxJson(r: RawResponse, what: string): void {
 describe('server bugs found by the hostile corpus', {timeout: 60_000}, () => {
   let srv: ChildServer
   before(async () => {
-    srv = await startChildServer({models: [{name: 'mnist', path: DEFAULT_MODEL}, {name: 'text', path: textModel(join(tmp(), 'text.onnx'))}]})
+    srv = await startChildServer({
+      models: [
+        {name: 'mnist', path: DEFAULT_MODEL},
+        {name: 'text', path: textModel(join(tmp(), 'text.onnx'))},
+      ],
+    })
   })
   after(() => srv?.stop())
 
@@ -34,7 +39,8 @@ describe('server bugs found by the hostile corpus', {timeout: 60_000}, () => {
     once(srv.port, buildRequest({path: `/v1/models/${model}:predict`, body, headers}))
 
   it('B1: invalid base64 in {"b64": ...} is refused (TF Serving: 400)', async () => {
-    for (const b of ['!!!!', '====', 'AB=C', 'YW=Jj', 'A']) expect4xxJson(await post('text', JSON.stringify({instances: [{b64: b}]})), `b64 ${JSON.stringify(b)}`)
+    for (const b of ['!!!!', '====', 'AB=C', 'YW=Jj', 'A'])
+      expect4xxJson(await post('text', JSON.stringify({instances: [{b64: b}]})), `b64 ${JSON.stringify(b)}`)
   })
 
   it('B2: NaN as a b64 value is refused', async () => {
@@ -42,7 +48,8 @@ describe('server bugs found by the hostile corpus', {timeout: 60_000}, () => {
   })
 
   it('B3: a malformed percent-escape in an X-Tfsopt-Tensors name is a 400, not a 500', async () => {
-    for (const name of ['%', '%E0%A4%A']) expect4xxJson(await post('mnist', Buffer.alloc(784 * 4), {...BIN, 'x-tfsopt-tensors': `${name}:float32:1x784`}), `name ${name}`)
+    for (const name of ['%', '%E0%A4%A'])
+      expect4xxJson(await post('mnist', Buffer.alloc(784 * 4), {...BIN, 'x-tfsopt-tensors': `${name}:float32:1x784`}), `name ${name}`)
   })
 
   it('B4: a tensor named twice in X-Tfsopt-Tensors is refused', async () => {

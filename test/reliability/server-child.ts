@@ -8,11 +8,14 @@ import {startServer, type ServerOptions} from '../../src/server/index.js'
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as ServerOptions
 const logLines: string[] = []
-const server = await startServer({...opts, log: (l) => {
-  logLines.push(l)
-  if (logLines.length > 200) logLines.shift()
-}})
-process.stdout.write(JSON.stringify({event: 'ready', url: server.url, pid: process.pid}) + '\n')
+const server = await startServer({
+  ...opts,
+  log: (l) => {
+    logLines.push(l)
+    if (logLines.length > 200) logLines.shift()
+  },
+})
+process.stdout.write(`${JSON.stringify({event: 'ready', url: server.url, pid: process.pid})}\n`)
 
 const gc = (globalThis as {gc?: () => void}).gc
 let stopping = false

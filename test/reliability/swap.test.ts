@@ -32,34 +32,41 @@ describe('version swap under load', {timeout: 300_000}, () => {
   let status: any
   let stopCode: number | null = null
 
-  before(() => exclusive(async () => {
-    const base = versionedBase(tmp(), {1: 1})
-    srv = await startChildServer({models: [{name: 'scale', path: base}], pollSeconds: 0.25, workers: 1})
-    const t0 = performance.now()
-    const load = runLoad({url: `${srv.url}/v1/models/scale:predict`, body: () => BODY, concurrency: 8, durationMs: 7000, maxRequests: 200_000, t0})
-    const stage = (v: number, write: (dir: string) => void) => {
-      const dir = join(base, `.staging-${v}`)
-      mkdirSync(dir)
-      write(dir)
-      renameSync(dir, join(base, String(v)))
-      return performance.now() - t0
-    }
-    await sleep(1500)
-    t2 = stage(2, (d) => scaleModel(join(d, 'model.onnx'), 2))
-    await sleep(2500)
-    t3 = stage(3, (d) => writeFileSync(join(d, 'model.onnx'), Buffer.from('this is not an ONNX model '.repeat(100))))
-    samples = (await load).samples
-    status = (await call(`${srv.url}/v1/models/scale`)).json
-    firstV2 = Math.min(...samples.filter((s) => scaleOf(s) === 2).map((s) => s.doneAt))
-    stopCode = await srv.stop()
-  }))
+  before(() =>
+    exclusive(async () => {
+      const base = versionedBase(tmp(), {1: 1})
+      srv = await startChildServer({models: [{name: 'scale', path: base}], pollSeconds: 0.25, workers: 1})
+      const t0 = performance.now()
+      const load = runLoad({url: `${srv.url}/v1/models/scale:predict`, body: () => BODY, concurrency: 8, durationMs: 7000, maxRequests: 200_000, t0})
+      const stage = (v: number, write: (dir: string) => void) => {
+        const dir = join(base, `.staging-${v}`)
+        mkdirSync(dir)
+        write(dir)
+        renameSync(dir, join(base, String(v)))
+        return performance.now() - t0
+      }
+      await sleep(1500)
+      t2 = stage(2, (d) => scaleModel(join(d, 'model.onnx'), 2))
+      await sleep(2500)
+      t3 = stage(3, (d) => writeFileSync(join(d, 'model.onnx'), Buffer.from('this is not an ONNX model '.repeat(100))))
+      samples = (await load).samples
+      status = (await call(`${srv.url}/v1/models/scale`)).json
+      firstV2 = Math.min(...samples.filter((s) => scaleOf(s) === 2).map((s) => s.doneAt))
+      stopCode = await srv.stop()
+    }),
+  )
 
   after(async () => {
     if (srv?.alive()) await srv.stop()
     report('version-swap', {
-      requests: samples.length, statuses: countBy(samples, (s) => s.status || s.text), answersByVersion: countBy(samples, scaleOf),
-      v2AppearedAtMs: Math.round(t2), firstV2AnswerAfterMs: Math.round(firstV2 - t2), corruptAppearedAtMs: Math.round(t3),
-      status: status?.model_version_status?.map((v: any) => `${v.version}:${v.state}:${v.status.error_message.slice(0, 80)}`), stopExit: stopCode,
+      requests: samples.length,
+      statuses: countBy(samples, (s) => s.status || s.text),
+      answersByVersion: countBy(samples, scaleOf),
+      v2AppearedAtMs: Math.round(t2),
+      firstV2AnswerAfterMs: Math.round(firstV2 - t2),
+      corruptAppearedAtMs: Math.round(t3),
+      status: status?.model_version_status?.map((v: any) => `${v.version}:${v.state}:${v.status.error_message.slice(0, 80)}`),
+      stopExit: stopCode,
     })
   })
 
@@ -95,41 +102,42 @@ describe('version swap under load', {timeout: 300_000}, () => {
 })
 
 describe('version copied in non-atomically', {timeout: 300_000}, () => {
-  it('a version directory whose model file is still being written loads once the file is complete', () => exclusive(async () => {
-    // `cp -r` creates the directory and the file first and fills it afterwards; a poll in between sees
-    // a truncated model. TF Serving retries failed loads (max_num_load_retries); the file is now whole.
-    const base = versionedBase(tmp(), {1: 1})
-    const full = join(tmp(), 'model.onnx')
-    scaleModel(full, 2)
-    const {readFileSync, appendFileSync} = await import('node:fs')
-    const bytes = readFileSync(full)
-    const srv = await startChildServer({models: [{name: 'scale', path: base}], pollSeconds: 0.25})
-    try {
-      mkdirSync(join(base, '2'))
-      writeFileSync(join(base, '2', 'model.onnx'), bytes.subarray(0, bytes.length >> 1))
-      // Wait until a poll has tried the truncated file and failed (so the race is not left to chance).
-      const t1 = performance.now()
-      let first = ''
-      while (performance.now() - t1 < 10_000) {
-        first = (await call(`${srv.url}/v1/models/scale/versions/2`)).json?.model_version_status?.[0]?.status?.error_message ?? ''
-        if (first) break
-        await sleep(100)
+  it('a version directory whose model file is still being written loads once the file is complete', () =>
+    exclusive(async () => {
+      // `cp -r` creates the directory and the file first and fills it afterwards; a poll in between sees
+      // a truncated model. TF Serving retries failed loads (max_num_load_retries); the file is now whole.
+      const base = versionedBase(tmp(), {1: 1})
+      const full = join(tmp(), 'model.onnx')
+      scaleModel(full, 2)
+      const {readFileSync, appendFileSync} = await import('node:fs')
+      const bytes = readFileSync(full)
+      const srv = await startChildServer({models: [{name: 'scale', path: base}], pollSeconds: 0.25})
+      try {
+        mkdirSync(join(base, '2'))
+        writeFileSync(join(base, '2', 'model.onnx'), bytes.subarray(0, bytes.length >> 1))
+        // Wait until a poll has tried the truncated file and failed (so the race is not left to chance).
+        const t1 = performance.now()
+        let first = ''
+        while (performance.now() - t1 < 10_000) {
+          first = (await call(`${srv.url}/v1/models/scale/versions/2`)).json?.model_version_status?.[0]?.status?.error_message ?? ''
+          if (first) break
+          await sleep(100)
+        }
+        assert.ok(first, 'the truncated version 2 was never tried')
+        appendFileSync(join(base, '2', 'model.onnx'), bytes.subarray(bytes.length >> 1))
+        let state = ''
+        const t = performance.now()
+        while (performance.now() - t < 6000) {
+          const st = (await call(`${srv.url}/v1/models/scale/versions/2`)).json
+          state = st?.model_version_status?.[0]?.state ?? JSON.stringify(st)
+          if (state === 'AVAILABLE') break
+          await sleep(250)
+        }
+        report('version-copied-slowly', {firstError: first.slice(0, 100), stateAfterCompletion: state, waitedMs: Math.round(performance.now() - t)})
+        assert.equal(state, 'AVAILABLE', 'version 2 never loaded after its file was completed')
+        assert.deepEqual((await call(`${srv.url}/v1/models/scale:predict`, {body: BODY})).json, {predictions: [X.map((x) => 2 * x)]})
+      } finally {
+        await srv.stop()
       }
-      assert.ok(first, 'the truncated version 2 was never tried')
-      appendFileSync(join(base, '2', 'model.onnx'), bytes.subarray(bytes.length >> 1))
-      let state = ''
-      const t = performance.now()
-      while (performance.now() - t < 6000) {
-        const st = (await call(`${srv.url}/v1/models/scale/versions/2`)).json
-        state = st?.model_version_status?.[0]?.state ?? JSON.stringify(st)
-        if (state === 'AVAILABLE') break
-        await sleep(250)
-      }
-      report('version-copied-slowly', {firstError: first.slice(0, 100), stateAfterCompletion: state, waitedMs: Math.round(performance.now() - t)})
-      assert.equal(state, 'AVAILABLE', 'version 2 never loaded after its file was completed')
-      assert.deepEqual((await call(`${srv.url}/v1/models/scale:predict`, {body: BODY})).json, {predictions: [X.map((x) => 2 * x)]})
-    } finally {
-      await srv.stop()
-    }
-  }))
+    }))
 })

@@ -43,7 +43,8 @@ test('table, CSV and Markdown agree on the points and flag errors and instabilit
 
 test('HTML is one self-contained file with all four chart kinds', () => {
   const html = renderHtml(sampleRun())
-  for (const l of ['Throughput vs concurrency', 'Latency vs throughput', 'Latency percentiles', 'Throughput by configuration and load']) assert.ok(html.includes(`aria-label="${l}`), l)
+  for (const l of ['Throughput vs concurrency', 'Latency vs throughput', 'Latency percentiles', 'Throughput by configuration and load'])
+    assert.ok(html.includes(`aria-label="${l}`), l)
   assert.ok(html.includes('USL fit'))
   assert.doesNotMatch(html, /<script|<link|(?:src|href)="https?:/)
 })

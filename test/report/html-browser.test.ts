@@ -13,12 +13,18 @@ import {sampleRun} from './sample-run.ts'
 
 const CHROMIUM = '/usr/bin/chromium'
 
-test('the HTML report renders in headless Chromium with its charts', {skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium)`, timeout: 60_000}, async () => {
+test('the HTML report renders in headless Chromium with its charts', {
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium)`,
+  timeout: 60_000,
+}, async () => {
   const {chromium} = await import('playwright-core')
   const file = join(mkdtempSync(join(tmpdir(), 'tfsopt-html-')), 'report.html')
   const run = sampleRun()
   writeFileSync(file, renderHtml(run))
-  const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']})
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
   try {
     const page = await browser.newPage()
     const external: string[] = []
@@ -27,7 +33,13 @@ test('the HTML report renders in headless Chromium with its charts', {skip: exis
     })
     await page.goto(pathToFileURL(file).href)
     const info = await page.evaluate(() => ({
-      svgs: [...document.querySelectorAll('svg')].map((s) => ({label: s.getAttribute('aria-label'), w: s.getBoundingClientRect().width, h: s.getBoundingClientRect().height, lines: s.querySelectorAll('polyline.series').length, cells: s.querySelectorAll('rect.cell').length})),
+      svgs: [...document.querySelectorAll('svg')].map((s) => ({
+        label: s.getAttribute('aria-label'),
+        w: s.getBoundingClientRect().width,
+        h: s.getBoundingClientRect().height,
+        lines: s.querySelectorAll('polyline.series').length,
+        cells: s.querySelectorAll('rect.cell').length,
+      })),
       rows: document.querySelectorAll('tbody tr').length,
       title: document.title,
     }))

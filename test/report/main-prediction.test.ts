@@ -6,7 +6,13 @@ import type {PointResult} from '../../src/bench/result.ts'
 const rows = [
   {model: 'MVA (1 server, exact)', quantity: 'meanLatency', predicted: 0.02, relErr: 2.9, assumptionsViolated: []},
   {model: 'batching (greedy)', quantity: 'meanLatency', predicted: 0.0002, relErr: -0.96, assumptionsViolated: []},
-  {model: 'batch tandem MVA (S_main at 1 client)', quantity: 'meanLatency', predicted: 0.012, relErr: 1.3, assumptionsViolated: ['measured throughput above the main thread capacity']},
+  {
+    model: 'batch tandem MVA (S_main at 1 client)',
+    quantity: 'meanLatency',
+    predicted: 0.012,
+    relErr: 1.3,
+    assumptionsViolated: ['measured throughput above the main thread capacity'],
+  },
   {model: 'batch tandem MVA (S_main = 1/X of others)', quantity: 'meanLatency', predicted: 0.0055, relErr: 0.05, assumptionsViolated: []},
   {model: "Little's law X = N/(R+Z)", quantity: 'throughput', predicted: 6000, relErr: 0, assumptionsViolated: []},
 ]
@@ -15,7 +21,16 @@ const point = (maxBatchSize: number, mode: 'closed' | 'open' = 'closed', queuein
 
 test("a closed-loop point with batching on shows the batch tandem: the other points' calibration first, else the lone client's, violated or not", () => {
   assert.equal(mainPrediction(point(32))?.model, 'batch tandem MVA (S_main = 1/X of others)')
-  assert.equal(mainPrediction(point(32, 'closed', rows.filter((r) => !r.model.includes('of others'))))?.model, 'batch tandem MVA (S_main at 1 client)')
+  assert.equal(
+    mainPrediction(
+      point(
+        32,
+        'closed',
+        rows.filter((r) => !r.model.includes('of others')),
+      ),
+    )?.model,
+    'batch tandem MVA (S_main at 1 client)',
+  )
 })
 
 test('unbatched and open-loop points keep the first model whose assumptions hold', () => {

@@ -46,8 +46,8 @@ test('TF.js: the same MLP as a layers model agrees with the ONNX export', async 
     assert.match(tfjs.engine, /tfjs/)
     assert.equal(tfjs.inputs.length, 1)
     assert.deepEqual(tfjs.inputs[0]!.shape, [null, 784])
-    const a = (await tfjs.run(datasetFeeds(ds, tfjs.inputs, 0, 32)))
-    const b = (await ox.run(datasetFeeds(ds, ox.inputs, 0, 32)))
+    const a = await tfjs.run(datasetFeeds(ds, tfjs.inputs, 0, 32))
+    const b = await ox.run(datasetFeeds(ds, ox.inputs, 0, 32))
     const pa = Object.values(a)[0]!.data as Float32Array
     const pb = b.probabilities!.data as Float32Array
     assert.equal(pa.length, pb.length)
@@ -59,10 +59,14 @@ test('TF.js: the same MLP as a layers model agrees with the ONNX export', async 
 })
 
 const hasCuda = availableGpuProviders().some((p) => p === 'cuda' || p === 'tensorrt')
-test('ONNX --device gpu without a usable GPU provider fails with E_DEVICE naming the fix', {skip: hasCuda ? 'this machine has a CUDA/TensorRT execution provider' : false}, async () => {
+test('ONNX --device gpu without a usable GPU provider fails with E_DEVICE naming the fix', {
+  skip: hasCuda ? 'this machine has a CUDA/TensorRT execution provider' : false,
+}, async () => {
   // Either no GPU provider at all, or only webgpu, which cannot start without an adapter here.
-  await assert.rejects(openSession(fixture('models', 'mnist-mlp.onnx'), {device: 'gpu'}), (e: Error & {code?: string}) =>
-    e.code === 'E_DEVICE' && e.message.includes(ORT_GPU_FIX) && /--device cpu/.test(e.message))
+  await assert.rejects(
+    openSession(fixture('models', 'mnist-mlp.onnx'), {device: 'gpu'}),
+    (e: Error & {code?: string}) => e.code === 'E_DEVICE' && e.message.includes(ORT_GPU_FIX) && /--device cpu/.test(e.message),
+  )
   assert.deepEqual(chooseProviders('cpu').providers, ['cpu'])
   assert.equal(chooseProviders('auto').device, 'cpu', 'auto never picks webgpu on its own')
 })
@@ -77,14 +81,19 @@ const hasTfjsNodeGpu = (() => {
   }
 })()
 
-test('TF.js --device gpu without tfjs-node-gpu names the package to install', {skip: hasTfjsNodeGpu ? '@tensorflow/tfjs-node-gpu is installed' : false}, async () => {
+test('TF.js --device gpu without tfjs-node-gpu names the package to install', {
+  skip: hasTfjsNodeGpu ? '@tensorflow/tfjs-node-gpu is installed' : false,
+}, async () => {
   await assert.rejects(loadTfjs('gpu'), (e: Error & {code?: string}) => e.code === 'E_DEVICE' && e.message.includes(TFJS_GPU_FIX))
 })
 
 test('a backend that cannot run the format is a usage error that says which one can', async () => {
   assert.equal(backendFor('onnx'), 'onnx')
   assert.equal(backendFor('tfjs', 'auto'), 'tfjs')
-  assert.throws(() => backendFor('onnx', 'tfjs'), (e: Error & {code?: string; exit?: number}) => e.code === 'E_USAGE' && e.exit === 2 && /--backend onnx/.test(e.message))
+  assert.throws(
+    () => backendFor('onnx', 'tfjs'),
+    (e: Error & {code?: string; exit?: number}) => e.code === 'E_USAGE' && e.exit === 2 && /--backend onnx/.test(e.message),
+  )
   await assert.rejects(openSession(fixture('models', 'mnist-mlp-tfjs'), {backend: 'onnx'}), /--backend tfjs/)
 })
 

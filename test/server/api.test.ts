@@ -2,7 +2,22 @@
 import {after, before, test} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
-import {IDENTITY_TYPES, fixedModel, floats, get, metric, multiModel, nest, post, primaryModel, runDirect, serve, stringModel, tmp, typesModel} from './helpers.js'
+import {
+  IDENTITY_TYPES,
+  fixedModel,
+  floats,
+  get,
+  metric,
+  multiModel,
+  nest,
+  post,
+  primaryModel,
+  runDirect,
+  serve,
+  stringModel,
+  tmp,
+  typesModel,
+} from './helpers.js'
 import {float16BitsToFloat32Scalar} from '../../src/models/onnx/tensor.js'
 
 const dir = tmp()
@@ -37,7 +52,10 @@ test('status, version, metadata and health endpoints answer as TF Serving does',
   const sig = md.json.metadata.signature_def.signature_def.serving_default
   assert.deepEqual(md.json.model_spec, {name: 'multi', signature_name: '', version: '1'})
   assert.equal(sig.inputs.b.dtype, 'DT_INT64')
-  assert.deepEqual(sig.inputs.a.tensor_shape.dim.map((d: {size: string}) => d.size), ['-1', '3'])
+  assert.deepEqual(
+    sig.inputs.a.tensor_shape.dim.map((d: {size: string}) => d.size),
+    ['-1', '3'],
+  )
   assert.equal(sig.outputs.negated.dtype, 'DT_BOOL')
   assert.equal((await get(url('/v1/models/multi/versions/1/metadata'))).status, 200)
   assert.deepEqual((await get(url('/healthz'))).json, {status: 'ok'})
@@ -52,24 +70,43 @@ test('row and columnar predictions match the runtime, row by row', async () => {
   const expect = [0, 1, 2].map((r) => Array.from(out.data.slice(r * width, (r + 1) * width) as Float32Array))
   const row = await post(url('/v1/models/primary:predict'), {instances: rows})
   assert.equal(row.status, 200, row.text)
-  assert.deepEqual(row.json.predictions.map((p: number[]) => p.map(Math.fround)), expect)
+  assert.deepEqual(
+    row.json.predictions.map((p: number[]) => p.map(Math.fround)),
+    expect,
+  )
   const col = await post(url('/v1/models/primary/versions/1:predict'), {signature_name: 'serving_default', inputs: rows})
-  assert.deepEqual(col.json.outputs.map((p: number[]) => p.map(Math.fround)), expect)
+  assert.deepEqual(
+    col.json.outputs.map((p: number[]) => p.map(Math.fround)),
+    expect,
+  )
   const named = await post(url('/v1/models/primary:predict'), {inputs: {[primary.input]: rows.slice(0, 1)}})
   assert.deepEqual(named.json.outputs[0].map(Math.fround), expect[0])
 })
 
 test('several named inputs and outputs of float, int64 and bool, in both formats', async () => {
-  const row = await post(url('/v1/models/multi:predict'), {instances: [{a: [1, 2, 3], b: [9007199254740993, -5], flag: true}, {a: [NaN, 0.5, -1], b: [0, 1], flag: false}].map((x) => x)})
+  const row = await post(url('/v1/models/multi:predict'), {
+    instances: [
+      // biome-ignore lint/correctness/noPrecisionLoss: JSON.stringify sends 9007199254740992; the exact int64 path is the raw body below
+      {a: [1, 2, 3], b: [9007199254740993, -5], flag: true},
+      {a: [NaN, 0.5, -1], b: [0, 1], flag: false},
+    ].map((x) => x),
+  })
   // JSON.stringify turns NaN into null, so send the NaN literal as TF Serving clients may.
   const body = '{"instances": [{"a": [1, 2, 3], "b": [9007199254740993, -5], "flag": true}, {"a": [NaN, 0.5, -Infinity], "b": [0, 1], "flag": false}]}'
   const r = await post(url('/v1/models/multi:predict'), body)
   assert.equal(r.status, 200, r.text)
   assert.equal(row.status, 400) // null is not a number: refused, not silently zero
-  assert.match(r.text, /^\{"predictions":\[\{"doubled":\[2,4,6\],"incremented":\[9007199254740994,-4\],"negated":false\},\{"doubled":\[NaN,1,-Infinity\],"incremented":\[1,2\],"negated":true\}\]\}$/)
+  assert.match(
+    r.text,
+    /^\{"predictions":\[\{"doubled":\[2,4,6\],"incremented":\[9007199254740994,-4\],"negated":false\},\{"doubled":\[NaN,1,-Infinity\],"incremented":\[1,2\],"negated":true\}\]\}$/,
+  )
   const c = await post(url('/v1/models/multi:predict'), {inputs: {a: [[1, 1, 1]], b: [[2, 3]], flag: [true]}})
   assert.deepEqual(c.json, {outputs: {doubled: [[2, 2, 2]], incremented: [[3, 4]], negated: [false]}})
-  const direct = await runDirect(multi, {a: {dtype: 'float32', dims: [1, 3], data: new Float32Array([1, 1, 1])}, b: {dtype: 'int64', dims: [1, 2], data: new BigInt64Array([2n, 3n])}, flag: {dtype: 'bool', dims: [1], data: new Uint8Array([1])}})
+  const direct = await runDirect(multi, {
+    a: {dtype: 'float32', dims: [1, 3], data: new Float32Array([1, 1, 1])},
+    b: {dtype: 'int64', dims: [1, 2], data: new BigInt64Array([2n, 3n])},
+    flag: {dtype: 'bool', dims: [1], data: new Uint8Array([1])},
+  })
   assert.deepEqual([...(direct.incremented!.data as BigInt64Array)].map(Number), c.json.outputs.incremented[0])
 })
 
@@ -77,11 +114,24 @@ test('strings and {"b64": ...} values; *_bytes outputs come back as b64', async 
   const bin = Buffer.from('ünïcode ✓').toString('base64')
   const r = await post(url('/v1/models/strings:predict'), {instances: ['plain', {b64: bin}]})
   assert.equal(r.status, 200, r.text)
-  assert.deepEqual(r.json.predictions, [{echo: 'plain', echo_bytes: {b64: Buffer.from('plain').toString('base64')}}, {echo: 'ünïcode ✓', echo_bytes: {b64: bin}}])
+  assert.deepEqual(r.json.predictions, [
+    {echo: 'plain', echo_bytes: {b64: Buffer.from('plain').toString('base64')}},
+    {echo: 'ünïcode ✓', echo_bytes: {b64: bin}},
+  ])
 })
 
 test('every numeric type JSON can carry goes in and comes back unchanged', async () => {
-  const vals: Record<string, number[]> = {float16: [0.5, -65504], float64: [0.1, 1e300], int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-2147483648, 2147483647], uint32: [0, 4294967295], uint64: [0, 9007199254740991]}
+  const vals: Record<string, number[]> = {
+    float16: [0.5, -65504],
+    float64: [0.1, 1e300],
+    int8: [-128, 127],
+    uint8: [0, 255],
+    int16: [-32768, 32767],
+    uint16: [0, 65535],
+    int32: [-2147483648, 2147483647],
+    uint32: [0, 4294967295],
+    uint64: [0, 9007199254740991],
+  }
   const inputs = Object.fromEntries(IDENTITY_TYPES.map((t) => [`in_${t}`, [vals[t]]]))
   const r = await post(url('/v1/models/types:predict'), {inputs})
   assert.equal(r.status, 200, r.text)
@@ -94,15 +144,27 @@ test('every numeric type JSON can carry goes in and comes back unchanged', async
 
 test('the binary body skips JSON both ways and answers the same numbers', async () => {
   const flat = Float32Array.from(floats(rowLen * 2, 3))
-  const r = await fetch(url('/v1/models/primary:predict'), {method: 'POST', body: Buffer.from(flat.buffer), headers: {'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-tfsopt-tensors': `${primary.input}:float32:2x${primary.rowShape.join('x')}`}})
+  const r = await fetch(url('/v1/models/primary:predict'), {
+    method: 'POST',
+    body: Buffer.from(flat.buffer),
+    headers: {
+      'content-type': 'application/octet-stream',
+      accept: 'application/octet-stream',
+      'x-tfsopt-tensors': `${primary.input}:float32:2x${primary.rowShape.join('x')}`,
+    },
+  })
   assert.equal(r.status, 200)
   const header = r.headers.get('x-tfsopt-tensors')!
   const got = new Float32Array(await r.arrayBuffer())
   const direct = Object.values(await runDirect(primary.path, {[primary.input]: {dtype: 'float32', dims: [2, ...primary.rowShape], data: flat}}))[0]!
   assert.match(header, /:float32:2x/)
   assert.deepEqual([...got], [...(direct.data as Float32Array)])
-  const asJson = await fetch(url('/v1/models/primary:predict'), {method: 'POST', body: Buffer.from(flat.buffer), headers: {'content-type': 'application/octet-stream', 'x-tfsopt-tensors': `:float32:2x${primary.rowShape.join('x')}`}})
-  assert.equal((await asJson.json() as {outputs: number[][]}).outputs.length, 2)
+  const asJson = await fetch(url('/v1/models/primary:predict'), {
+    method: 'POST',
+    body: Buffer.from(flat.buffer),
+    headers: {'content-type': 'application/octet-stream', 'x-tfsopt-tensors': `:float32:2x${primary.rowShape.join('x')}`},
+  })
+  assert.equal(((await asJson.json()) as {outputs: number[][]}).outputs.length, 2)
 })
 
 test('errors: 400 with what was expected, 404 for unknown models/versions/labels, 405, 413', async () => {
@@ -110,13 +172,56 @@ test('errors: 400 with what was expected, 404 for unknown models/versions/labels
     ['/v1/models/primary:predict', '{"instances": [1,', /malformed JSON/],
     ['/v1/models/primary:predict', {instances: [[1]], inputs: [[1]]}, /exactly one of "instances".*not both/],
     ['/v1/models/primary:predict', {signature: 1}, /found neither/],
-    ['/v1/models/multi:predict', {inputs: {a: [[1, 2, 3]], b: [[1, 2]], flag: [true], zzz: [1]}}, /unknown input 'zzz'; this model's inputs are 'a', 'b', 'flag'/],
+    [
+      '/v1/models/multi:predict',
+      {inputs: {a: [[1, 2, 3]], b: [[1, 2]], flag: [true], zzz: [1]}},
+      /unknown input 'zzz'; this model's inputs are 'a', 'b', 'flag'/,
+    ],
     ['/v1/models/multi:predict', {inputs: {a: [['x', 2, 3]], b: [[1, 2]], flag: [true]}}, /expected numbers.*float32.*"x"/],
-    ['/v1/models/multi:predict', {inputs: {a: [[1, 2, 3], [1, 2]], b: [[1, 2]], flag: [true]}}, /ragged tensor/],
+    [
+      '/v1/models/multi:predict',
+      {
+        inputs: {
+          a: [
+            [1, 2, 3],
+            [1, 2],
+          ],
+          b: [[1, 2]],
+          flag: [true],
+        },
+      },
+      /ragged tensor/,
+    ],
     ['/v1/models/multi:predict', {inputs: {a: [[1, 2]], b: [[1, 2]], flag: [true]}}, /'a' has shape \[1,2\] but the model expects \[batch, 3\]/],
-    ['/v1/models/multi:predict', {inputs: {a: [[1, 2, 3]], b: [[1, 2], [3, 4]], flag: [true]}}, /disagree on the 0th/],
-    ['/v1/models/fixed:predict', {instances: [[1, 2, 3, 4], [1, 2, 3, 4]]}, /shape \[2,4\] but the model expects \[1, 4\]/],
-    ['/v1/models/primary:predict', {instances: Array.from({length: 65}, () => nest(new Array(rowLen).fill(0), primary.rowShape))}, /65 rows is larger than max_batch_size 64/],
+    [
+      '/v1/models/multi:predict',
+      {
+        inputs: {
+          a: [[1, 2, 3]],
+          b: [
+            [1, 2],
+            [3, 4],
+          ],
+          flag: [true],
+        },
+      },
+      /disagree on the 0th/,
+    ],
+    [
+      '/v1/models/fixed:predict',
+      {
+        instances: [
+          [1, 2, 3, 4],
+          [1, 2, 3, 4],
+        ],
+      },
+      /shape \[2,4\] but the model expects \[1, 4\]/,
+    ],
+    [
+      '/v1/models/primary:predict',
+      {instances: Array.from({length: 65}, () => nest(new Array(rowLen).fill(0), primary.rowShape))},
+      /65 rows is larger than max_batch_size 64/,
+    ],
   ]
   for (const [path, body, re] of cases) {
     const r = await post(url(path), body)
@@ -146,7 +251,17 @@ test('both metrics paths expose request counts, latency and batch histograms, mo
     assert.ok(metric(m, 'tfsopt_queue_latency_seconds_count', {model: 'primary'}) >= 2)
     assert.equal(metric(m, 'tfsopt_model_state', {model: 'primary', state: 'AVAILABLE'}), 1)
     assert.equal(metric(m, 'tfsopt_workers', {model: 'fixed'}), 1)
-    for (const name of ['tfsopt_batch_size_count', 'tfsopt_batches_total', 'tfsopt_inferences_total', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'tfsopt_cache_bytes', 'tfsopt_cache_entries', 'tfsopt_inflight_requests', 'tfsopt_queued_requests']) {
+    for (const name of [
+      'tfsopt_batch_size_count',
+      'tfsopt_batches_total',
+      'tfsopt_inferences_total',
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'tfsopt_cache_bytes',
+      'tfsopt_cache_entries',
+      'tfsopt_inflight_requests',
+      'tfsopt_queued_requests',
+    ]) {
       assert.ok(!Number.isNaN(metric(m, name)), name)
     }
   }

@@ -49,11 +49,33 @@ test('decoding refuses ragged lists, wrong element types and out-of-range intege
   assert.equal(encodeTensor(s, true), `[{"b64":"${Buffer.from('héllo').toString('base64')}"},{"b64":"${Buffer.from('plain').toString('base64')}"}]`)
 })
 
-const IN: TensorInfo[] = [{name: 'a', dtype: 'float32', shape: ['n', 2]}, {name: 'b', dtype: 'int64', shape: ['n']}]
+const IN: TensorInfo[] = [
+  {name: 'a', dtype: 'float32', shape: ['n', 2]},
+  {name: 'b', dtype: 'int64', shape: ['n']},
+]
 
 test('row and columnar requests decode to the same tensors; every request error names what was expected', () => {
-  const row = decodePredict({instances: [{a: [1, 2], b: 3}, {a: [4, 5], b: 6}]}, IN)
-  const col = decodePredict({inputs: {a: [[1, 2], [4, 5]], b: [3, 6]}}, IN)
+  const row = decodePredict(
+    {
+      instances: [
+        {a: [1, 2], b: 3},
+        {a: [4, 5], b: 6},
+      ],
+    },
+    IN,
+  )
+  const col = decodePredict(
+    {
+      inputs: {
+        a: [
+          [1, 2],
+          [4, 5],
+        ],
+        b: [3, 6],
+      },
+    },
+    IN,
+  )
   assert.deepEqual(row.feeds, col.feeds)
   assert.deepEqual(row.feeds.a!.dims, [2, 2])
   is400(() => decodePredict({instances: [], inputs: {}}, IN), /exactly one of/)
@@ -66,7 +88,10 @@ test('row and columnar requests decode to the same tensors; every request error 
 })
 
 test('responses are shaped like TF Serving: predictions per instance, outputs per tensor', () => {
-  const outs = {p: {dtype: 'float32' as const, dims: [2, 2], data: new Float32Array([0.5, 1, 2, 3])}, k: {dtype: 'int64' as const, dims: [2], data: new BigInt64Array([7n, 9007199254740993n])}}
+  const outs = {
+    p: {dtype: 'float32' as const, dims: [2, 2], data: new Float32Array([0.5, 1, 2, 3])},
+    k: {dtype: 'int64' as const, dims: [2], data: new BigInt64Array([7n, 9007199254740993n])},
+  }
   assert.equal(encodePredict('row', {p: outs.p}, ['p']), '{"predictions":[[0.5,1],[2,3]]}')
   assert.equal(encodePredict('row', outs, ['p', 'k']), '{"predictions":[{"p":[0.5,1],"k":7},{"p":[2,3],"k":9007199254740993}]}')
   assert.equal(encodePredict('columnar', {p: outs.p}, ['p']), '{"outputs":[[0.5,1],[2,3]]}')

@@ -15,9 +15,14 @@ const scale = scaleModel(join(tmp(), 'scale.onnx'), 5)
 
 test('node bin/run.js serve predicts through the compiled worker, replaces a crashed one, exits 0', async () => {
   assert.ok(existsSync('dist/server/worker.js'), 'dist/server/worker.js is missing: run `npm run build` first')
-  const child = spawn(process.execPath, ['bin/run.js', 'serve', scale, '--json', '--port', '0', '--workers', '2', '--intra-op-threads', '1', '--warmup', '1', '--model-name', 'sc'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, TFSOPT_TEST_HOOKS: '1'},
-  })
+  const child = spawn(
+    process.execPath,
+    ['bin/run.js', 'serve', scale, '--json', '--port', '0', '--workers', '2', '--intra-op-threads', '1', '--warmup', '1', '--model-name', 'sc'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {...process.env, TFSOPT_TEST_HOOKS: '1'},
+    },
+  )
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
@@ -26,12 +31,21 @@ test('node bin/run.js serve predicts through the compiled worker, replaces a cra
     const ready = JSON.parse(await Promise.race([first, exited.then((c) => Promise.reject(new Error(`serve exited ${c}: ${stderr}`)))]))
     assert.equal(ready.event, 'ready')
     assert.equal(ready.models[0].workers, 2)
-    const r = await post(`${ready.url}/v1/models/sc:predict`, {instances: [[1, 2, 3, 4], [0, 0, 0, -1]]})
+    const r = await post(`${ready.url}/v1/models/sc:predict`, {
+      instances: [
+        [1, 2, 3, 4],
+        [0, 0, 0, -1],
+      ],
+    })
     assert.equal(r.status, 200, r.text)
-    assert.deepEqual(r.json.predictions, [[5, 10, 15, 20], [0, 0, 0, -5]])
+    assert.deepEqual(r.json.predictions, [
+      [5, 10, 15, 20],
+      [0, 0, 0, -5],
+    ])
 
     const bin = await fetch(`${ready.url}/v1/models/sc:predict`, {
-      method: 'POST', body: new Uint8Array(Float32Array.from([1, 1, 2, 2]).buffer),
+      method: 'POST',
+      body: new Uint8Array(Float32Array.from([1, 1, 2, 2]).buffer),
       headers: {'content-type': 'application/octet-stream', accept: 'application/octet-stream', 'x-tfsopt-tensors': 'x:float32:1x4'},
     })
     assert.equal(bin.status, 200)

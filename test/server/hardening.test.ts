@@ -21,9 +21,16 @@ let srv: Awaited<ReturnType<typeof serve>>
 
 before(async () => {
   srv = await serve({
-    models: [{name: 's', path: scale}, {name: 'multi', path: multi}, {name: 'str', path: strings}],
-    maxBodyBytes: MAX_BODY, cacheSize: 1000, cacheBytes: 2000,
-    headersTimeoutSeconds: 1, requestTimeoutSeconds: 2,
+    models: [
+      {name: 's', path: scale},
+      {name: 'multi', path: multi},
+      {name: 'str', path: strings},
+    ],
+    maxBodyBytes: MAX_BODY,
+    cacheSize: 1000,
+    cacheBytes: 2000,
+    headersTimeoutSeconds: 1,
+    requestTimeoutSeconds: 2,
   })
 })
 after(() => srv.close())
@@ -66,13 +73,13 @@ function rawExchange(write: (s: Socket) => void | Promise<void>, guardMs = 15_00
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 test('lists nested thousands deep get 400 (small bodies and bodies past the pre-scan size)', async () => {
-  const deep = (n: number) => '['.repeat(n) + '1' + ']'.repeat(n)
+  const deep = (n: number) => `${'['.repeat(n)}1${']'.repeat(n)}`
   const small = await predict('s', `{"instances": ${deep(5000)}}`)
   assertClientError(small, /nested more than 32 deep/)
   const large = await predict('s', `{"instances": ${deep(100_000)}}`)
   assertClientError(large, /nests lists\/objects more than 40 deep/)
   // Objects too, and brackets inside strings do not count.
-  const objs = await predict('s', '{"inputs": ' + '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000) + '}')
+  const objs = await predict('s', `{"inputs": ${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}`)
   assertClientError(objs, /more than 40 deep/)
   const inString = await predict('s', {instances: [[1, 2, 3, 4]], pad: '['.repeat(80_000)})
   assert.equal(inString.status, 200, inString.text)
@@ -111,8 +118,23 @@ test('integers with huge digit counts and sentinel look-alike strings get 400, n
 })
 
 test('path tricks in model names are only ever looked up, never used as paths', async () => {
-  const names = ['..%2F..%2Fetc%2Fpasswd', '%2e%2e', '..', '.', 's%2F..%2Fs', '%2Fetc%2Fpasswd', 's%00', '..%5C..%5Cwin.ini',
-    '%252e%252e%252f', 's%0D%0AX-Injected%3A%201', '%E0%A4%A', '%', 'fixtures%2Fmodels%2Fmnist-mlp.onnx', '__proto__', 'constructor']
+  const names = [
+    '..%2F..%2Fetc%2Fpasswd',
+    '%2e%2e',
+    '..',
+    '.',
+    's%2F..%2Fs',
+    '%2Fetc%2Fpasswd',
+    's%00',
+    '..%5C..%5Cwin.ini',
+    '%252e%252e%252f',
+    's%0D%0AX-Injected%3A%201',
+    '%E0%A4%A',
+    '%',
+    'fixtures%2Fmodels%2Fmnist-mlp.onnx',
+    '__proto__',
+    'constructor',
+  ]
   for (const n of names) {
     for (const path of [`/v1/models/${n}:predict`, `/v1/models/${n}`, `/v1/models/${n}/metadata`]) {
       const r = path.endsWith(':predict') ? await post(srv.url + path, {instances: [[1, 2, 3, 4]]}) : await get(srv.url + path)
@@ -123,14 +145,19 @@ test('path tricks in model names are only ever looked up, never used as paths', 
   }
   // Dot segments around a real model name are not normalised into it either.
   for (const path of ['/v1/models/x/../s:predict', '/v1/models/s/versions/1/../2:predict', '//v1/models/s:predict']) {
-    const r = await rawExchange((s) => void s.end(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`))
+    const r = await rawExchange(
+      (s) => void s.end(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`),
+    )
     assert.match(r.text, /^HTTP\/1\.1 404 /, path)
   }
   await stillServes()
 })
 
 test('a binary header with broken percent-encoding gets 400', async () => {
-  const r = await post(`${srv.url}/v1/models/s:predict`, new Uint8Array(16), {'content-type': 'application/octet-stream', 'x-tfsopt-tensors': '%E0%A4%A:float32:1x4'})
+  const r = await post(`${srv.url}/v1/models/s:predict`, new Uint8Array(16), {
+    'content-type': 'application/octet-stream',
+    'x-tfsopt-tensors': '%E0%A4%A:float32:1x4',
+  })
   assertClientError(r, /not valid percent-encoding/)
   await stillServes()
 })
@@ -140,8 +167,14 @@ test('invalid base64 (and NaN) as a b64 value, and a tensor named twice in a bin
   assertClientError(await predict('str', '{"instances": [{"b64": NaN}]}'), /NaN.*not valid base64/)
   const ok = await predict('str', {instances: [{b64: Buffer.from('héllo').toString('base64')}, {b64: Buffer.from('a?>').toString('base64url')}]})
   assert.equal(ok.status, 200, ok.text)
-  assert.deepEqual(ok.json.predictions.map((p: {echo: string}) => p.echo), ['héllo', 'a?>'])
-  const twice = await post(`${srv.url}/v1/models/s:predict`, new Uint8Array(32), {'content-type': 'application/octet-stream', 'x-tfsopt-tensors': 'x:float32:1x4,x:float32:1x4'})
+  assert.deepEqual(
+    ok.json.predictions.map((p: {echo: string}) => p.echo),
+    ['héllo', 'a?>'],
+  )
+  const twice = await post(`${srv.url}/v1/models/s:predict`, new Uint8Array(32), {
+    'content-type': 'application/octet-stream',
+    'x-tfsopt-tensors': 'x:float32:1x4,x:float32:1x4',
+  })
   assertClientError(twice, /lists input 'x' twice/)
   await stillServes()
 })
@@ -178,7 +211,10 @@ test('a chunked body over the limit gets 413 and the connection is closed, witho
   assert.equal(r.closedByServer, true)
   assert.ok(sent < 8 * MAX_BODY, 'the server kept reading far past the limit')
   // A declared length over the limit is refused before a byte of the body is read.
-  const declared = await rawExchange((s) => void s.write(`POST /v1/models/s:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n{"instances":`))
+  const declared = await rawExchange(
+    (s) =>
+      void s.write(`POST /v1/models/s:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n{"instances":`),
+  )
   assert.match(declared.text, /^HTTP\/1\.1 413 /)
   assert.equal(declared.closedByServer, true)
   await stillServes()
@@ -224,7 +260,10 @@ test('uploads cut off mid-body leave nothing in flight: close() does not wait fo
   }
   await sleep(200)
   let guard: NodeJS.Timeout | undefined
-  const closed = await Promise.race([own.close().then(() => 'closed'), new Promise((r) => (guard = setTimeout(r, 60_000, 'still waiting for aborted uploads')))])
+  const closed = await Promise.race([
+    own.close().then(() => 'closed'),
+    new Promise((r) => (guard = setTimeout(r, 60_000, 'still waiting for aborted uploads'))),
+  ])
   clearTimeout(guard)
   assert.equal(closed, 'closed')
 })

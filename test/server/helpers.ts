@@ -1,12 +1,7 @@
 /** Shared by the server tests: tiny real ONNX models built in a temp dir, and HTTP helpers. */
-import {existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {makeModel, makeNode} from '../../src/models/onnx/builder.js'
-import {encodeModel} from '../../src/models/onnx/proto.js'
-import {makeTensor, makeValueInfo} from '../../src/models/onnx/tensor.js'
-import type {DType, Dim} from '../../src/models/dtypes.js'
-import {DEFAULT_MODEL, packagedModel} from '../../src/fixtures.js'
 import {openSession} from '../../src/runtime/load.js'
 import {mulberry32} from '../../src/stats/prng.js'
 import type {Feeds, Tensor} from '../../src/runtime/types.js'
@@ -23,7 +18,13 @@ export async function serve(opts: ServerOptions) {
 }
 
 export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{status: number; json: any; text: string}> {
-  return reply(await fetch(url, {method: 'POST', body: typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body), headers: {'content-type': 'application/json', ...headers}}))
+  return reply(
+    await fetch(url, {
+      method: 'POST',
+      body: typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body),
+      headers: {'content-type': 'application/json', ...headers},
+    }),
+  )
 }
 
 export async function get(url: string, headers: Record<string, string> = {}): Promise<{status: number; json: any; text: string}> {

@@ -17,7 +17,10 @@ test('a crashed worker fails only its own request and is replaced', async () => 
     assert.equal((await post(`${srv.url}/v1/_test/kill-worker?mode=next`, {})).json.killed, true)
     // One worker, batching off: the first request dies with the worker, the two queued behind it wait for the replacement.
     const res = await Promise.all([predict(), predict(), predict()])
-    assert.deepEqual(res.map((r) => r.status), [503, 200, 200])
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [503, 200, 200],
+    )
     assert.match(res[0]!.json.error, /crashed; it is being replaced/)
     assert.deepEqual(res[1]!.json.predictions, [[1, 0, 1, 0]])
     await post(`${srv.url}/v1/_test/kill-worker`, {})
@@ -45,7 +48,10 @@ test('close() drains: queued and in-flight requests finish, new connections are 
   await new Promise((r) => setTimeout(r, 100))
   await srv.close()
   const res = await Promise.all(pending)
-  assert.deepEqual(res.map((r) => r.json.predictions[0][0]), [2, 4, 6])
+  assert.deepEqual(
+    res.map((r) => r.json.predictions[0][0]),
+    [2, 4, 6],
+  )
   await assert.rejects(fetch(`${srv.url}/healthz`))
 })
 
@@ -66,7 +72,29 @@ test('--api-key: bearer token required everywhere but /healthz', async () => {
 })
 
 test('tfsopt serve --json prints one ready line, serves, and exits 0 on SIGTERM', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', 'bin/dev.js', 'serve', scale, '--json', '--port', '0', '--workers', '1', '--intra-op-threads', '1', '--warmup', '0', '--model-name', 'sc'], {stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--no-warnings',
+      'bin/dev.js',
+      'serve',
+      scale,
+      '--json',
+      '--port',
+      '0',
+      '--workers',
+      '1',
+      '--intra-op-threads',
+      '1',
+      '--warmup',
+      '0',
+      '--model-name',
+      'sc',
+    ],
+    {stdio: ['ignore', 'pipe', 'pipe']},
+  )
   const lines: string[] = []
   const rl = createInterface({input: child.stdout!})
   const first = new Promise<string>((resolve) => rl.once('line', resolve))
@@ -89,7 +117,11 @@ test('tfsopt serve --json prints one ready line, serves, and exits 0 on SIGTERM'
 })
 
 test('tfsopt serve refuses impossible settings with a usage error', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', 'bin/dev.js', 'serve', fixed, '--port', '0', '--max-batch-size', '8', '--warmup', '0'], {stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--no-warnings', 'bin/dev.js', 'serve', fixed, '--port', '0', '--max-batch-size', '8', '--warmup', '0'],
+    {stdio: ['ignore', 'pipe', 'pipe']},
+  )
   let stderr = ''
   child.stderr!.on('data', (d) => (stderr += d))
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
@@ -110,7 +142,10 @@ test('a batch handed to a busy worker ahead of time is queued again, not failed,
     assert.ok(q <= 1, `${q} requests queued: the second should wait at the worker`)
     assert.equal((await post(`${srv.url}/v1/_test/kill-worker?mode=now`, {})).json.killed, true)
     const res = await Promise.all([first, second, third])
-    assert.deepEqual(res.map((r) => r.status), [503, 200, 200])
+    assert.deepEqual(
+      res.map((r) => r.status),
+      [503, 200, 200],
+    )
     assert.deepEqual(res[1]!.json.predictions, [[2, 0, 2, 0]])
     assert.deepEqual(res[2]!.json.predictions, [[3, 0, 3, 0]])
   } finally {

@@ -13,17 +13,25 @@ scaleModel(join(dir, 'models', 'b.onnx'), 3)
 
 test('per-model batching in the config file overrides the flags for that model only', async () => {
   const file = join(dir, 'models.yaml')
-  writeFileSync(file, [
-    'model_config_list:',
-    '  - name: small',
-    '    base_path: ./models/a.onnx',
-    '    batching: {max_batch_size: 4, allowed_batch_sizes: [2, 4], max_enqueued_batches: 7}',
-    '  - name: plain',
-    '    base_path: ./models/b.onnx',
-    '',
-  ].join('\n'))
+  writeFileSync(
+    file,
+    [
+      'model_config_list:',
+      '  - name: small',
+      '    base_path: ./models/a.onnx',
+      '    batching: {max_batch_size: 4, allowed_batch_sizes: [2, 4], max_enqueued_batches: 7}',
+      '  - name: plain',
+      '    base_path: ./models/b.onnx',
+      '',
+    ].join('\n'),
+  )
   const models = readModelConfig(file)
-  assert.deepEqual(models.find((m) => m.name === 'small')!.batching, {maxBatchSize: 4, batchTimeoutMicros: undefined, maxEnqueuedBatches: 7, allowedBatchSizes: [2, 4]})
+  assert.deepEqual(models.find((m) => m.name === 'small')!.batching, {
+    maxBatchSize: 4,
+    batchTimeoutMicros: undefined,
+    maxEnqueuedBatches: 7,
+    allowedBatchSizes: [2, 4],
+  })
   // Server-wide flags: the model without its own settings gets them; the other one overrides them.
   const srv = await serve({models, batching: {maxBatchSize: 16, maxEnqueuedBatches: 9}})
   try {
@@ -53,6 +61,9 @@ test('per-model batching in the config file overrides the flags for that model o
 
 test('a per-model batching setting that cannot work is refused at start, naming the model', async () => {
   const file = join(dir, 'bad.json')
-  writeFileSync(file, JSON.stringify({model_config_list: [{name: 'small', base_path: './models/a.onnx', batching: {max_batch_size: 8, allowed_batch_sizes: [2, 4]}}]}))
+  writeFileSync(
+    file,
+    JSON.stringify({model_config_list: [{name: 'small', base_path: './models/a.onnx', batching: {max_batch_size: 8, allowed_batch_sizes: [2, 4]}}]}),
+  )
   await assert.rejects(serve({models: readModelConfig(file)}), /allowed-batch-sizes must end with --max-batch-size \(8\)/)
 })

@@ -8,7 +8,9 @@ import {floats, get, post, serve} from './helpers.js'
 
 const MODEL = join('fixtures', 'models', 'mnist-mlp-tfjs', 'model.json')
 
-test('a TF.js model served by workers matches running it in-process via openSession', {skip: !existsSync(MODEL) && 'fixtures/models/mnist-mlp-tfjs is not built'}, async () => {
+test('a TF.js model served by workers matches running it in-process via openSession', {
+  skip: !existsSync(MODEL) && 'fixtures/models/mnist-mlp-tfjs is not built',
+}, async () => {
   const rows = [floats(784, 7), floats(784, 8), floats(784, 9)]
   const direct = await openSession(MODEL, {backend: 'tfjs', device: 'cpu'})
   let want: Float32Array
@@ -35,11 +37,16 @@ test('a TF.js model served by workers matches running it in-process via openSess
       const got = r.json.predictions[0] as number[]
       assert.equal(got.length, 10)
       // Responses carry float32 values written so that they parse back to the exact float32.
-      for (let j = 0; j < 10; j++) assert.ok(Math.abs(Math.fround(got[j]!) - want[i * 10 + j]!) <= 1e-5 * Math.max(1, Math.abs(want[i * 10 + j]!)), `row ${i} logit ${j}: ${got[j]} vs ${want[i * 10 + j]}`)
+      for (let j = 0; j < 10; j++)
+        assert.ok(
+          Math.abs(Math.fround(got[j]!) - want[i * 10 + j]!) <= 1e-5 * Math.max(1, Math.abs(want[i * 10 + j]!)),
+          `row ${i} logit ${j}: ${got[j]} vs ${want[i * 10 + j]}`,
+        )
     }
     assert.equal(all.status, 200, all.text)
     assert.equal((all.json.outputs as number[][]).flat().length, 30)
-    for (let k = 0; k < 30; k++) assert.ok(Math.abs(Math.fround((all.json.outputs as number[][]).flat()[k]!) - want[k]!) <= 1e-5 * Math.max(1, Math.abs(want[k]!)))
+    for (let k = 0; k < 30; k++)
+      assert.ok(Math.abs(Math.fround((all.json.outputs as number[][]).flat()[k]!) - want[k]!) <= 1e-5 * Math.max(1, Math.abs(want[k]!)))
   } finally {
     await srv.close()
   }

@@ -15,8 +15,9 @@ export interface QueueCacheResult {
 }
 
 export default class QueueCache extends BaseCommand {
-  static override summary = 'Cache model: effective latency H·t_hit + (1−H)·t_miss, beside the seed article\'s (wrong) form.'
-  static override description = `Mean latency with hit ratio H is the mixture H·t_hit + (1−H)·t_miss; if the times are the server's work per request, capacity rises by t_miss / that mean.
+  static override summary = "Cache model: effective latency H·t_hit + (1−H)·t_miss, beside the seed article's (wrong) form."
+  static override description =
+    `Mean latency with hit ratio H is the mixture H·t_hit + (1−H)·t_miss; if the times are the server's work per request, capacity rises by t_miss / that mean.
 For comparison it prints seed article 000's T_c = L(1−H) + 1/H (L = miss time in ms), labelled: it adds the unitless 1/H to a time, so its value depends on the time unit, and it grows without bound as H → 0.`
 
   static override examples = [
@@ -39,7 +40,9 @@ For comparison it prints seed article 000's T_c = L(1−H) + 1/H (L = miss time 
     const cmp = compareCache(h, hitMs, missMs)
     const cap = cacheCapacity(h, sec(hitMs), sec(missMs))
     const result: QueueCacheResult = {
-      hitRatio: h, hitTimeMs: hitMs, missTimeMs: missMs,
+      hitRatio: h,
+      hitTimeMs: hitMs,
+      missTimeMs: missMs,
       effectiveLatencyMs: ms(h * sec(hitMs) + (1 - h) * sec(missMs)),
       capacityGain: Number.isFinite(cap.gain) ? cap.gain : null,
       article: {
@@ -50,12 +53,20 @@ For comparison it prints seed article 000's T_c = L(1−H) + 1/H (L = miss time 
         why: '1/H has no time unit (the result changes with the unit of L) and grows as the hit ratio falls, infinite at H = 0',
       },
     }
-    this.say(renderTable(['form', 'value', 'note'], [
-      ['H·t_hit + (1−H)·t_miss', `${result.effectiveLatencyMs.toPrecision(5)} ms`, 'correct mean latency'],
-      ['capacity gain t_miss/E[T]', result.capacityGain === null ? '∞' : `${result.capacityGain.toPrecision(4)}×`, 'if these times are server work'],
-      ['article: L(1−H) + 1/H', result.article.valueMixedUnits === null ? '∞' : `${result.article.valueMixedUnits.toPrecision(5)} (mixed units)`,
-        `incorrect; ${cmp.relDiff === null ? '' : `${(cmp.relDiff * 100).toFixed(1)}% off; `}1/H has no time unit`],
-    ]))
+    this.say(
+      renderTable(
+        ['form', 'value', 'note'],
+        [
+          ['H·t_hit + (1−H)·t_miss', `${result.effectiveLatencyMs.toPrecision(5)} ms`, 'correct mean latency'],
+          ['capacity gain t_miss/E[T]', result.capacityGain === null ? '∞' : `${result.capacityGain.toPrecision(4)}×`, 'if these times are server work'],
+          [
+            'article: L(1−H) + 1/H',
+            result.article.valueMixedUnits === null ? '∞' : `${result.article.valueMixedUnits.toPrecision(5)} (mixed units)`,
+            `incorrect; ${cmp.relDiff === null ? '' : `${(cmp.relDiff * 100).toFixed(1)}% off; `}1/H has no time unit`,
+          ],
+        ],
+      ),
+    )
     return result
   }
 }

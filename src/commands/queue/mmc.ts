@@ -29,7 +29,8 @@ export interface QueueMmcResult {
 
 export default class QueueMmc extends BaseCommand {
   static override summary = 'M/M/c calculator: Erlang C, utilisation, mean waits and response-time percentiles.'
-  static override description = `Open loop: Poisson arrivals at --arrival-rate (requests per second), --servers parallel workers, mean service time --service-time (milliseconds). Erlang C is computed through the Erlang B recursion; response-time percentiles are exact for M/M/c (FCFS), found by bisection on the tail.
+  static override description =
+    `Open loop: Poisson arrivals at --arrival-rate (requests per second), --servers parallel workers, mean service time --service-time (milliseconds). Erlang C is computed through the Erlang B recursion; response-time percentiles are exact for M/M/c (FCFS), found by bisection on the tail.
 With --service-cv (std/mean of the service time) it also prints the Allen-Cunneen G/G/c wait with Cs² = CV² and Poisson arrivals, and M/D/c (Cosmetatos); their percentiles are approximations (see docs/QUEUEING.md).
 Exit 2 when ρ = λ·S/c ≥ 1 (no steady state).`
 
@@ -44,7 +45,9 @@ Exit 2 when ρ = λ·S/c ≥ 1 (no steady state).`
     'arrival-rate': Flags.string({char: 'l', description: 'arrival rate λ, requests per SECOND', required: true}),
     'service-time': Flags.string({char: 's', description: 'mean service time E[S] per request, in MILLISECONDS', required: true}),
     percentiles: Flags.string({description: 'response-time percentiles to report, in percent, comma-separated', default: '50,95,99'}),
-    'service-cv': Flags.string({description: 'coefficient of variation of the service time (std/mean; 0 = constant, 1 = exponential): adds Allen-Cunneen and M/D/c'}),
+    'service-cv': Flags.string({
+      description: 'coefficient of variation of the service time (std/mean; 0 = constant, 1 = exponential): adds Allen-Cunneen and M/D/c',
+    }),
   }
 
   async run(): Promise<QueueMmcResult> {
@@ -57,9 +60,17 @@ Exit 2 when ρ = λ·S/c ≥ 1 (no steady state).`
     const r = mmc({arrivalRate: lambda, serviceTime: s, servers: c})
     const pct = (f: (p: number) => number) => Object.fromEntries(ps.map((p) => [pKey(p), ms(f(p))]))
     const result: QueueMmcResult = {
-      model: 'M/M/c', servers: c, arrivalRatePerS: lambda, serviceTimeMs: sMs,
-      offeredLoadErlangs: r.offeredLoad, utilisation: r.utilisation, probWait: r.probWait,
-      wqMs: ms(r.wq), wMs: ms(r.w), lq: r.lq, l: r.l,
+      model: 'M/M/c',
+      servers: c,
+      arrivalRatePerS: lambda,
+      serviceTimeMs: sMs,
+      offeredLoadErlangs: r.offeredLoad,
+      utilisation: r.utilisation,
+      probWait: r.probWait,
+      wqMs: ms(r.wq),
+      wMs: ms(r.w),
+      lq: r.lq,
+      l: r.l,
       waitPercentilesMs: pct((p) => mmcWaitQuantile(r, p)),
       responsePercentilesMs: pct((p) => mmcResponseQuantile(r, p)),
     }
@@ -68,11 +79,21 @@ Exit 2 when ρ = λ·S/c ≥ 1 (no steady state).`
       const ac = allenCunneen({arrivalRate: lambda, serviceTime: s, servers: c, arrivalScv: 1, serviceScv: cv * cv})
       const d = mdc({arrivalRate: lambda, serviceTime: s, servers: c})
       result.variants = {
-        serviceCv: cv, serviceScv: cv * cv,
-        allenCunneen: {wqMs: ms(ac.wq), wMs: ms(ac.w), responsePercentilesMs: pct((p) => approxResponseQuantile(ac, s, p)),
-          note: 'Allen-Cunneen G/G/c approximation, Ca² = 1 (Poisson), Cs² = CV²; percentiles approximate (exponential conditional wait + constant service)'},
-        mdc: {wqMs: ms(d.wq), wqAllenCunneenMs: ms(d.wqAllenCunneen), wMs: ms(d.w), responsePercentilesMs: pct((p) => d.responseQuantile(p)),
-          note: 'M/D/c mean by Cosmetatos (1975); exact P-K for c = 1; percentiles approximate'},
+        serviceCv: cv,
+        serviceScv: cv * cv,
+        allenCunneen: {
+          wqMs: ms(ac.wq),
+          wMs: ms(ac.w),
+          responsePercentilesMs: pct((p) => approxResponseQuantile(ac, s, p)),
+          note: 'Allen-Cunneen G/G/c approximation, Ca² = 1 (Poisson), Cs² = CV²; percentiles approximate (exponential conditional wait + constant service)',
+        },
+        mdc: {
+          wqMs: ms(d.wq),
+          wqAllenCunneenMs: ms(d.wqAllenCunneen),
+          wMs: ms(d.w),
+          responsePercentilesMs: pct((p) => d.responseQuantile(p)),
+          note: 'M/D/c mean by Cosmetatos (1975); exact P-K for c = 1; percentiles approximate',
+        },
       }
     }
     this.say(this.render(result))
@@ -85,7 +106,12 @@ Exit 2 when ρ = λ·S/c ≥ 1 (no steady state).`
     const rows: Array<Array<string | number | null>> = [['M/M/c (exact)', r.wqMs, r.wMs, ...keys.map((k) => r.responsePercentilesMs[k] ?? null)]]
     if (r.variants) {
       const v = r.variants
-      rows.push([`Allen-Cunneen (Cs²=${v.serviceScv.toPrecision(3)})`, v.allenCunneen.wqMs, v.allenCunneen.wMs, ...keys.map((k) => v.allenCunneen.responsePercentilesMs[k] ?? null)])
+      rows.push([
+        `Allen-Cunneen (Cs²=${v.serviceScv.toPrecision(3)})`,
+        v.allenCunneen.wqMs,
+        v.allenCunneen.wMs,
+        ...keys.map((k) => v.allenCunneen.responsePercentilesMs[k] ?? null),
+      ])
       rows.push(['M/D/c (Cosmetatos)', v.mdc.wqMs, v.mdc.wMs, ...keys.map((k) => v.mdc.responsePercentilesMs[k] ?? null)])
     }
     return [

@@ -20,7 +20,10 @@ export {parseInputShapes} from './input-shape.js'
 
 const sizeOf = (p: string) => statSync(p).size
 
-async function estimate(fn: () => Promise<ComputeEstimate> | ComputeEstimate, opts: InspectOptions): Promise<{compute: ComputeEstimate | null; computeError?: string}> {
+async function estimate(
+  fn: () => Promise<ComputeEstimate> | ComputeEstimate,
+  opts: InspectOptions,
+): Promise<{compute: ComputeEstimate | null; computeError?: string}> {
   if (opts.noCompute) return {compute: null, computeError: 'skipped (--no-compute)'}
   try {
     return {compute: await fn()}
@@ -34,7 +37,10 @@ async function estimate(fn: () => Promise<ComputeEstimate> | ComputeEstimate, op
 export async function inspectModel(input: string, opts: InspectOptions = {}): Promise<InspectReport> {
   const det = detectModel(input)
   if (det.format === 'savedmodel') {
-    throw new TfsoptError('E_UNSUPPORTED', `${det.path} is a TensorFlow SavedModel; inspect reads ONNX and TF.js models (convert it with tf2onnx or tensorflowjs_converter)`)
+    throw new TfsoptError(
+      'E_UNSUPPORTED',
+      `${det.path} is a TensorFlow SavedModel; inspect reads ONNX and TF.js models (convert it with tf2onnx or tensorflowjs_converter)`,
+    )
   }
   const runtime = runtimePlan(det.format)
   if (det.format === 'onnx') return inspectOnnx(det.path, runtime, opts)
@@ -48,21 +54,40 @@ async function inspectOnnx(path: string, runtime: InspectReport['runtime'], opts
   const st = onnxStatic(model)
   const {compute, computeError} = await estimate(() => onnxCompute(model, opts.inputShapes), opts)
   return {
-    path, format: 'onnx', kind: 'onnx', fileBytes: sizeOf(path), files: [path], producer: st.producer, opset: st.opset, runtime,
+    path,
+    format: 'onnx',
+    kind: 'onnx',
+    fileBytes: sizeOf(path),
+    files: [path],
+    producer: st.producer,
+    opset: st.opset,
+    runtime,
     inputs: (g.input ?? []).filter((v) => !initNames.has(v.name ?? '')).map(valueInfoToTensorInfo),
     outputs: (g.output ?? []).map(valueInfoToTensorInfo),
-    ops: st.ops, nodeCount: st.nodeCount, parameters: st.parameters, weightBytes: st.weightBytes, compute, computeError,
+    ops: st.ops,
+    nodeCount: st.nodeCount,
+    parameters: st.parameters,
+    weightBytes: st.weightBytes,
+    compute,
+    computeError,
   }
 }
 
-
-const TF_DTYPE: Record<string, DType> = {DT_FLOAT: 'float32', DT_INT32: 'int32', DT_BOOL: 'bool', DT_STRING: 'string', DT_HALF: 'float16', DT_INT64: 'int64', DT_UINT8: 'uint8'}
+const TF_DTYPE: Record<string, DType> = {
+  DT_FLOAT: 'float32',
+  DT_INT32: 'int32',
+  DT_BOOL: 'bool',
+  DT_STRING: 'string',
+  DT_HALF: 'float16',
+  DT_INT64: 'int64',
+  DT_UINT8: 'uint8',
+}
 
 async function inspectTfjs(path: string, runtime: InspectReport['runtime'], opts: InspectOptions): Promise<InspectReport> {
   const json = readTfjsModelJson(path)
   const dir = dirname(resolve(path))
   const files = [path, ...json.weightsManifest.flatMap((gr) => gr.paths.map((p) => resolve(dir, p)))]
-  const fileBytes = files.reduce((s, f) => s + (tryStat(f) ?? tryStat(f + '.min.js') ?? tryStat(f.replace(/(\.bin)?$/, '.min.js')) ?? 0), 0)
+  const fileBytes = files.reduce((s, f) => s + (tryStat(f) ?? tryStat(`${f}.min.js`) ?? tryStat(f.replace(/(\.bin)?$/, '.min.js')) ?? 0), 0)
   let parameters = 0
   const weightBytes: Record<string, number> = {}
   for (const w of json.weightsManifest.flatMap((gr) => gr.weights)) {
@@ -77,18 +102,31 @@ async function inspectTfjs(path: string, runtime: InspectReport['runtime'], opts
     const ops = kerasLayerHistogram(json.modelTopology)
     const {inputs, outputs} = kerasIo(json.modelTopology)
     const {compute, computeError} = await estimate(() => kerasCompute(json.modelTopology, opts.inputShapes), opts)
-    return {...base, kind: 'tfjs-layers', inputs, outputs, ops: sortCounts(ops), nodeCount: Object.values(ops).reduce((a, b) => a + b, 0), compute, computeError}
+    return {
+      ...base,
+      kind: 'tfjs-layers',
+      inputs,
+      outputs,
+      ops: sortCounts(ops),
+      nodeCount: Object.values(ops).reduce((a, b) => a + b, 0),
+      compute,
+      computeError,
+    }
   }
-  const nodes = ((json.modelTopology as {node?: GraphNode[]}).node ?? [])
+  const nodes = (json.modelTopology as {node?: GraphNode[]}).node ?? []
   const ops: Record<string, number> = {}
   for (const n of nodes) ops[n.op] = (ops[n.op] ?? 0) + 1
-  const inputs: TensorInfo[] = nodes.filter((n) => n.op === 'Placeholder').map((n) => ({
-    name: n.name,
-    dtype: TF_DTYPE[n.attr?.dtype?.type ?? 'DT_FLOAT'] ?? 'unknown',
-    shape: n.attr?.shape?.shape?.unknownRank ? null : (n.attr?.shape?.shape?.dim ?? []).map((d) => (Number(d.size ?? -1) < 0 ? null : Number(d.size))),
-  }))
+  const inputs: TensorInfo[] = nodes
+    .filter((n) => n.op === 'Placeholder')
+    .map((n) => ({
+      name: n.name,
+      dtype: TF_DTYPE[n.attr?.dtype?.type ?? 'DT_FLOAT'] ?? 'unknown',
+      shape: n.attr?.shape?.shape?.unknownRank ? null : (n.attr?.shape?.shape?.dim ?? []).map((d) => (Number(d.size ?? -1) < 0 ? null : Number(d.size))),
+    }))
   const consumed = new Set(nodes.flatMap((n) => (n.input ?? []).map((r) => r.replace(/^\^/, '').split(':')[0])))
-  const outputs: TensorInfo[] = nodes.filter((n) => n.op !== 'Const' && n.op !== 'Placeholder' && !consumed.has(n.name)).map((n) => ({name: n.name, dtype: 'float32', shape: null}))
+  const outputs: TensorInfo[] = nodes
+    .filter((n) => n.op !== 'Const' && n.op !== 'Placeholder' && !consumed.has(n.name))
+    .map((n) => ({name: n.name, dtype: 'float32', shape: null}))
   const {compute, computeError} = await estimate(() => tfjsGraphCompute(path, nodes, inputs, opts.inputShapes), opts)
   return {...base, kind: 'tfjs-graph', inputs, outputs, ops: sortCounts(ops), nodeCount: nodes.length, compute, computeError}
 }
@@ -103,11 +141,16 @@ function tryStat(p: string): number | undefined {
 
 function kerasIo(topology: unknown): {inputs: TensorInfo[]; outputs: TensorInfo[]} {
   const t = topology as Record<string, unknown>
-  const m = (t.model_config ?? t) as {class_name?: string; config?: {layers?: {name: string; class_name: string; config: Record<string, unknown>}[]; output_layers?: unknown[][]; input_layers?: unknown[][]} | unknown[]}
+  const m = (t.model_config ?? t) as {
+    class_name?: string
+    config?:
+      | {layers?: {name: string; class_name: string; config: Record<string, unknown>}[]; output_layers?: unknown[][]; input_layers?: unknown[][]}
+      | unknown[]
+  }
   const cfg = m.config
-  const layers = (Array.isArray(cfg) ? cfg : cfg?.layers ?? []) as {name: string; class_name: string; config: Record<string, unknown>}[]
-  const shapeOf = (l: {config: Record<string, unknown>}) => ((l.config.batch_input_shape ?? l.config.batchInputShape ?? null) as (number | null)[] | null)
-  const dt = (l: {config: Record<string, unknown>}) => ((l.config.dtype as DType | undefined) ?? 'float32')
+  const layers = (Array.isArray(cfg) ? cfg : (cfg?.layers ?? [])) as {name: string; class_name: string; config: Record<string, unknown>}[]
+  const shapeOf = (l: {config: Record<string, unknown>}) => (l.config.batch_input_shape ?? l.config.batchInputShape ?? null) as (number | null)[] | null
+  const dt = (l: {config: Record<string, unknown>}) => (l.config.dtype as DType | undefined) ?? 'float32'
   if (m.class_name === 'Sequential' || Array.isArray(cfg)) {
     const first = layers[0]
     const last = layers[layers.length - 1]
@@ -119,7 +162,10 @@ function kerasIo(topology: unknown): {inputs: TensorInfo[]; outputs: TensorInfo[
   const c = cfg as {input_layers?: unknown[][]; output_layers?: unknown[][]}
   const byName = new Map(layers.map((l) => [l.name, l]))
   return {
-    inputs: (c.input_layers ?? []).map((e) => byName.get(e[0] as string)).filter((l) => l !== undefined).map((l) => ({name: l.name, dtype: dt(l), shape: shapeOf(l)})),
+    inputs: (c.input_layers ?? [])
+      .map((e) => byName.get(e[0] as string))
+      .filter((l) => l !== undefined)
+      .map((l) => ({name: l.name, dtype: dt(l), shape: shapeOf(l)})),
     outputs: (c.output_layers ?? []).map((e) => ({name: e[0] as string, dtype: 'float32' as DType, shape: null})),
   }
 }

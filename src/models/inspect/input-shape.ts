@@ -35,7 +35,8 @@ export function resolveShapes(inputs: TensorInfo[], given: Record<string, number
   for (const name of Object.keys(given)) {
     if (name !== '*' && !known.has(name)) throw new TfsoptError('E_USAGE', `--input-shape names ${name}, but the model's inputs are: ${[...known].join(', ')}`)
   }
-  if (given['*'] && inputs.length !== 1) throw new TfsoptError('E_USAGE', `--input-shape without a name needs a single-input model; this one has ${inputs.length}: name them (name:1x3x224x224)`)
+  if (given['*'] && inputs.length !== 1)
+    throw new TfsoptError('E_USAGE', `--input-shape without a name needs a single-input model; this one has ${inputs.length}: name them (name:1x3x224x224)`)
   const symbols = new Map<string, number>()
   const batchSym = inputs[0]?.shape?.[0]
   if (typeof batchSym === 'string') symbols.set(batchSym, 1)
@@ -46,8 +47,14 @@ export function resolveShapes(inputs: TensorInfo[], given: Record<string, number
     const g = given[info.name] ?? (inputs.length === 1 ? given['*'] : undefined)
     const shape: Dim[] = info.shape ?? []
     if (g) {
-      if (info.shape && g.length !== shape.length) throw new TfsoptError('E_USAGE', `--input-shape for ${info.name} has ${g.length} dims; the model's input is rank ${shape.length} (${JSON.stringify(shape)})`)
-      shape.forEach((d, i) => { if (typeof d === 'string') symbols.set(d, g[i]!) })
+      if (info.shape && g.length !== shape.length)
+        throw new TfsoptError(
+          'E_USAGE',
+          `--input-shape for ${info.name} has ${g.length} dims; the model's input is rank ${shape.length} (${JSON.stringify(shape)})`,
+        )
+      shape.forEach((d, i) => {
+        if (typeof d === 'string') symbols.set(d, g[i]!)
+      })
       shapes[info.name] = g
       return
     }
@@ -60,10 +67,13 @@ export function resolveShapes(inputs: TensorInfo[], given: Record<string, number
       if (!(k === 0 && i === 0)) guessed = true
       return v
     })
-    if (guessed) assumed.push(`${info.name}: dynamic dims set to ${DEFAULT_DYNAMIC_DIM} → [${shapes[info.name]!.join(',')}] (pass --input-shape ${info.name}:${shapes[info.name]!.join('x')} to choose)`)
+    if (guessed)
+      assumed.push(
+        `${info.name}: dynamic dims set to ${DEFAULT_DYNAMIC_DIM} → [${shapes[info.name]!.join(',')}] (pass --input-shape ${info.name}:${shapes[info.name]!.join('x')} to choose)`,
+      )
   })
   const first = inputs[0] ? shapes[inputs[0].name] : undefined
-  if (first && first.length && typeof inputs[0]!.shape?.[0] === 'number') batch = Math.max(1, first[0]!)
-  else if (first && first.length) batch = Math.max(1, first[0]!)
+  if (first?.length && typeof inputs[0]!.shape?.[0] === 'number') batch = Math.max(1, first[0]!)
+  else if (first?.length) batch = Math.max(1, first[0]!)
   return {shapes, batch, assumed}
 }

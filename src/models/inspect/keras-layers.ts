@@ -7,7 +7,12 @@ import {addCount, convMacs, convTransposeMacs, matmulMacs, prod} from './macs.js
 import type {ComputeEstimate} from './types.js'
 
 type Shape = (number | null)[]
-interface LayerSpec {name: string; class_name: string; config: Record<string, unknown>; inbound_nodes?: unknown[]}
+interface LayerSpec {
+  name: string
+  class_name: string
+  config: Record<string, unknown>
+  inbound_nodes?: unknown[]
+}
 
 const pair = (v: unknown, dflt: number): [number, number] => {
   if (v === undefined || v === null) return [dflt, dflt]
@@ -24,10 +29,35 @@ function convOut(len: number | null, k: number, stride: number, padding: string,
 }
 
 /** Layers whose output shape is their (first) input's. */
-const SAME_SHAPE = new Set(['BatchNormalization', 'ReLU', 'Activation', 'Dropout', 'SpatialDropout2D', 'LeakyReLU', 'PReLU', 'ELU', 'Softmax', 'ThresholdedReLU', 'LayerNormalization', 'Rescaling', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout',
-  'Add', 'Multiply', 'Subtract', 'Average', 'Maximum', 'Minimum', 'Masking'])
+const SAME_SHAPE = new Set([
+  'BatchNormalization',
+  'ReLU',
+  'Activation',
+  'Dropout',
+  'SpatialDropout2D',
+  'LeakyReLU',
+  'PReLU',
+  'ELU',
+  'Softmax',
+  'ThresholdedReLU',
+  'LayerNormalization',
+  'Rescaling',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+  'Add',
+  'Multiply',
+  'Subtract',
+  'Average',
+  'Maximum',
+  'Minimum',
+  'Masking',
+])
 
-interface Step {out: Shape | null; macs?: number}
+interface Step {
+  out: Shape | null
+  macs?: number
+}
 
 function step(l: LayerSpec, ins: (Shape | null)[]): Step {
   const c = l.config
@@ -38,7 +68,9 @@ function step(l: LayerSpec, ins: (Shape | null)[]): Step {
   if (SAME_SHAPE.has(l.class_name)) return {out: x}
   const [h, w, ch] = [x[1] ?? null, x[2] ?? null, x[x.length - 1] ?? null]
   switch (l.class_name) {
-    case 'Conv2D': case 'DepthwiseConv2D': case 'SeparableConv2D': {
+    case 'Conv2D':
+    case 'DepthwiseConv2D':
+    case 'SeparableConv2D': {
       const [kh, kw] = pair(c.kernel_size, 1)
       const [sh, sw] = pair(c.strides, 1)
       const [dh, dw] = pair(c.dilation_rate, 1)
@@ -70,16 +102,29 @@ function step(l: LayerSpec, ins: (Shape | null)[]): Step {
     }
     case 'ZeroPadding2D': {
       const p = c.padding
-      const [[t, b], [le, r]] = typeof p === 'number' ? [[p, p], [p, p]] : Array.isArray((p as unknown[])[0]) ? (p as [[number, number], [number, number]]) : [[(p as number[])[0]!, (p as number[])[0]!], [(p as number[])[1]!, (p as number[])[1]!]]
+      const [[t, b], [le, r]] =
+        typeof p === 'number'
+          ? [
+              [p, p],
+              [p, p],
+            ]
+          : Array.isArray((p as unknown[])[0])
+            ? (p as [[number, number], [number, number]])
+            : [
+                [(p as number[])[0]!, (p as number[])[0]!],
+                [(p as number[])[1]!, (p as number[])[1]!],
+              ]
       return {out: [x[0] ?? null, h === null ? null : h + t + b, w === null ? null : w + le + r, ch]}
     }
-    case 'MaxPooling2D': case 'AveragePooling2D': {
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
       const [kh, kw] = pair(c.pool_size, 2)
       const [sh, sw] = c.strides === null || c.strides === undefined ? [kh, kw] : pair(c.strides, 1)
       const pad = String(c.padding ?? 'valid')
       return {out: [x[0] ?? null, convOut(h, kh, sh, pad), convOut(w, kw, sw, pad), ch]}
     }
-    case 'GlobalAveragePooling2D': case 'GlobalMaxPooling2D':
+    case 'GlobalAveragePooling2D':
+    case 'GlobalMaxPooling2D':
       return {out: c.keepdims ? [x[0] ?? null, 1, 1, ch] : [x[0] ?? null, ch]}
     case 'Flatten': {
       const rest = x.slice(1)
@@ -140,12 +185,12 @@ export function kerasCompute(topology: unknown, given: Record<string, number[]> 
       ins = [i === 0 && bis ? bis : prev]
       if (i === 0 && bis) {
         const fixed = given[l.name] ?? given['*']
-        ins = [fixed ?? bis.map((d, k) => (d === null ? 1 : d)) as Shape]
+        ins = [fixed ?? (bis.map((d) => (d === null ? 1 : d)) as Shape)]
         if (k0Dynamic(bis)) notes.push('Sequential input has dynamic non-batch dims; pass --input-shape')
         inputShapes[l.name] = ins[0] as number[]
       }
     } else if (l.class_name === 'InputLayer') {
-      const bis = ((l.config.batch_input_shape ?? l.config.batchInputShape) as Shape)
+      const bis = (l.config.batch_input_shape ?? l.config.batchInputShape) as Shape
       const fixed = given[l.name] ?? (Object.keys(given).length === 1 ? given['*'] : undefined)
       const s = (fixed ?? bis.map((d, k) => (d === null && k === 0 ? 1 : d))) as Shape
       shapes.set(l.name, s)

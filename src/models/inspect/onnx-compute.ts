@@ -35,10 +35,16 @@ function nodeMacs(n: NodeProto, shape: (name: string) => number[] | undefined): 
   const y = shape(n.output![0]!)
   if (!x || !w || !y) return undefined
   switch (n.opType) {
-    case 'Conv': case 'ConvInteger': case 'QLinearConv': return convMacs(y, w[1]!, w.slice(2))
-    case 'ConvTranspose': return convTransposeMacs(x, w[1]!, w.slice(2))
-    case 'Gemm': return matmulMacs(y, attrInt(n, 'transA', 0) ? x[0]! : x[x.length - 1]!)
-    default: return matmulMacs(y, x[x.length - 1]!)
+    case 'Conv':
+    case 'ConvInteger':
+    case 'QLinearConv':
+      return convMacs(y, w[1]!, w.slice(2))
+    case 'ConvTranspose':
+      return convTransposeMacs(x, w[1]!, w.slice(2))
+    case 'Gemm':
+      return matmulMacs(y, attrInt(n, 'transA', 0) ? x[0]! : x[x.length - 1]!)
+    default:
+      return matmulMacs(y, x[x.length - 1]!)
   }
 }
 
@@ -57,10 +63,11 @@ export async function onnxCompute(model: ModelProto, given: Record<string, numbe
   // Shapes known without running: initializers, Constant outputs, graph inputs.
   const known = new Map<string, number[]>()
   for (const t of g.initializer ?? []) known.set(t.name ?? '', tensorDims(t))
-  for (const n of g.node ?? []) if (n.opType === 'Constant') {
-    const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t
-    if (t) known.set(n.output![0]!, tensorDims(t))
-  }
+  for (const n of g.node ?? [])
+    if (n.opType === 'Constant') {
+      const t = (n.attribute ?? []).find((a) => a.name === 'value')?.t
+      if (t) known.set(n.output![0]!, tensorDims(t))
+    }
   for (const [k, v] of Object.entries(feedShapes)) known.set(k, v)
 
   const counted = (g.node ?? []).filter(isCounted)
@@ -70,7 +77,11 @@ export async function onnxCompute(model: ModelProto, given: Record<string, numbe
     for (const name of [n.input![spec.x]!, n.input![spec.w]!, n.output![0]!]) if (name && !known.has(name)) wanted.add(name)
   }
 
-  const probed = await probeShapes(model, [...wanted], inputs.map((i) => ({name: i.name, dtype: i.dtype, dims: feedShapes[i.name]!})))
+  const probed = await probeShapes(
+    model,
+    [...wanted],
+    inputs.map((i) => ({name: i.name, dtype: i.dtype, dims: feedShapes[i.name]!})),
+  )
   for (const [k, v] of probed) known.set(k, v)
 
   const byOp: Record<string, {count: number; macs: number}> = {}
@@ -80,7 +91,10 @@ export async function onnxCompute(model: ModelProto, given: Record<string, numbe
   let missing = 0
   for (const n of counted) {
     const m = nodeMacs(n, (name) => known.get(name))
-    if (m === undefined) { missing++; continue }
+    if (m === undefined) {
+      missing++
+      continue
+    }
     addCount(byOp, n.opType!, m / batch)
     perNode.push({name: n.name || n.output![0]!, op: n.opType!, macs: m / batch})
     macs += m / batch
@@ -118,7 +132,7 @@ async function probeShapes(model: ModelProto, names: string[], feeds: {name: str
     g.output = original
   }
   const O = ort()
-  let session
+  let session: Awaited<ReturnType<typeof O.InferenceSession.create>>
   try {
     session = await O.InferenceSession.create(bytes, {graphOptimizationLevel: 'disabled', executionProviders: ['cpu']})
   } catch (err) {
@@ -127,11 +141,14 @@ async function probeShapes(model: ModelProto, names: string[], feeds: {name: str
   try {
     const ortFeeds: Record<string, InstanceType<typeof O.Tensor>> = {}
     for (const f of feeds) ortFeeds[f.name] = new O.Tensor(f.dtype as never, zeros(f.dtype, f.dims) as never, f.dims)
-    let res
+    let res: Awaited<ReturnType<typeof session.run>>
     try {
       res = await session.run(ortFeeds, names)
     } catch (err) {
-      throw new TfsoptError('E_RUNTIME', `running the model at ${feeds.map((f) => `${f.name}:[${f.dims.join(',')}]`).join(' ')} failed (${(err as Error).message.split('\n')[0]}); give the real input sizes with --input-shape`)
+      throw new TfsoptError(
+        'E_RUNTIME',
+        `running the model at ${feeds.map((f) => `${f.name}:[${f.dims.join(',')}]`).join(' ')} failed (${(err as Error).message.split('\n')[0]}); give the real input sizes with --input-shape`,
+      )
     }
     for (const [k, v] of Object.entries(res)) out.set(k, [...v.dims])
   } finally {

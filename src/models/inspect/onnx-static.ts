@@ -21,9 +21,10 @@ export function* walkTensors(g: GraphProto): Generator<TensorProto> {
     if (node.opType === 'Constant') for (const a of node.attribute ?? []) if (a.name === 'value' && a.t) yield a.t
   }
   // Subgraph initializers.
-  for (const {node} of walkNodes(g)) for (const a of node.attribute ?? []) {
-    for (const sub of [a.g, ...(a.graphs ?? [])]) if (sub) for (const t of sub.initializer ?? []) yield t
-  }
+  for (const {node} of walkNodes(g))
+    for (const a of node.attribute ?? []) {
+      for (const sub of [a.g, ...(a.graphs ?? [])]) if (sub) for (const t of sub.initializer ?? []) yield t
+    }
 }
 
 /** Integer/bool tensors are shapes, indices and axes, not learned weights. */
@@ -49,7 +50,7 @@ export function onnxStatic(model: ModelProto): OnnxStatic {
   let nodeCount = 0
   let nestedNodes = 0
   for (const {node, depth} of walkNodes(g)) {
-    const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${node.opType}` : node.opType ?? '?'
+    const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${node.opType}` : (node.opType ?? '?')
     ops[key] = (ops[key] ?? 0) + 1
     nodeCount++
     if (depth > 0) nestedNodes++

@@ -25,7 +25,8 @@ export function runtimePlan(format: ModelFormat): InspectReport['runtime'] {
     const c = chooseProviders('auto')
     return {backend, engine: `onnxruntime-node ${ort().env.versions?.node ?? ''}`.trim(), device: c.device, note: c.note}
   }
-  if (resolvable('@tensorflow/tfjs-node-gpu')) return {backend, engine: '@tensorflow/tfjs-node-gpu', device: 'gpu', note: 'auto would choose tfjs-node-gpu (installed)'}
+  if (resolvable('@tensorflow/tfjs-node-gpu'))
+    return {backend, engine: '@tensorflow/tfjs-node-gpu', device: 'gpu', note: 'auto would choose tfjs-node-gpu (installed)'}
   if (resolvable('@tensorflow/tfjs-node')) return {backend, engine: '@tensorflow/tfjs-node', device: 'cpu', note: 'tfjs-node (libtensorflow, cpu)'}
   if (format === 'savedmodel') return {backend, engine: 'none', device: 'cpu', note: 'a SavedModel needs @tensorflow/tfjs-node, which is not installed'}
   return {backend, engine: '@tensorflow/tfjs (wasm backend)', device: 'cpu', note: 'tfjs-node not installed: @tensorflow/tfjs with the wasm backend (cpu)'}

@@ -11,7 +11,12 @@ import {resolveShapes} from './input-shape.js'
 import type {ComputeEstimate} from './types.js'
 
 /** A node of a TF.js graph model's modelTopology.node list (the attrs inspect reads). */
-export interface GraphNode {name: string; op: string; input?: string[]; attr?: Record<string, {b?: boolean; s?: string; type?: string; shape?: {dim?: {size?: string}[]; unknownRank?: boolean}}>}
+export interface GraphNode {
+  name: string
+  op: string
+  input?: string[]
+  attr?: Record<string, {b?: boolean; s?: string; type?: string; shape?: {dim?: {size?: string}[]; unknownRank?: boolean}}>
+}
 
 const CONV = new Set(['Conv2D', '_FusedConv2D', 'FusedConv2D'])
 const DEPTHWISE = new Set(['DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'DepthwiseConv2d'])

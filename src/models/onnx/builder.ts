@@ -3,7 +3,14 @@ import {onnx, type NodeProto, type TensorProto, type ValueInfoProto, type ModelP
 
 export type AttrValue = number | number[] | string | TensorProto | {float: number} | {floats: number[]}
 
-export function makeNode(opType: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue> = {}, name?: string, domain?: string): NodeProto {
+export function makeNode(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Record<string, AttrValue> = {},
+  name?: string,
+  domain?: string,
+): NodeProto {
   const A = onnx.AttributeProto.AttributeType
   const attribute = Object.entries(attrs).map(([n, v]) => {
     if (typeof v === 'number') return Number.isInteger(v) ? {name: n, type: A.INT, i: v} : {name: n, type: A.FLOAT, f: v}

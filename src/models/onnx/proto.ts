@@ -24,7 +24,10 @@ export function decodeModel(bytes: Uint8Array, where = 'model'): ModelProto {
   try {
     model = onnx.ModelProto.decode(bytes)
   } catch (err) {
-    throw new TfsoptError('E_CORRUPT', `${where} is not a valid ONNX model (protobuf decode failed: ${(err as Error).message}); check the file is complete and really ONNX`)
+    throw new TfsoptError(
+      'E_CORRUPT',
+      `${where} is not a valid ONNX model (protobuf decode failed: ${(err as Error).message}); check the file is complete and really ONNX`,
+    )
   }
   if (!model.graph) throw new TfsoptError('E_CORRUPT', `${where} decodes as protobuf but has no graph; it is not an ONNX model`)
   return model

@@ -4,8 +4,16 @@ import {ONNX_DTYPE, ONNX_DTYPE_CODE, DTYPE_BYTES, type DType, type Dim, type Ten
 import {TfsoptError} from '../../errors.js'
 
 export type TypedArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array
-  | Uint32Array | BigInt64Array | BigUint64Array
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
 
 export interface HostTensor {
   dtype: DType
@@ -26,7 +34,7 @@ export function tensorDType(t: TensorProto): DType {
 
 /** Bytes the tensor's values occupy (raw_data or typed fields), without decoding. */
 export function tensorByteSize(t: TensorProto): number {
-  if (t.rawData && t.rawData.length) return t.rawData.length
+  if (t.rawData?.length) return t.rawData.length
   const dt = tensorDType(t)
   if (dt === 'string') return (t.stringData ?? []).reduce((s, b) => s + b.length, 0)
   return elementCount(tensorDims(t)) * DTYPE_BYTES[dt]
@@ -36,17 +44,31 @@ function fromRaw(dtype: DType, raw: Uint8Array): TypedArray {
   // Copy: raw_data slices are not necessarily aligned; Uint8Array.prototype.slice copies even for Node Buffers (whose .slice is a view).
   const buf = Uint8Array.prototype.slice.call(raw).buffer
   switch (dtype) {
-    case 'float32': return new Float32Array(buf)
-    case 'float64': return new Float64Array(buf)
-    case 'int8': return new Int8Array(buf)
-    case 'uint8': case 'bool': return new Uint8Array(buf)
-    case 'int16': return new Int16Array(buf)
-    case 'uint16': case 'float16': case 'bfloat16': return new Uint16Array(buf)
-    case 'int32': return new Int32Array(buf)
-    case 'uint32': return new Uint32Array(buf)
-    case 'int64': return new BigInt64Array(buf)
-    case 'uint64': return new BigUint64Array(buf)
-    default: throw new TfsoptError('E_UNSUPPORTED', `tensors of type ${dtype} are not supported`)
+    case 'float32':
+      return new Float32Array(buf)
+    case 'float64':
+      return new Float64Array(buf)
+    case 'int8':
+      return new Int8Array(buf)
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(buf)
+    case 'int16':
+      return new Int16Array(buf)
+    case 'uint16':
+    case 'float16':
+    case 'bfloat16':
+      return new Uint16Array(buf)
+    case 'int32':
+      return new Int32Array(buf)
+    case 'uint32':
+      return new Uint32Array(buf)
+    case 'int64':
+      return new BigInt64Array(buf)
+    case 'uint64':
+      return new BigUint64Array(buf)
+    default:
+      throw new TfsoptError('E_UNSUPPORTED', `tensors of type ${dtype} are not supported`)
   }
 }
 
@@ -54,16 +76,23 @@ export function tensorToHost(t: TensorProto): HostTensor {
   const dtype = tensorDType(t)
   const dims = tensorDims(t)
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new TfsoptError('E_UNSUPPORTED', `initializer ${t.name} stores its data in an external file; re-save the model with all tensors inside the .onnx file`)
+    throw new TfsoptError(
+      'E_UNSUPPORTED',
+      `initializer ${t.name} stores its data in an external file; re-save the model with all tensors inside the .onnx file`,
+    )
   }
   if (dtype === 'string') return {dtype, dims, data: (t.stringData ?? []).map((b) => Buffer.from(b).toString('utf8'))}
-  if (t.rawData && t.rawData.length) return {dtype, dims, data: fromRaw(dtype, t.rawData)}
+  if (t.rawData?.length) return {dtype, dims, data: fromRaw(dtype, t.rawData)}
   const n = elementCount(dims)
   switch (dtype) {
-    case 'float32': return {dtype, dims, data: Float32Array.from(t.floatData ?? [])}
-    case 'float64': return {dtype, dims, data: Float64Array.from(t.doubleData ?? [])}
-    case 'int64': return {dtype, dims, data: BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNum(v as number))))}
-    case 'uint64': case 'uint32': {
+    case 'float32':
+      return {dtype, dims, data: Float32Array.from(t.floatData ?? [])}
+    case 'float64':
+      return {dtype, dims, data: Float64Array.from(t.doubleData ?? [])}
+    case 'int64':
+      return {dtype, dims, data: BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNum(v as number))))}
+    case 'uint64':
+    case 'uint32': {
       const vals = (t.uint64Data ?? []).map((v) => toNum(v as number))
       return dtype === 'uint32' ? {dtype, dims, data: Uint32Array.from(vals)} : {dtype, dims, data: BigUint64Array.from(vals.map(BigInt))}
     }
@@ -71,7 +100,16 @@ export function tensorToHost(t: TensorProto): HostTensor {
       // int32_data carries int8/uint8/int16/uint16/int32/bool/float16 (bits), per the ONNX spec.
       const vals = t.int32Data ?? []
       if (vals.length !== n && n !== 0) throw new TfsoptError('E_CORRUPT', `initializer ${t.name} has ${vals.length} values for shape [${dims}]`)
-      const ctor = {int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array, float16: Uint16Array, bfloat16: Uint16Array, int32: Int32Array}[dtype as string]
+      const ctor = {
+        int8: Int8Array,
+        uint8: Uint8Array,
+        bool: Uint8Array,
+        int16: Int16Array,
+        uint16: Uint16Array,
+        float16: Uint16Array,
+        bfloat16: Uint16Array,
+        int32: Int32Array,
+      }[dtype as string]
       if (!ctor) throw new TfsoptError('E_UNSUPPORTED', `tensors of type ${dtype} are not supported`)
       return {dtype, dims, data: ctor.from(vals)}
     }
@@ -91,11 +129,24 @@ export function tensorToFloat32(t: TensorProto): Float32Array {
 
 export function typedArrayFrom(dtype: DType, data: number[]): TypedArray {
   switch (dtype) {
-    case 'int64': return BigInt64Array.from(data.map((v) => BigInt(Math.trunc(v))))
-    case 'uint64': return BigUint64Array.from(data.map((v) => BigInt(Math.trunc(v))))
-    case 'float16': return Uint16Array.from(data.map(float32ToFloat16Bits))
+    case 'int64':
+      return BigInt64Array.from(data.map((v) => BigInt(Math.trunc(v))))
+    case 'uint64':
+      return BigUint64Array.from(data.map((v) => BigInt(Math.trunc(v))))
+    case 'float16':
+      return Uint16Array.from(data.map(float32ToFloat16Bits))
     default: {
-      const ctor = {float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array}[dtype as string]
+      const ctor = {
+        float32: Float32Array,
+        float64: Float64Array,
+        int8: Int8Array,
+        uint8: Uint8Array,
+        bool: Uint8Array,
+        int16: Int16Array,
+        uint16: Uint16Array,
+        int32: Int32Array,
+        uint32: Uint32Array,
+      }[dtype as string]
       if (!ctor) throw new TfsoptError('E_UNSUPPORTED', `cannot hold ${dtype} values in a typed array`)
       return ctor.from(data)
     }
@@ -118,19 +169,23 @@ export function valueInfoToTensorInfo(v: ValueInfoProto): TensorInfo {
   const tt = v.type?.tensorType
   const dtype = ONNX_DTYPE[tt?.elemType ?? 0] ?? 'unknown'
   const dims = tt?.shape?.dim
-  const shape: Dim[] | null = tt?.shape ? (dims ?? []).map((d) => {
-    if (d.dimValue !== null && d.dimValue !== undefined && d.dimParam === undefined) return toNum(d.dimValue as number)
-    if (d.dimParam) return d.dimParam
-    if (d.dimValue !== null && d.dimValue !== undefined) return toNum(d.dimValue as number)
-    return null
-  }) : null
+  const shape: Dim[] | null = tt?.shape
+    ? (dims ?? []).map((d) => {
+        if (d.dimValue !== null && d.dimValue !== undefined && d.dimParam === undefined) return toNum(d.dimValue as number)
+        if (d.dimParam) return d.dimParam
+        if (d.dimValue !== null && d.dimValue !== undefined) return toNum(d.dimValue as number)
+        return null
+      })
+    : null
   return {name: v.name ?? '', dtype, shape}
 }
 
 export function makeValueInfo(name: string, dtype: DType, shape: Dim[]): ValueInfoProto {
   return onnx.ValueInfoProto.create({
     name,
-    type: {tensorType: {elemType: ONNX_DTYPE_CODE[dtype], shape: {dim: shape.map((d) => (typeof d === 'number' ? {dimValue: d} : {dimParam: d ?? undefined}))}}},
+    type: {
+      tensorType: {elemType: ONNX_DTYPE_CODE[dtype], shape: {dim: shape.map((d) => (typeof d === 'number' ? {dimValue: d} : {dimParam: d ?? undefined}))}},
+    },
   })
 }
 
@@ -144,7 +199,7 @@ export function float32ToFloat16Bits(v: number): number {
   const exp = (x >>> 23) & 0xff
   let mant = x & 0x7fffff
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0)
-  let e = exp - 127 + 15
+  const e = exp - 127 + 15
   if (e >= 0x1f) return sign | 0x7c00
   if (e <= 0) {
     if (e < -10) return sign
@@ -153,12 +208,12 @@ export function float32ToFloat16Bits(v: number): number {
     let half = mant >>> shift
     const rem = mant & ((1 << shift) - 1)
     const mid = 1 << (shift - 1)
-    if (rem > mid || (rem === mid && (half & 1))) half++
+    if (rem > mid || (rem === mid && half & 1)) half++
     return sign | half
   }
   let half = (e << 10) | (mant >>> 13)
   const rem = mant & 0x1fff
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++
   return sign | half
 }
 

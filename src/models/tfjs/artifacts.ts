@@ -24,7 +24,10 @@ export interface WeightEntry {
   quantization?: WeightQuantization
 }
 
-export interface WeightsGroup {paths: string[]; weights: WeightEntry[]}
+export interface WeightsGroup {
+  paths: string[]
+  weights: WeightEntry[]
+}
 
 export interface ModelJson {
   format?: string
@@ -89,7 +92,7 @@ export function readShards(modelJsonPath: string, json: ModelJson): Uint8Array {
 
 export function readShardFile(file: string): Uint8Array {
   if (existsSync(file)) return readFileSync(file)
-  const js = file + '.min.js'
+  const js = `${file}.min.js`
   const alt = file.replace(/(\.bin)?$/, '.min.js')
   for (const cand of [js, alt]) if (existsSync(cand)) return decodeJsWrappedBytes(readFileSync(cand, 'utf8'), cand)
   throw new TfsoptError('E_NOT_FOUND', `weight shard ${file} is missing; copy every shard listed in model.json next to it`)
@@ -126,8 +129,10 @@ export function decodeJsWrappedJson(src: string, where: string): ModelJson {
     if (end > start) {
       try {
         const obj = runInNewContext(`(${src.slice(start, end + 1)})`, Object.create(null), {timeout: 2000}) as ModelJson
-        if (obj && obj.modelTopology && Array.isArray(obj.weightsManifest)) return JSON.parse(JSON.stringify(obj)) as ModelJson
-      } catch { /* not a plain literal */ }
+        if (obj?.modelTopology && Array.isArray(obj.weightsManifest)) return JSON.parse(JSON.stringify(obj)) as ModelJson
+      } catch {
+        /* not a plain literal */
+      }
     }
   }
   throw new TfsoptError('E_FORMAT', `${where} holds no TF.js model.json object (expected a JS module exporting {modelTopology, weightsManifest})`)
@@ -168,10 +173,14 @@ export function decodeWeight(entry: WeightEntry, bytes: Uint8Array): Float32Arra
     return Float32Array.from(raw, (v) => v * scale + min)
   }
   switch (entry.dtype) {
-    case 'float32': return new Float32Array(buf, 0, n)
-    case 'int32': return new Int32Array(buf, 0, n)
-    case 'bool': return new Uint8Array(buf, 0, n)
-    default: throw new TfsoptError('E_UNSUPPORTED', `weight ${entry.name} has dtype ${entry.dtype}, which tfsopt cannot read`)
+    case 'float32':
+      return new Float32Array(buf, 0, n)
+    case 'int32':
+      return new Int32Array(buf, 0, n)
+    case 'bool':
+      return new Uint8Array(buf, 0, n)
+    default:
+      throw new TfsoptError('E_UNSUPPORTED', `weight ${entry.name} has dtype ${entry.dtype}, which tfsopt cannot read`)
   }
 }
 
@@ -181,7 +190,11 @@ export function decodeAllWeights(json: ModelJson, data: Uint8Array): DecodedWeig
   for (const group of json.weightsManifest) {
     for (const entry of group.weights) {
       const size = elementsOf(entry.shape) * storedElementBytes(entry)
-      if (offset + size > data.length) throw new TfsoptError('E_CORRUPT', `weight ${entry.name} runs past the end of the shards (${data.length} bytes); the shards are truncated or do not match model.json`)
+      if (offset + size > data.length)
+        throw new TfsoptError(
+          'E_CORRUPT',
+          `weight ${entry.name} runs past the end of the shards (${data.length} bytes); the shards are truncated or do not match model.json`,
+        )
       out.push({entry, values: decodeWeight(entry, data.subarray(offset, offset + size)), storedBytes: size})
       offset += size
     }

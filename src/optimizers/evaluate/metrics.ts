@@ -40,7 +40,13 @@ export function fidelity(ref: ArrayLike<number>, got: ArrayLike<number>, rows?: 
     for (let r = 0; r < rows; r++) if (a[r] === b[r]) same++
     top1 = same / rows
   }
-  return {maxAbsError: maxAbs, meanRelativeError: sumAbs === 0 ? (sumAbsErr === 0 ? 0 : Infinity) : sumAbsErr / sumAbs, cosineSimilarity: cos, top1Agreement: top1, elements: ref.length}
+  return {
+    maxAbsError: maxAbs,
+    meanRelativeError: sumAbs === 0 ? (sumAbsErr === 0 ? 0 : Infinity) : sumAbsErr / sumAbs,
+    cosineSimilarity: cos,
+    top1Agreement: top1,
+    elements: ref.length,
+  }
 }
 
 /** Arg-max of each of `rows` equal rows (the class scores of each sample). */

@@ -8,7 +8,11 @@ import {TfsoptError} from '../../errors.js'
 import type {Feeds, InferenceSession, Tensor} from '../../runtime/types.js'
 import {median} from './metrics.js'
 
-export interface Outputs {names: string[]; data: Record<string, Float32Array>; rows: number}
+export interface Outputs {
+  names: string[]
+  data: Record<string, Float32Array>
+  rows: number
+}
 
 export async function runAll(session: InferenceSession, ds: Dataset, batch = 32, limit = ds.count): Promise<Outputs> {
   const n = Math.min(limit, ds.count)
@@ -21,7 +25,10 @@ export async function runAll(session: InferenceSession, ds: Dataset, batch = 32,
       res = await session.run(feeds)
     } catch (err) {
       if (err instanceof TfsoptError) throw err
-      throw new TfsoptError('E_DATA', `running ${ds.source} through the model failed: ${(err as Error).message.split('\n')[0]}; check the data's input names and shapes against the model`)
+      throw new TfsoptError(
+        'E_DATA',
+        `running ${ds.source} through the model failed: ${(err as Error).message.split('\n')[0]}; check the data's input names and shapes against the model`,
+      )
     }
     for (const [k, t] of Object.entries(res)) (parts[k] ??= []).push(toF32(t))
   }
@@ -62,13 +69,25 @@ export function batchFeeds(ds: Dataset, session: InferenceSession, batch: number
   return feeds
 }
 
-export interface LatencyPair {batch: number; beforeMs: number; afterMs: number; ratio: number; runs: number}
+export interface LatencyPair {
+  batch: number
+  beforeMs: number
+  afterMs: number
+  ratio: number
+  runs: number
+}
 
 /**
  * Median latency of two sessions at one batch size, measured in alternating blocks (A B A B ...) so
  * that drift on a shared machine hits both equally. Runs until `budgetMs` per model or `maxRuns`.
  */
-export async function compareLatency(a: InferenceSession, b: InferenceSession, ds: Dataset, batch: number, opts: {budgetMs?: number; maxRuns?: number; minRuns?: number} = {}): Promise<LatencyPair> {
+export async function compareLatency(
+  a: InferenceSession,
+  b: InferenceSession,
+  ds: Dataset,
+  batch: number,
+  opts: {budgetMs?: number; maxRuns?: number; minRuns?: number} = {},
+): Promise<LatencyPair> {
   const fa = batchFeeds(ds, a, batch)
   const fb = batchFeeds(ds, b, batch)
   for (let i = 0; i < 3; i++) {

@@ -19,7 +19,11 @@ import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type Qu
 export const DYNAMIC_OPS = ['MatMul', 'Gemm', 'Conv']
 
 export function quantizeDynamic(input: ModelProto, opts: QuantOptions): {model: ModelProto; plan: TransformPlan} {
-  if (opts.activationType !== 'uint8') throw new TfsoptError('E_USAGE', '--mode dynamic quantises activations with DynamicQuantizeLinear, which only produces uint8; drop --activation-type int8 (or use --mode static)')
+  if (opts.activationType !== 'uint8')
+    throw new TfsoptError(
+      'E_USAGE',
+      '--mode dynamic quantises activations with DynamicQuantizeLinear, which only produces uint8; drop --activation-type int8 (or use --mode static)',
+    )
   const {model, idx} = preparedCopy(input)
   const g = model.graph!
   const plan = emptyPlan()
@@ -57,7 +61,12 @@ export function quantizeDynamic(input: ModelProto, opts: QuantOptions): {model: 
     // scales applied after the integer conv, broadcast as [1, M, 1, …]; asymmetric uint8 stays per tensor.
     const perChannel = opts.perChannel && (!isConv || symmetric)
     const transpose = n.opType === 'Gemm' && attrInt(n, 'transB', 0) === 1
-    const w = quantizedWeight(idx, inits, wcache, n.input![1]!, opts.weightType, {symmetric, reduceRange: opts.reduceRange, axis: perChannel ? (isConv ? 0 : 1) : undefined, transpose})
+    const w = quantizedWeight(idx, inits, wcache, n.input![1]!, opts.weightType, {
+      symmetric,
+      reduceRange: opts.reduceRange,
+      axis: perChannel ? (isConv ? 0 : 1) : undefined,
+      transpose,
+    })
     const a = quantAct(n.input![0]!)
     const y = n.output![0]!
     const intOut = idx.unique(`${y}_output_quantized`)
@@ -90,11 +99,19 @@ export function quantizeDynamic(input: ModelProto, opts: QuantOptions): {model: 
       }
       out.push(makeNode('Add', [scaled, b], [y], {}, idx.unique(`${n.name}_bias_add`)))
     } else out.push(makeNode('Mul', [cast, scales], [y], {}, idx.unique(`${n.name}_output_scale_mul`)))
-    plan.changed.push({node: n.name!, opType: n.opType!, weights: [n.input![1]!], how: `${isConv ? 'ConvInteger' : 'MatMulInteger'} u8×${opts.weightType === 'int8' ? 's8' : 'u8'}${perChannel ? ' per-channel' : ''}`})
+    plan.changed.push({
+      node: n.name!,
+      opType: n.opType!,
+      weights: [n.input![1]!],
+      how: `${isConv ? 'ConvInteger' : 'MatMulInteger'} u8×${opts.weightType === 'int8' ? 's8' : 'u8'}${perChannel ? ' per-channel' : ''}`,
+    })
   }
   g.node = out
   if (plan.changed.length) ensureOpset(model, 11, 'dynamic quantisation (DynamicQuantizeLinear)')
-  if (opts.perChannel && !symmetric && plan.changed.some((c) => c.opType === 'Conv')) plan.notes.push('Conv weights stay per-tensor with --weight-type uint8: ConvInteger takes a single filter zero point, and asymmetric channels each need their own')
+  if (opts.perChannel && !symmetric && plan.changed.some((c) => c.opType === 'Conv'))
+    plan.notes.push(
+      'Conv weights stay per-tensor with --weight-type uint8: ConvInteger takes a single filter zero point, and asymmetric channels each need their own',
+    )
   pruneUnusedInitializers(model)
   g.valueInfo = []
   return {model, plan}

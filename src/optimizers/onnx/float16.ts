@@ -21,7 +21,36 @@ import {preparedCopy} from './graph.js'
 import {emptyPlan, type TransformPlan} from './plan.js'
 
 /** onnxconverter-common's DEFAULT_OP_BLOCK_LIST (the ops ORT and converters expect in float32). */
-export const FLOAT16_BLOCK_LIST = ['ArrayFeatureExtractor', 'Binarizer', 'CastMap', 'CategoryMapper', 'DictVectorizer', 'FeatureVectorizer', 'Imputer', 'LabelEncoder', 'LinearClassifier', 'LinearRegressor', 'Normalizer', 'OneHotEncoder', 'RandomUniformLike', 'SVMClassifier', 'SVMRegressor', 'Scaler', 'TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'ZipMap', 'NonMaxSuppression', 'TopK', 'RoiAlign', 'Resize', 'Range', 'CumSum', 'Min', 'Max', 'Upsample']
+export const FLOAT16_BLOCK_LIST = [
+  'ArrayFeatureExtractor',
+  'Binarizer',
+  'CastMap',
+  'CategoryMapper',
+  'DictVectorizer',
+  'FeatureVectorizer',
+  'Imputer',
+  'LabelEncoder',
+  'LinearClassifier',
+  'LinearRegressor',
+  'Normalizer',
+  'OneHotEncoder',
+  'RandomUniformLike',
+  'SVMClassifier',
+  'SVMRegressor',
+  'Scaler',
+  'TreeEnsembleClassifier',
+  'TreeEnsembleRegressor',
+  'ZipMap',
+  'NonMaxSuppression',
+  'TopK',
+  'RoiAlign',
+  'Resize',
+  'Range',
+  'CumSum',
+  'Min',
+  'Max',
+  'Upsample',
+]
 
 /** |x| above this stays float32: onnxconverter-common's clamp bound, ×6.5 below float16's 65504. */
 export const FLOAT16_SAFE_MAX = 1e4
@@ -29,7 +58,11 @@ export const FLOAT16_SAFE_MAX = 1e4
 /**
  * @param floatRanges every float32 tensor of the graph with the largest |x| a probe run saw.
  */
-export function convertFloat16(input: ModelProto, floatRanges: Map<string, number>, opts: {filter: NameFilter; keepFloat?: Set<string>; blockList?: string[]}): {model: ModelProto; plan: TransformPlan} {
+export function convertFloat16(
+  input: ModelProto,
+  floatRanges: Map<string, number>,
+  opts: {filter: NameFilter; keepFloat?: Set<string>; blockList?: string[]},
+): {model: ModelProto; plan: TransformPlan} {
   const {model, idx} = preparedCopy(input)
   const g = model.graph!
   const plan = emptyPlan()
@@ -39,7 +72,10 @@ export function convertFloat16(input: ModelProto, floatRanges: Map<string, numbe
   for (const t of g.initializer ?? []) {
     if (tensorDType(t) !== 'float32') continue
     floatTensors.add(t.name!)
-    constMax.set(t.name!, tensorToFloat32(t).reduce((m, v) => Math.max(m, Math.abs(v)), 0))
+    constMax.set(
+      t.name!,
+      tensorToFloat32(t).reduce((m, v) => Math.max(m, Math.abs(v)), 0),
+    )
   }
   const outOfRange = (n: NodeProto): string | undefined => {
     const w = (n.input ?? []).filter((x) => (constMax.get(x) ?? 0) > FLOAT16_SAFE_MAX)
@@ -51,10 +87,14 @@ export function convertFloat16(input: ModelProto, floatRanges: Map<string, numbe
     return undefined
   }
   const whyStay = (n: NodeProto): string | undefined =>
-    block.has(n.opType!) ? 'op is on the float16 block list: runs in float32 between Casts'
-      : opts.keepFloat?.has(n.name!) ? 'kept in float32 by the accuracy-aware fallback'
-        : (n.domain ?? '') !== '' ? `custom domain ${n.domain}`
-          : !selects(opts.filter, n.name!) ? 'not selected by --include/--exclude'
+    block.has(n.opType!)
+      ? 'op is on the float16 block list: runs in float32 between Casts'
+      : opts.keepFloat?.has(n.name!)
+        ? 'kept in float32 by the accuracy-aware fallback'
+        : (n.domain ?? '') !== ''
+          ? `custom domain ${n.domain}`
+          : !selects(opts.filter, n.name!)
+            ? 'not selected by --include/--exclude'
             : outOfRange(n)
   const stays = new Map<NodeProto, string>()
   for (const n of g.node ?? []) {
@@ -75,7 +115,12 @@ export function convertFloat16(input: ModelProto, floatRanges: Map<string, numbe
       c[i] = clampForFloat16(v[i]!)
       if (c[i] !== v[i]) clamped++
     }
-    return makeTensor(t.name!, 'float16', (t.dims ?? []).map((d) => toNum(d as number)), Array.from(c))
+    return makeTensor(
+      t.name!,
+      'float16',
+      (t.dims ?? []).map((d) => toNum(d as number)),
+      Array.from(c),
+    )
   })
   g.initializer = newInits
   if (clamped) plan.notes.push(`${clamped} weight value(s) outside float16's useful range were clamped (|x| < 1e-7 → 1e-7, |x| > 1e4 → 1e4)`)
@@ -151,7 +196,13 @@ export function convertFloat16(input: ModelProto, floatRanges: Map<string, numbe
       rename.set(y, h)
       out.push(makeNode('Cast', [h], [y], {to: 1}, idx.unique(`${y}_cast_to_fp32`)))
     }
-    if ((n.input ?? []).some((x) => idx.isConst(x) && floatTensors.has(x))) plan.changed.push({node: n.name!, opType: n.opType!, weights: n.input.filter((x) => idx.isConst(x) && floatTensors.has(x)), how: 'float16 weights and compute'})
+    if ((n.input ?? []).some((x) => idx.isConst(x) && floatTensors.has(x)))
+      plan.changed.push({
+        node: n.name!,
+        opType: n.opType!,
+        weights: n.input.filter((x) => idx.isConst(x) && floatTensors.has(x)),
+        how: 'float16 weights and compute',
+      })
   }
   g.node = out
   g.valueInfo = []

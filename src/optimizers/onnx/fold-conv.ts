@@ -16,7 +16,11 @@ import {attrFloat, attrInt} from '../../models/onnx/proto.js'
 import {makeTensor} from '../../models/onnx/tensor.js'
 import {GraphIndex} from './graph.js'
 
-export interface Folded {batchNormalization: number; mul: number; add: number}
+export interface Folded {
+  batchNormalization: number
+  mul: number
+  add: number
+}
 
 /** A constant that broadcasts as one value per channel of an [N, C, ...] tensor of rank r: its C values. */
 function perChannel(c: {data: Float32Array; dims: number[]}, channels: number, rank: number): Float32Array | undefined {
@@ -59,7 +63,7 @@ export function foldIntoConv(model: ModelProto): Folded {
     const idx = new GraphIndex(model)
     for (const n of g.node ?? []) {
       const conv = idx.producer.get(n.input?.[0] ?? '') ?? idx.producer.get(n.input?.[1] ?? '')
-      if (!conv || conv.opType !== 'Conv' || (conv.domain ?? '') !== '') continue
+      if (conv?.opType !== 'Conv' || (conv.domain ?? '') !== '') continue
       const y = conv.output![0]!
       if ((idx.consumers.get(y) ?? []).length !== 1 || idx.graphOutputs.has(y)) continue
       const w = idx.floatConst(conv.input![1]!)

@@ -85,7 +85,24 @@ export function modelOpset(model: ModelProto): number {
 }
 
 /** Ops whose meaning changed between opset 11 and 13 (inputs instead of attributes, axis rules). */
-const CHANGED_BY_13 = new Set(['Softmax', 'LogSoftmax', 'Hardmax', 'Squeeze', 'Unsqueeze', 'Split', 'ReduceSum', 'Resize', 'Slice', 'Upsample', 'TopK', 'Dropout', 'Pad', 'Clip', 'BatchNormalization', 'Scan'])
+const CHANGED_BY_13 = new Set([
+  'Softmax',
+  'LogSoftmax',
+  'Hardmax',
+  'Squeeze',
+  'Unsqueeze',
+  'Split',
+  'ReduceSum',
+  'Resize',
+  'Slice',
+  'Upsample',
+  'TopK',
+  'Dropout',
+  'Pad',
+  'Clip',
+  'BatchNormalization',
+  'Scan',
+])
 
 /**
  * Raises the default-domain opset to `want` when the graph uses no op whose semantics changed in
@@ -101,7 +118,10 @@ export function ensureOpset(model: ModelProto, want: number, why: string): numbe
   // Clip/Resize/Pad/BatchNormalization changed before 11 but not between 11 and 13 (Clip gained bf16, Resize kept its inputs).
   for (const op of ['Clip', 'Resize', 'Pad', 'BatchNormalization']) if (have >= 11) unsafe.delete(op)
   if (unsafe.size) {
-    throw new TfsoptError('E_UNSUPPORTED', `${why} needs ONNX opset ${want}, the model has opset ${have} and uses ops whose definition changed since (${[...unsafe].sort().join(', ')}); convert the model to opset ${want} first (python -m onnx.version_converter or re-export), or use another mode`)
+    throw new TfsoptError(
+      'E_UNSUPPORTED',
+      `${why} needs ONNX opset ${want}, the model has opset ${have} and uses ops whose definition changed since (${[...unsafe].sort().join(', ')}); convert the model to opset ${want} first (python -m onnx.version_converter or re-export), or use another mode`,
+    )
   }
   for (const o of model.opsetImport ?? []) if ((o.domain ?? '') === '' || o.domain === 'ai.onnx') o.version = want
   return want

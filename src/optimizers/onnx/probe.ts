@@ -27,7 +27,7 @@ export async function probeTensors(model: ModelProto, batches: Feeds[], tensors:
     }
   }
   const O = ort()
-  let session
+  let session: Awaited<ReturnType<typeof O.InferenceSession.create>>
   try {
     session = await O.InferenceSession.create(Buffer.from(encodeModel(m)), {intraOpNumThreads: threads, graphOptimizationLevel: 'basic'})
   } catch (err) {
@@ -66,14 +66,20 @@ export async function probeTensors(model: ModelProto, batches: Feeds[], tensors:
  */
 export async function floatTensorRanges(model: ModelProto, feeds: Feeds, threads = 1): Promise<Map<string, number>> {
   const out = new Map<string, number>()
-  await probeTensors(model, [feeds], 'all', (name, dtype, data) => {
-    if (dtype !== 'float32') return
-    let m = out.get(name) ?? 0
-    for (let i = 0; i < data.length; i++) {
-      const a = Math.abs(data[i]!)
-      if (a > m) m = a
-    }
-    out.set(name, m)
-  }, threads)
+  await probeTensors(
+    model,
+    [feeds],
+    'all',
+    (name, dtype, data) => {
+      if (dtype !== 'float32') return
+      let m = out.get(name) ?? 0
+      for (let i = 0; i < data.length; i++) {
+        const a = Math.abs(data[i]!)
+        if (a > m) m = a
+      }
+      out.set(name, m)
+    },
+    threads,
+  )
   return out
 }

@@ -16,7 +16,21 @@ import {quantizedWeight, selectionReason, weightSlot, type QuantOptions, type Qu
 
 export const WEIGHT_OPS = ['Conv', 'ConvTranspose', 'MatMul', 'Gemm']
 /** ORT QDQ registry ops tfsopt quantises by default (Softmax is left out: its probabilities lose most). */
-export const STATIC_OPS = [...WEIGHT_OPS, 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Add', 'Mul', 'Concat', 'Sigmoid', 'HardSigmoid', 'LeakyRelu', 'Resize']
+export const STATIC_OPS = [
+  ...WEIGHT_OPS,
+  'Relu',
+  'Clip',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'Add',
+  'Mul',
+  'Concat',
+  'Sigmoid',
+  'HardSigmoid',
+  'LeakyRelu',
+  'Resize',
+]
 
 /** Tensor ranges from calibration: name → [min, max]. */
 export type Ranges = Map<string, [number, number]>
@@ -29,8 +43,15 @@ export function prepareForStatic(input: ModelProto, notes: string[] = []): Model
   const model = cloneModel(input)
   constantsToInitializers(model)
   const f = foldIntoConv(model)
-  const parts = [[f.batchNormalization, 'BatchNormalization'], [f.mul, 'Mul'], [f.add, 'Add']].filter(([k]) => (k as number) > 0).map(([k, op]) => `${k} ${op}`)
-  if (parts.length) notes.push(`folded ${parts.join(', ')} into the Convs before them (as ONNX Runtime's graph optimiser does), so their weights are quantised once`)
+  const parts = [
+    [f.batchNormalization, 'BatchNormalization'],
+    [f.mul, 'Mul'],
+    [f.add, 'Add'],
+  ]
+    .filter(([k]) => (k as number) > 0)
+    .map(([k, op]) => `${k} ${op}`)
+  if (parts.length)
+    notes.push(`folded ${parts.join(', ')} into the Convs before them (as ONNX Runtime's graph optimiser does), so their weights are quantised once`)
   nameNodes(model)
   return model
 }
@@ -152,11 +173,17 @@ export function quantizeStatic(prepared: ModelProto, ranges: Ranges, opts: Quant
     }
     const qN = idx.unique(`${t}_QuantizeLinear_Output`)
     const dN = idx.unique(`${t}_DequantizeLinear_Output`)
-    qdq.set(t, [makeNode('QuantizeLinear', [t, sN, zN], [qN], {}, idx.unique(`${t}_QuantizeLinear`)), makeNode('DequantizeLinear', [qN, sN, zN], [dN], {}, idx.unique(`${t}_DequantizeLinear`))])
+    qdq.set(t, [
+      makeNode('QuantizeLinear', [t, sN, zN], [qN], {}, idx.unique(`${t}_QuantizeLinear`)),
+      makeNode('DequantizeLinear', [qN, sN, zN], [dN], {}, idx.unique(`${t}_DequantizeLinear`)),
+    ])
     actParams.set(t, {scale, zp: zeroPoint, dq: dN, sN, zN})
     dqToOrig.set(dN, t)
   }
-  if (uncalibrated.size) plan.notes.push(`${uncalibrated.size} tensor(s) had no float range from calibration and stay float: ${[...uncalibrated].slice(0, 5).join(', ')}${uncalibrated.size > 5 ? ', ...' : ''}`)
+  if (uncalibrated.size)
+    plan.notes.push(
+      `${uncalibrated.size} tensor(s) had no float range from calibration and stay float: ${[...uncalibrated].slice(0, 5).join(', ')}${uncalibrated.size > 5 ? ', ...' : ''}`,
+    )
 
   const out: NodeProto[] = []
   const raised: string[] = []
@@ -172,8 +199,14 @@ export function quantizeStatic(prepared: ModelProto, ranges: Ranges, opts: Quant
         const xp = actParams.get(dqToOrig.get(n.input[0] ?? '') ?? '')
         const bc = bias ? idx.floatConst(bias) : undefined
         const intBias = !!(bias && bc && xp && bc.dims.length === 1 && (n.opType === 'Conv' || n.opType === 'Gemm'))
-        const adjustScales = intBias && symmetric ? {key: `${bias}@${xp!.scale}`, fn: (s: number[]) => int32BiasSafeWeightScales(bc!.data, xp!.scale, s)} : undefined
-        const w = quantizedWeight(idx, inits, wcache, wName, opts.weightType, {symmetric, reduceRange: opts.reduceRange, axis: opts.perChannel ? slot.axis : undefined, adjustScales})
+        const adjustScales =
+          intBias && symmetric ? {key: `${bias}@${xp!.scale}`, fn: (s: number[]) => int32BiasSafeWeightScales(bc!.data, xp!.scale, s)} : undefined
+        const w = quantizedWeight(idx, inits, wcache, wName, opts.weightType, {
+          symmetric,
+          reduceRange: opts.reduceRange,
+          axis: opts.perChannel ? slot.axis : undefined,
+          adjustScales,
+        })
         if (w.qt.raisedScales) raised.push(`${wName} (${w.qt.raisedScales})`)
         const wdq = idx.unique(`${wName}_DequantizeLinear_Output`)
         const dqAttrs: Record<string, number> = opts.perChannel ? {axis: slot.axis} : {}
@@ -192,14 +225,23 @@ export function quantizeStatic(prepared: ModelProto, ranges: Ranges, opts: Quant
           n.input[2] = bdq
           weights.push(bias)
         }
-        plan.changed.push({node: n.name!, opType: n.opType!, weights, how: `QDQ ${opts.activationType} activations, ${opts.weightType} weights${opts.perChannel ? ' per-channel' : ''}`})
+        plan.changed.push({
+          node: n.name!,
+          opType: n.opType!,
+          weights,
+          how: `QDQ ${opts.activationType} activations, ${opts.weightType} weights${opts.perChannel ? ' per-channel' : ''}`,
+        })
       }
     } else if (targets.has(n)) plan.changed.push({node: n.name!, opType: n.opType!, weights: [], how: `QDQ ${opts.activationType} on inputs/outputs`})
     out.push(n)
     for (const y of n.output ?? []) if (qdq.has(y)) out.push(...qdq.get(y)!)
   }
-  if (raised.length) plan.notes.push(`weight scales raised so the int32 bias cannot overflow (as ORT ≥ 1.20 does; these channels' weights are near zero): ${raised.slice(0, 5).join(', ')}${raised.length > 5 ? `, and ${raised.length - 5} more` : ''}`)
-  for (const relu of removed) plan.changed.push({node: relu.name!, opType: 'Relu', weights: [], how: 'removed: the Q/DQ on [0, max] before it clamps at 0 already (ORT does the same)'})
+  if (raised.length)
+    plan.notes.push(
+      `weight scales raised so the int32 bias cannot overflow (as ORT ≥ 1.20 does; these channels' weights are near zero): ${raised.slice(0, 5).join(', ')}${raised.length > 5 ? `, and ${raised.length - 5} more` : ''}`,
+    )
+  for (const relu of removed)
+    plan.changed.push({node: relu.name!, opType: 'Relu', weights: [], how: 'removed: the Q/DQ on [0, max] before it clamps at 0 already (ORT does the same)'})
   // The Q node itself must read the float tensor, not its own DQ output.
   for (const [t, [q]] of qdq) q!.input![0] = t
   g.node = out

@@ -13,7 +13,11 @@
 import type {AttributeProto, GraphProto, ModelProto} from '../../models/onnx/proto.js'
 import {cloneModel} from './graph.js'
 
-export interface StripResult {model: ModelProto; renamedTensors: number; droppedNodeNames: number}
+export interface StripResult {
+  model: ModelProto
+  renamedTensors: number
+  droppedNodeNames: number
+}
 
 /** Every name mentioned inside a node's subgraphs (If/Loop/Scan bodies may read outer tensors by name). */
 function subgraphNames(attrs: AttributeProto[] | null | undefined, into: Set<string>): void {

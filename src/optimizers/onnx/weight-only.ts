@@ -31,13 +31,22 @@ export function quantizeWeightOnly(input: ModelProto, opts: QuantOptions): {mode
     const wName = n.input![slot.index]!
     let dq = done.get(wName)
     if (!dq) {
-      const w = quantizedWeight(idx, g.initializer!, cache, wName, opts.weightType, {symmetric: opts.weightType === 'int8', reduceRange: opts.reduceRange, axis: opts.perChannel ? slot.axis : undefined})
+      const w = quantizedWeight(idx, g.initializer!, cache, wName, opts.weightType, {
+        symmetric: opts.weightType === 'int8',
+        reduceRange: opts.reduceRange,
+        axis: opts.perChannel ? slot.axis : undefined,
+      })
       dq = idx.unique(`${wName}_dequantized`)
       head.push(makeNode('DequantizeLinear', [w.q, w.scale, w.zp], [dq], opts.perChannel ? {axis: slot.axis} : {}, idx.unique(`${wName}_DequantizeLinear`)))
       done.set(wName, dq)
     }
     n.input![slot.index] = dq
-    plan.changed.push({node: n.name!, opType: n.opType!, weights: [wName], how: `${opts.weightType} weight + DequantizeLinear${opts.perChannel ? ' per-channel' : ''}`})
+    plan.changed.push({
+      node: n.name!,
+      opType: n.opType!,
+      weights: [wName],
+      how: `${opts.weightType} weight + DequantizeLinear${opts.perChannel ? ' per-channel' : ''}`,
+    })
   }
   if (plan.changed.length) ensureOpset(model, opts.perChannel ? 13 : 10, 'weight-only quantisation (DequantizeLinear)')
   g.node = [...head, ...(g.node ?? [])]

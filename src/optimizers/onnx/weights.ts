@@ -17,10 +17,18 @@ export interface QuantOptions {
   keepFloat?: Set<string>
 }
 
-export interface QuantWeight {q: string; scale: string; zp: string; qt: QuantizedTensor}
+export interface QuantWeight {
+  q: string
+  scale: string
+  zp: string
+  qt: QuantizedTensor
+}
 
 /** Where a node's weight is and along which axis its output channels run. */
-export interface WeightSlot {index: number; axis: number}
+export interface WeightSlot {
+  index: number
+  axis: number
+}
 
 /** The constant weight input of a MatMul/Gemm/Conv/ConvTranspose, or why there is none. */
 export function weightSlot(n: NodeProto, idx: GraphIndex): WeightSlot | string {
@@ -58,7 +66,20 @@ export function selectionReason(n: NodeProto, opts: QuantOptions, defaults: stri
 }
 
 /** Quantises a float initializer into `<name>_quantized` + `_scale` + `_zero_point`, once per name. */
-export function quantizedWeight(idx: GraphIndex, inits: TensorProto[], cache: Map<string, QuantWeight>, name: string, qtype: QType, opts: {symmetric: boolean; reduceRange: boolean; axis?: number; transpose?: boolean; adjustScales?: {key: string; fn: (scales: number[]) => number[] | undefined}}): QuantWeight {
+export function quantizedWeight(
+  idx: GraphIndex,
+  inits: TensorProto[],
+  cache: Map<string, QuantWeight>,
+  name: string,
+  qtype: QType,
+  opts: {
+    symmetric: boolean
+    reduceRange: boolean
+    axis?: number
+    transpose?: boolean
+    adjustScales?: {key: string; fn: (scales: number[]) => number[] | undefined}
+  },
+): QuantWeight {
   const key = `${name}|${opts.axis}|${opts.transpose}|${qtype}|${opts.adjustScales?.key ?? ''}`
   const hit = cache.get(key)
   if (hit) return hit

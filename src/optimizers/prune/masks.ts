@@ -61,7 +61,10 @@ export function channelNorms(w: Float32Array, dims: number[], axis: number): num
 export function keepByNorm(norms: number[], sparsity: number): number[] {
   const keep = Math.max(1, Math.round(norms.length * (1 - sparsity)))
   const order = norms.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1])
-  return order.slice(0, keep).map((x) => x[1]).sort((a, b) => a - b)
+  return order
+    .slice(0, keep)
+    .map((x) => x[1])
+    .sort((a, b) => a - b)
 }
 
 /** The sub-tensor with only `keep` indices along `axis`. */

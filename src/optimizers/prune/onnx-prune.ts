@@ -16,8 +16,21 @@ import {selects, type NameFilter} from '../select.js'
 import {applyThreshold, channelNorms, keepByNorm, magnitudeThreshold, nmPrune, sparsityOf, takeAlong} from './masks.js'
 
 export type PruneMethod = 'magnitude' | 'n:m' | 'structured'
-export interface PruneOptions {method: PruneMethod; sparsity: number; scope: 'layer' | 'global'; n: number; m: number; filter: NameFilter; stats?: StatsHook}
-export interface LayerReport {name: string; weight: string; shape: string; sparsity: number}
+export interface PruneOptions {
+  method: PruneMethod
+  sparsity: number
+  scope: 'layer' | 'global'
+  n: number
+  m: number
+  filter: NameFilter
+  stats?: StatsHook
+}
+export interface LayerReport {
+  name: string
+  weight: string
+  shape: string
+  sparsity: number
+}
 
 const PRUNABLE = ['MatMul', 'Gemm', 'Conv']
 
@@ -66,7 +79,8 @@ function unstructured(model: ModelProto, opts: PruneOptions) {
   const plan = emptyPlan()
   const layers: LayerReport[] = []
   const ts = targets(model, idx, opts, plan)
-  if (opts.method === 'n:m') for (const t of ts) if (t.dims[t.inAxis]! < opts.m) plan.notes.push(`${t.node.name}: input dimension ${t.dims[t.inAxis]} < m=${opts.m}`)
+  if (opts.method === 'n:m')
+    for (const t of ts) if (t.dims[t.inAxis]! < opts.m) plan.notes.push(`${t.node.name}: input dimension ${t.dims[t.inAxis]} < m=${opts.m}`)
   const weights = ts.map((t) => idx.floatConst(t.w)!.data)
   const global = opts.method === 'magnitude' && opts.scope === 'global' ? magnitudeThreshold(weights, opts.sparsity) : undefined
   ts.forEach((t, k) => {
@@ -76,7 +90,12 @@ function unstructured(model: ModelProto, opts: PruneOptions) {
     replaceInit(model, t.w, makeTensor(t.w, 'float32', t.dims, w))
     const s = sparsityOf(w)
     layers.push({name: t.node.name!, weight: t.w, shape: `[${t.dims.join(', ')}]`, sparsity: s})
-    plan.changed.push({node: t.node.name!, opType: t.node.opType!, weights: [t.w], how: opts.method === 'n:m' ? `${opts.n}:${opts.m} along the input dimension` : `magnitude (${opts.scope}), ${(s * 100).toFixed(1)}% zeros`})
+    plan.changed.push({
+      node: t.node.name!,
+      opType: t.node.opType!,
+      weights: [t.w],
+      how: opts.method === 'n:m' ? `${opts.n}:${opts.m} along the input dimension` : `magnitude (${opts.scope}), ${(s * 100).toFixed(1)}% zeros`,
+    })
   })
   return {plan, layers}
 }
@@ -97,11 +116,20 @@ const ELEMENTWISE = new Set(['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Clip', 'Ha
  * Per-feature statistics of one tensor over the calibration samples: mean and variance of every
  * element of a sample (C, or C·H·W values), in the tensor's own row-major order.
  */
-export interface ActivationStats {mean: Float64Array; variance: Float64Array; samples: number}
+export interface ActivationStats {
+  mean: Float64Array
+  variance: Float64Array
+  samples: number
+}
 /** Gives the statistics of `tensor` in `model` (the model as pruned so far); undefined without data. */
 export type StatsHook = (model: ModelProto, tensor: string) => Promise<ActivationStats | undefined>
 
-interface Chain {next: NodeProto; input: string; flatten: boolean; biasAdds: {node: NodeProto; c: string}[]}
+interface Chain {
+  next: NodeProto
+  input: string
+  flatten: boolean
+  biasAdds: {node: NodeProto; c: string}[]
+}
 
 /** Follows a layer's output through per-channel ops (and a constant bias Add, a Flatten after a Conv) to exactly one next layer. */
 function followChain(n: NodeProto, outSize: number, idx: GraphIndex): Chain | string {
@@ -113,16 +141,28 @@ function followChain(n: NodeProto, outSize: number, idx: GraphIndex): Chain | st
     if (idx.graphOutputs.has(cur)) return 'its output is a graph output'
     if (cons.length !== 1) return `its output has ${cons.length} consumers`
     const c = cons[0]!
-    if ((flatten ? ELEMENTWISE : PASS).has(c.opType!) && c.input![0] === cur) { cur = c.output![0]!; continue }
-    if (c.opType === 'Flatten' && n.opType === 'Conv' && !flatten && attrInt(c, 'axis', 1) === 1) { flatten = true; cur = c.output![0]!; continue }
+    if ((flatten ? ELEMENTWISE : PASS).has(c.opType!) && c.input![0] === cur) {
+      cur = c.output![0]!
+      continue
+    }
+    if (c.opType === 'Flatten' && n.opType === 'Conv' && !flatten && attrInt(c, 'axis', 1) === 1) {
+      flatten = true
+      cur = c.output![0]!
+      continue
+    }
     if (c.opType === 'Add' && !flatten) {
       const other = c.input![0] === cur ? c.input![1]! : c.input![0]!
       const bc = idx.floatConst(other)
-      if (bc && bc.data.length === outSize && n.opType !== 'Conv') { biasAdds.push({node: c, c: other}); cur = c.output![0]!; continue }
+      if (bc && bc.data.length === outSize && n.opType !== 'Conv') {
+        biasAdds.push({node: c, c: other})
+        cur = c.output![0]!
+        continue
+      }
       return 'followed by an Add that is not a per-neuron constant bias'
     }
     if (PRUNABLE.includes(c.opType!) && c.input![0] === cur) {
-      if ((c.opType === 'Conv') !== (n.opType === 'Conv' && !flatten)) return `next layer ${c.name} (${c.opType}) does not read ${n.opType === 'Conv' ? (flatten ? 'a flattened' : 'a feature map') : 'neurons'} by channel`
+      if ((c.opType === 'Conv') !== (n.opType === 'Conv' && !flatten))
+        return `next layer ${c.name} (${c.opType}) does not read ${n.opType === 'Conv' ? (flatten ? 'a flattened' : 'a feature map') : 'neurons'} by channel`
       return {next: c, input: cur, flatten, biasAdds}
     }
     return `followed by ${c.opType}, which mixes or reshapes channels`
@@ -166,7 +206,10 @@ function addToBias(model: ModelProto, idx: GraphIndex, node: NodeProto, delta: F
     const a = cons[0]!
     const other = a.input![0] === y ? a.input![1]! : a.input![0]!
     const bc = idx.floatConst(other)
-    if (bc && bc.data.length === out) return add(other, (nm) => { a.input = a.input!.map((x) => (x === other ? nm : x)) })
+    if (bc && bc.data.length === out)
+      return add(other, (nm) => {
+        a.input = a.input!.map((x) => (x === other ? nm : x))
+      })
   }
   const mid = idx.unique(`${y}_before_bias`)
   const bname = idx.unique(`${node.name}.bias_compensated`)
@@ -194,16 +237,28 @@ async function structured(model: ModelProto, opts: PruneOptions) {
     t.dims = w1.dims
     const total = w1.dims[t.outAxis]!
     const chain = followChain(n, total, idx)
-    if (typeof chain === 'string') { plan.skipped.push({node: n.name!, opType: n.opType!, reason: `not prunable structurally: ${chain}`}); continue }
+    if (typeof chain === 'string') {
+      plan.skipped.push({node: n.name!, opType: n.opType!, reason: `not prunable structurally: ${chain}`})
+      continue
+    }
     const next = chain.next
     const na = weightAxes(next, idx)
-    if (typeof na === 'string' || (next.opType === 'Conv' && attrInt(next, 'group', 1) !== 1)) { plan.skipped.push({node: n.name!, opType: n.opType!, reason: `next layer ${next.name} cannot lose inputs`}); continue }
-    if ((idx.consumers.get(t.w) ?? []).length !== 1 || (idx.consumers.get(na.w) ?? []).length !== 1) { plan.skipped.push({node: n.name!, opType: n.opType!, reason: 'weights shared with other nodes'}); continue }
+    if (typeof na === 'string' || (next.opType === 'Conv' && attrInt(next, 'group', 1) !== 1)) {
+      plan.skipped.push({node: n.name!, opType: n.opType!, reason: `next layer ${next.name} cannot lose inputs`})
+      continue
+    }
+    if ((idx.consumers.get(t.w) ?? []).length !== 1 || (idx.consumers.get(na.w) ?? []).length !== 1) {
+      plan.skipped.push({node: n.name!, opType: n.opType!, reason: 'weights shared with other nodes'})
+      continue
+    }
     const w2 = idx.floatConst(na.w)!
     const inSize = w2.dims[na.inAxis]!
     // rows of the next weight per removed channel: 1 (neurons, conv→conv), or H·W after a Flatten
     const block = chain.flatten ? inSize / total : 1
-    if (!Number.isInteger(block) || (!chain.flatten && inSize !== total)) { plan.skipped.push({node: n.name!, opType: n.opType!, reason: `next layer ${next.name} has ${inSize} inputs for ${total} channels`}); continue }
+    if (!Number.isInteger(block) || (!chain.flatten && inSize !== total)) {
+      plan.skipped.push({node: n.name!, opType: n.opType!, reason: `next layer ${next.name} has ${inSize} inputs for ${total} channels`})
+      continue
+    }
     const outNext = w2.dims[na.outAxis]!
     const nextStride = w2.dims.slice(na.inAxis + 1).reduce((x, y) => x * y, 1)
     const nextOuter = w2.dims.slice(0, na.inAxis).reduce((x, y) => x * y, 1)
@@ -216,7 +271,8 @@ async function structured(model: ModelProto, opts: PruneOptions) {
     const stats = opts.stats ? await opts.stats(model, chain.input) : undefined
     const perChannel = stats && stats.mean.length % total === 0 ? stats.mean.length / total : 0
     const useStats = !!stats && perChannel > 0 && (chain.flatten ? perChannel === block : true)
-    if (stats && !useStats) plan.notes.push(`${n.name}: activation statistics of ${chain.input} do not match its ${total} channels; ranked by weights only, no bias compensation`)
+    if (stats && !useStats)
+      plan.notes.push(`${n.name}: activation statistics of ${chain.input} do not match its ${total} channels; ranked by weights only, no bias compensation`)
     // feature p of channel j in a sample: channel-major for feature maps (NCHW, and NCHW flattened),
     // channel-last for MatMul/Gemm inputs with extra axes ([N, T, C])
     const convLayout = next.opType === 'Conv' || chain.flatten
@@ -228,10 +284,11 @@ async function structured(model: ModelProto, opts: PruneOptions) {
       // expected squared change of the next layer's pre-activations when channel j is replaced by its mean:
       // Σ over j's features of Var(a)·‖outgoing weights‖² (features taken as uncorrelated; without a
       // Flatten every position of channel j meets the same weights, so the variance is averaged)
-      for (let j = 0; j < total; j++) for (let p = 0; p < perChannel; p++) {
-        const v = stats!.variance[fi(j, p)]!
-        saliency[j]! += chain.flatten ? v * rowNorm2[j * block + p]! : (v * rowNorm2[j]!) / perChannel
-      }
+      for (let j = 0; j < total; j++)
+        for (let p = 0; p < perChannel; p++) {
+          const v = stats!.variance[fi(j, p)]!
+          saliency[j]! += chain.flatten ? v * rowNorm2[j * block + p]! : (v * rowNorm2[j]!) / perChannel
+        }
     } else {
       // Data-free: the L2 norm of the incoming weights. ‖incoming‖·‖outgoing‖ was tried and measured
       // worse on the MNIST MLP at 30% (−10.65 vs −7.95 points; docs/OPTIMIZE.md), so it is not used.
@@ -261,7 +318,13 @@ async function structured(model: ModelProto, opts: PruneOptions) {
       if (why) plan.notes.push(`${n.name}: no bias compensation (${why})`)
       else {
         compensation = `; mean activation of the removed ${n.opType === 'Conv' ? 'filters' : 'neurons'} (${stats!.samples} samples) folded into ${next.name}'s bias`
-        const padded = next.opType === 'Conv' && (next.attribute ?? []).some((x) => (x.name === 'pads' && (x.ints ?? []).some((v) => Number(v) !== 0)) || (x.name === 'auto_pad' && !['', 'NOTSET', 'VALID'].includes(Buffer.from(x.s ?? new Uint8Array()).toString())))
+        const padded =
+          next.opType === 'Conv' &&
+          (next.attribute ?? []).some(
+            (x) =>
+              (x.name === 'pads' && (x.ints ?? []).some((v) => Number(v) !== 0)) ||
+              (x.name === 'auto_pad' && !['', 'NOTSET', 'VALID'].includes(Buffer.from(x.s ?? new Uint8Array()).toString())),
+          )
         if (padded) plan.notes.push(`${next.name} pads its input: at the borders the compensation assumes the mean where the convolution sees zeros`)
       }
     }
@@ -277,7 +340,17 @@ async function structured(model: ModelProto, opts: PruneOptions) {
     for (const ba of chain.biasAdds) {
       const bc = idx.floatConst(ba.c)!
       const nb = takeAlong(bc.data, [bc.data.length], 0, keep)
-      replaceInit(model, ba.c, makeTensor(ba.c, 'float32', bc.dims.map((d) => (d === total ? keep.length : d)), nb.data), idx)
+      replaceInit(
+        model,
+        ba.c,
+        makeTensor(
+          ba.c,
+          'float32',
+          bc.dims.map((d) => (d === total ? keep.length : d)),
+          nb.data,
+        ),
+        idx,
+      )
     }
     const rows = chain.flatten ? keep.flatMap((j) => Array.from({length: block}, (_, p) => j * block + p)) : keep
     const nw2 = takeAlong(w2.data, w2.dims, na.inAxis, rows)
@@ -285,7 +358,12 @@ async function structured(model: ModelProto, opts: PruneOptions) {
     layers.push({name: n.name!, weight: t.w, shape: `[${w1.dims.join(', ')}] → [${nw1.dims.join(', ')}]`, sparsity: 1 - keep.length / total})
     const what = n.opType === 'Conv' ? 'filters' : 'neurons'
     const rule = useStats ? 'lowest activation variance × outgoing weight norm²' : 'smallest incoming-weight L2 norm'
-    plan.changed.push({node: n.name!, opType: n.opType!, weights: [t.w, na.w], how: `removed ${total - keep.length} of ${total} ${what} (${rule}) and the matching ${chain.flatten ? `${block}-row blocks of ${next.name}'s inputs (through Flatten)` : `inputs of ${next.name}`}${compensation}`})
+    plan.changed.push({
+      node: n.name!,
+      opType: n.opType!,
+      weights: [t.w, na.w],
+      how: `removed ${total - keep.length} of ${total} ${what} (${rule}) and the matching ${chain.flatten ? `${block}-row blocks of ${next.name}'s inputs (through Flatten)` : `inputs of ${next.name}`}${compensation}`,
+    })
   }
   return {plan, layers}
 }

@@ -6,7 +6,12 @@
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy'
 
 /** Histogram of |x| on [0, edgeMax] with `bins` equal bins, plus the signed extremes seen. */
-export interface AbsHistogram {counts: Float64Array; edgeMax: number; min: number; max: number}
+export interface AbsHistogram {
+  counts: Float64Array
+  edgeMax: number
+  min: number
+  max: number
+}
 
 export function emptyHistogram(bins: number): AbsHistogram {
   return {counts: new Float64Array(bins), edgeMax: 0, min: Infinity, max: -Infinity}
@@ -84,7 +89,14 @@ export function percentileRange(h: AbsHistogram, percentile: number): [number, n
  * sides (so old counts never move). Bin `bins/2` starts at 0. To bound the search cost, once the
  * histogram holds more than 4× its nominal bins, adjacent pairs are merged (width doubles).
  */
-export interface SignedHistogram {counts: Float64Array; edge: number; min: number; max: number; zeros: number; nominal: number}
+export interface SignedHistogram {
+  counts: Float64Array
+  edge: number
+  min: number
+  max: number
+  zeros: number
+  nominal: number
+}
 
 export function emptySignedHistogram(bins = 2048): SignedHistogram {
   if (bins < 2 || bins % 2) throw new Error(`signed histogram needs an even number of bins, got ${bins}`)
@@ -168,7 +180,11 @@ export function smoothDistribution(p: ArrayLike<number>, eps = 1e-4): Float64Arr
   return out
 }
 
-export interface EntropyWindow {start: number; end: number; kl: number}
+export interface EntropyWindow {
+  start: number
+  end: number
+  kl: number
+}
 
 /**
  * Entropy (KL-divergence) calibration over a signed histogram, as TensorRT describes it and as ONNX

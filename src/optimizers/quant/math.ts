@@ -24,7 +24,10 @@ export function qRange(qtype: QType, opts: {reduceRange?: boolean; symmetric?: b
 /** The smallest normal float32 (np.finfo(np.float32).tiny): scales below it become 1. */
 export const FLOAT32_TINY = 1.1754943508222875e-38
 
-export interface ScaleZp {scale: number; zeroPoint: number}
+export interface ScaleZp {
+  scale: number
+  zeroPoint: number
+}
 
 /**
  * ORT's compute_scale_zp: the range is widened to include 0 (so 0 is exactly representable, which
@@ -48,12 +51,19 @@ export function computeScaleZp(rmin: number, rmax: number, qmin: number, qmax: n
 }
 
 /** quantize_nparray: q = clip(round(x / scale) + zp, qmin, qmax), with the division in float32. */
-export function quantizeValues(x: ArrayLike<number>, scale: number, zeroPoint: number, qmin: number, qmax: number, out?: Int8Array | Uint8Array): Int8Array | Uint8Array {
+export function quantizeValues(
+  x: ArrayLike<number>,
+  scale: number,
+  zeroPoint: number,
+  qmin: number,
+  qmax: number,
+  out?: Int8Array | Uint8Array,
+): Int8Array | Uint8Array {
   const res = out ?? (qmin < 0 ? new Int8Array(x.length) : new Uint8Array(x.length))
   const s = Math.fround(scale)
   for (let i = 0; i < x.length; i++) {
     const q = roundHalfEven(Math.fround(Math.fround(x[i]!) / s)) + zeroPoint
-    res[i] = q < qmin ? qmin : q > qmax ? qmax : q
+    res[i] = q < qmin ? qmin : Math.min(q, qmax)
   }
   return res
 }
@@ -79,7 +89,12 @@ export interface QuantizedTensor {
 }
 
 /** ORT's quantize_data for a weight: per tensor, or per channel along `axis` (each slice its own range). */
-export function quantizeWeight(x: Float32Array, dims: number[], qtype: QType, opts: {symmetric: boolean; reduceRange?: boolean; axis?: number; scales?: number[]}): QuantizedTensor {
+export function quantizeWeight(
+  x: Float32Array,
+  dims: number[],
+  qtype: QType,
+  opts: {symmetric: boolean; reduceRange?: boolean; axis?: number; scales?: number[]},
+): QuantizedTensor {
   const [qmin, qmax] = qRange(qtype, {reduceRange: opts.reduceRange, symmetric: opts.symmetric})
   const out = qtype === 'int8' ? new Int8Array(x.length) : new Uint8Array(x.length)
   // given scales (raised for an int32 bias) replace the measured ones; symmetric, so the zero point stays
@@ -155,7 +170,11 @@ export function quantizeBias(bias: Float32Array, inputScale: number, weightScale
 
 // ---- tfjs-converter (tensorflowjs/quantization.py) ----
 
-export interface TfjsAffine {scale: number; min: number; max: number}
+export interface TfjsAffine {
+  scale: number
+  min: number
+  max: number
+}
 
 /**
  * _get_affine_quantization_range: scale = (max − min)/(2^bits − 1); when 0 lies in [min, max] the

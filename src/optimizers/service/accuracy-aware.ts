@@ -12,8 +12,17 @@
  */
 import {mse} from '../evaluate/metrics.js'
 
-export interface Trial {keptFloat: string[]; accuracy: number; drop: number}
-export interface FallbackResult {met: boolean; ranking: {unit: string; mse: number}[]; trials: Trial[]; best: Trial}
+export interface Trial {
+  keptFloat: string[]
+  accuracy: number
+  drop: number
+}
+export interface FallbackResult {
+  met: boolean
+  ranking: {unit: string; mse: number}[]
+  trials: Trial[]
+  best: Trial
+}
 
 export interface FallbackHooks {
   /** Output of the first model output on the ranking subset, with these units kept in float32. */
@@ -22,7 +31,15 @@ export interface FallbackHooks {
   accuracyWith(keepFloat: Set<string>): Promise<number>
 }
 
-export async function accuracyAwareFallback(units: string[], baseline: number, reference: Float32Array, budget: number, first: Trial, hooks: FallbackHooks, maxTrials = Infinity): Promise<FallbackResult> {
+export async function accuracyAwareFallback(
+  units: string[],
+  baseline: number,
+  reference: Float32Array,
+  budget: number,
+  first: Trial,
+  hooks: FallbackHooks,
+  maxTrials = Infinity,
+): Promise<FallbackResult> {
   const trials: Trial[] = [first]
   let best = first
   if (first.drop <= budget) return {met: true, ranking: [], trials, best}

@@ -21,10 +21,16 @@ import {writeTfjsDir} from './files.js'
 
 export type OnnxMode = 'dynamic' | 'static' | 'weight-only' | 'float16'
 
-export interface Built {plan: TransformPlan; write(path: string): void}
+export interface Built {
+  plan: TransformPlan
+  write(path: string): void
+}
 export type Builder = (keepFloat: Set<string>) => Built
 
-export interface Params {total: number; changed: number}
+export interface Params {
+  total: number
+  changed: number
+}
 
 export interface OnnxBuildInput {
   path: string
@@ -71,13 +77,34 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
   }
   switch (a.mode) {
     case 'dynamic':
-      return {build: (keep) => { const r = quantizeDynamic(model, {...a.quant, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
+      return {
+        build: (keep) => {
+          const r = quantizeDynamic(model, {...a.quant, keepFloat: keep})
+          return writer(r.model, r.plan)
+        },
+        params,
+        notes,
+      }
     case 'weight-only':
-      return {build: (keep) => { const r = quantizeWeightOnly(model, {...a.quant, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
+      return {
+        build: (keep) => {
+          const r = quantizeWeightOnly(model, {...a.quant, keepFloat: keep})
+          return writer(r.model, r.plan)
+        },
+        params,
+        notes,
+      }
     case 'float16': {
       // a few samples, so the range guard sees more than one input's extremes
       const floats = await floatTensorRanges(withInits, datasetFeeds(a.probeDs, a.session.inputs, 0, Math.min(8, a.probeDs.count)), a.threads)
-      return {build: (keep) => { const r = convertFloat16(model, floats, {filter: a.quant.filter, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
+      return {
+        build: (keep) => {
+          const r = convertFloat16(model, floats, {filter: a.quant.filter, keepFloat: keep})
+          return writer(r.model, r.plan)
+        },
+        params,
+        notes,
+      }
     }
     case 'static': {
       const prepared = prepareForStatic(model, notes)
@@ -85,8 +112,17 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
       const c = a.calibration!
       const tensors = tensorsToCalibrate(prepared, a.quant)
       const ranges = await calibrate(prepared, tensors, batchesOf(c.ds, a.session, c.samples), {method: c.method, percentile: c.percentile, threads: a.threads})
-      notes.push(`calibrated ${ranges.size} activation tensors on ${Math.min(c.samples, c.ds.count)} samples of ${c.ds.source} (${c.method}${c.method === 'percentile' ? ` ${c.percentile}` : ''})`)
-      return {build: (keep) => { const r = quantizeStatic(prepared, ranges, {...a.quant, keepFloat: keep}); return writer(r.model, r.plan) }, params, notes}
+      notes.push(
+        `calibrated ${ranges.size} activation tensors on ${Math.min(c.samples, c.ds.count)} samples of ${c.ds.source} (${c.method}${c.method === 'percentile' ? ` ${c.percentile}` : ''})`,
+      )
+      return {
+        build: (keep) => {
+          const r = quantizeStatic(prepared, ranges, {...a.quant, keepFloat: keep})
+          return writer(r.model, r.plan)
+        },
+        params,
+        notes,
+      }
     }
   }
 }

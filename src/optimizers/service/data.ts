@@ -6,12 +6,17 @@ import type {TensorInfo} from '../../models/dtypes.js'
 /** Deterministic uniform [0, 1) inputs of the model's shape when the user gave no data. */
 export function syntheticDataset(inputs: TensorInfo[], count = 32, seed = 1): Dataset {
   let s = seed >>> 0
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296)
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296
   const out: Dataset['inputs'] = {}
   for (const info of inputs) {
     const inner = (info.shape ?? []).slice(1)
-    if (inner.some((d) => typeof d !== 'number')) throw new TfsoptError('E_USAGE', `input ${info.name} has a free dimension besides the batch (${JSON.stringify(info.shape)}); give --eval-data or --calibration-data with real inputs`)
-    if (info.dtype !== 'float32') throw new TfsoptError('E_USAGE', `input ${info.name} is ${info.dtype}; synthetic data is only made for float32 inputs, give --eval-data`)
+    if (inner.some((d) => typeof d !== 'number'))
+      throw new TfsoptError(
+        'E_USAGE',
+        `input ${info.name} has a free dimension besides the batch (${JSON.stringify(info.shape)}); give --eval-data or --calibration-data with real inputs`,
+      )
+    if (info.dtype !== 'float32')
+      throw new TfsoptError('E_USAGE', `input ${info.name} is ${info.dtype}; synthetic data is only made for float32 inputs, give --eval-data`)
     const per = (inner as number[]).reduce((a, b) => a * b, 1)
     const data = new Float32Array(per * count)
     for (let i = 0; i < data.length; i++) data[i] = rnd()

@@ -36,7 +36,10 @@ function installCleanup(): void {
   if (handlersInstalled) return
   handlersInstalled = true
   process.on('exit', removeLive)
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(sig, () => {
       removeLive()
       process.exit(code)
@@ -92,12 +95,19 @@ export function discard(p: string): void {
   live.delete(p)
 }
 
-export interface SizeInfo {bytes: number; gzipBytes: number}
+export interface SizeInfo {
+  bytes: number
+  gzipBytes: number
+}
 
 /** Size of an .onnx file, or of a TF.js directory (model.json + shards). */
 export function modelSize(path: string): SizeInfo {
   const p = resolve(path)
-  const files = statSync(p).isDirectory() ? readdirSync(p).map((f) => join(p, f)) : p.endsWith('model.json') ? readdirSync(dirname(p)).map((f) => join(dirname(p), f)) : [p]
+  const files = statSync(p).isDirectory()
+    ? readdirSync(p).map((f) => join(p, f))
+    : p.endsWith('model.json')
+      ? readdirSync(dirname(p)).map((f) => join(dirname(p), f))
+      : [p]
   let bytes = 0
   let gzipBytes = 0
   for (const f of files) {

@@ -6,7 +6,12 @@ import {TfsoptError} from '../../errors.js'
 import {accuracy, argmaxRows, fidelity, type Fidelity} from '../evaluate/metrics.js'
 import {compareLatency, runAll, type LatencyPair, type Outputs} from '../evaluate/run.js'
 
-export interface AccuracyPair {before: number; after: number; drop: number; samples: number}
+export interface AccuracyPair {
+  before: number
+  after: number
+  drop: number
+  samples: number
+}
 
 export interface Measurement {
   fidelity: Fidelity & {output: string; samples: number; data: string}
@@ -47,7 +52,13 @@ export function compareOutputs(ref: Outputs, got: Outputs, ds: Dataset): {fid: M
   return {fid, acc}
 }
 
-export async function measure(orig: InferenceSession, cand: InferenceSession, ds: Dataset, latencyDs: Dataset, opts: {threads: number; batches: number[]; refOutputs?: Outputs}): Promise<Measurement> {
+export async function measure(
+  orig: InferenceSession,
+  cand: InferenceSession,
+  ds: Dataset,
+  latencyDs: Dataset,
+  opts: {threads: number; batches: number[]; refOutputs?: Outputs},
+): Promise<Measurement> {
   const ref = opts.refOutputs ?? (await runAll(orig, ds))
   const got = await runAll(cand, ds)
   const {fid, acc} = compareOutputs(ref, got, ds)

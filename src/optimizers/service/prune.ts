@@ -47,7 +47,8 @@ export function parsePattern(p: string): {n: number; m: number} {
 export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
   const log = a.log ?? (() => {})
   const det = detectModel(a.input)
-  if (det.format !== 'onnx') throw new TfsoptError('E_UNSUPPORTED', `tfsopt prune works on ONNX models; ${a.input} is ${det.format} (convert it to ONNX, e.g. with tf2onnx)`)
+  if (det.format !== 'onnx')
+    throw new TfsoptError('E_UNSUPPORTED', `tfsopt prune works on ONNX models; ${a.input} is ${det.format} (convert it to ONNX, e.g. with tf2onnx)`)
   if (a.method !== 'n:m' && !(a.sparsity > 0 && a.sparsity < 1)) throw new TfsoptError('E_USAGE', `--sparsity must be in (0, 1), got ${a.sparsity}`)
   const nm = parsePattern(a.pattern ?? '2:4')
   checkOutput(det.path, a.out, !!a.force)
@@ -65,13 +66,39 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
       const inputs = s0.inputs
       await s0.dispose()
       stats = (m, tensor) => activationStats(m, tensor, ds, inputs, threads)
-      statsNotes.push(`structured: neurons/filters ranked by activation variance × outgoing weight norm² on ${ds.count} samples of ${ds.source}, and their mean activation folded into the next layer's bias (mean replacement)${calibDs ? '' : '; no --calibration-data, so the statistics come from --eval-data (the accuracy is then measured on the samples the means came from)'}`)
-    } else statsNotes.push('structured: no --calibration-data or --eval-data, so neurons/filters are ranked by the L2 norm of their incoming weights and nothing is folded into the next bias (give data for mean replacement)')
-  } else if (a.method === 'structured') statsNotes.push('structured: --no-data-aware, so neurons/filters are ranked by the L2 norm of their incoming weights and nothing is folded into the next bias')
-  const {model: pruned, plan, layers} = await pruneOnnx(model, {method: a.method, sparsity: a.sparsity, scope: a.scope, n: nm.n, m: nm.m, filter: {include: a.include, exclude: a.exclude}, stats})
+      statsNotes.push(
+        `structured: neurons/filters ranked by activation variance × outgoing weight norm² on ${ds.count} samples of ${ds.source}, and their mean activation folded into the next layer's bias (mean replacement)${calibDs ? '' : '; no --calibration-data, so the statistics come from --eval-data (the accuracy is then measured on the samples the means came from)'}`,
+      )
+    } else
+      statsNotes.push(
+        'structured: no --calibration-data or --eval-data, so neurons/filters are ranked by the L2 norm of their incoming weights and nothing is folded into the next bias (give data for mean replacement)',
+      )
+  } else if (a.method === 'structured')
+    statsNotes.push(
+      'structured: --no-data-aware, so neurons/filters are ranked by the L2 norm of their incoming weights and nothing is folded into the next bias',
+    )
+  const {
+    model: pruned,
+    plan,
+    layers,
+  } = await pruneOnnx(model, {
+    method: a.method,
+    sparsity: a.sparsity,
+    scope: a.scope,
+    n: nm.n,
+    m: nm.m,
+    filter: {include: a.include, exclude: a.exclude},
+    stats,
+  })
   if (!plan.changed.length) {
-    const why = plan.skipped.slice(0, 5).map((s) => `${s.node}: ${s.reason}`).join('; ')
-    throw new TfsoptError('E_UNSUPPORTED', `nothing in ${a.input} can be pruned with --method ${a.method}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`)
+    const why = plan.skipped
+      .slice(0, 5)
+      .map((s) => `${s.node}: ${s.reason}`)
+      .join('; ')
+    throw new TfsoptError(
+      'E_UNSUPPORTED',
+      `nothing in ${a.input} can be pruned with --method ${a.method}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`,
+    )
   }
   const orig = await open(det.path, threads)
   const tmp = tempSibling(a.out)
@@ -95,16 +122,26 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
     const total = (withInits.graph!.initializer ?? []).reduce((s, t) => s + elementCount(tensorDims(t)), 0)
     const after32 = measurement.latency.find((l) => l.batch === 32) ?? measurement.latency[measurement.latency.length - 1]
     const r = after32 ? after32.ratio : 1
-    const verdict = a.method === 'structured'
-      ? `structured pruning changed the layer shapes: latency ×${r.toFixed(2)} at batch ${after32?.batch}, size ×${(after.bytes / before.bytes).toFixed(2)}`
-      : r > 0.95
-        ? `unstructured sparsity does not speed up dense kernels: latency ×${r.toFixed(2)} at batch ${after32?.batch}; the zeros only help once the file is compressed (gzip ×${(after.gzipBytes / before.gzipBytes).toFixed(2)})`
-        : `latency ×${r.toFixed(2)} at batch ${after32?.batch} (dense kernels do not skip zeros; treat small differences as noise)`
+    const verdict =
+      a.method === 'structured'
+        ? `structured pruning changed the layer shapes: latency ×${r.toFixed(2)} at batch ${after32?.batch}, size ×${(after.bytes / before.bytes).toFixed(2)}`
+        : r > 0.95
+          ? `unstructured sparsity does not speed up dense kernels: latency ×${r.toFixed(2)} at batch ${after32?.batch}; the zeros only help once the file is compressed (gzip ×${(after.gzipBytes / before.gzipBytes).toFixed(2)})`
+          : `latency ×${r.toFixed(2)} at batch ${after32?.batch} (dense kernels do not skip zeros; treat small differences as noise)`
     return {
-      command: 'prune', input: det.path, output: a.out, format: 'onnx', mode: a.method === 'n:m' ? `n:m ${nm.n}:${nm.m}` : `${a.method}${a.method === 'magnitude' ? ` (${a.scope})` : ''} ${a.sparsity}`,
+      command: 'prune',
+      input: det.path,
+      output: a.out,
+      format: 'onnx',
+      mode: a.method === 'n:m' ? `n:m ${nm.n}:${nm.m}` : `${a.method}${a.method === 'magnitude' ? ` (${a.scope})` : ''} ${a.sparsity}`,
       size: {before, after, ratio: after.bytes / before.bytes, gzipRatio: after.gzipBytes / before.gzipBytes},
-      parameters: {total, changed: total - (cloneParams(pruned))},
-      changed: plan.changed, skipped: plan.skipped, notes: [...notes, ...statsNotes, ...plan.notes], measurement, layers, verdict,
+      parameters: {total, changed: total - cloneParams(pruned)},
+      changed: plan.changed,
+      skipped: plan.skipped,
+      notes: [...notes, ...statsNotes, ...plan.notes],
+      measurement,
+      layers,
+      verdict,
     }
   } finally {
     if (!committed) discard(tmp)
@@ -113,27 +150,46 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
 }
 
 /** Per-feature mean and variance of one tensor over a dataset, run in batches of 64 (float64 sums). */
-export async function activationStats(model: ReturnType<typeof readModel>, tensor: string, ds: Dataset, inputs: TensorInfo[], threads: number): Promise<ActivationStats | undefined> {
+export async function activationStats(
+  model: ReturnType<typeof readModel>,
+  tensor: string,
+  ds: Dataset,
+  inputs: TensorInfo[],
+  threads: number,
+): Promise<ActivationStats | undefined> {
   const batches = []
   for (let s = 0; s < ds.count; s += 64) batches.push(datasetFeeds(ds, inputs, s, Math.min(64, ds.count - s)))
   let sum: Float64Array | undefined
   let sq: Float64Array | undefined
   let n = 0
   let bad = false
-  await probeTensors(model, batches, [tensor], (_name, dtype, data, dims) => {
-    const rows = dims[0] ?? 0
-    if (dtype !== 'float32' || !rows || data.length % rows) { bad = true; return }
-    const per = data.length / rows
-    sum ??= new Float64Array(per)
-    sq ??= new Float64Array(per)
-    if (sum.length !== per) { bad = true; return }
-    for (let r = 0; r < rows; r++) for (let f = 0; f < per; f++) {
-      const v = data[r * per + f]!
-      sum[f]! += v
-      sq![f]! += v * v
-    }
-    n += rows
-  }, threads)
+  await probeTensors(
+    model,
+    batches,
+    [tensor],
+    (_name, dtype, data, dims) => {
+      const rows = dims[0] ?? 0
+      if (dtype !== 'float32' || !rows || data.length % rows) {
+        bad = true
+        return
+      }
+      const per = data.length / rows
+      sum ??= new Float64Array(per)
+      sq ??= new Float64Array(per)
+      if (sum.length !== per) {
+        bad = true
+        return
+      }
+      for (let r = 0; r < rows; r++)
+        for (let f = 0; f < per; f++) {
+          const v = data[r * per + f]!
+          sum[f]! += v
+          sq![f]! += v * v
+        }
+      n += rows
+    },
+    threads,
+  )
   if (bad || !sum || !n) return undefined
   const mean = new Float64Array(sum.length)
   const variance = new Float64Array(sum.length)
@@ -149,9 +205,15 @@ function cloneParams(m: ReturnType<typeof readModel>): number {
   let nz = 0
   for (const t of m.graph!.initializer ?? []) {
     const n = elementCount(tensorDims(t))
-    if (t.dataType !== 1) { nz += n; continue }
+    if (t.dataType !== 1) {
+      nz += n
+      continue
+    }
     const f = new Float32Array(Uint8Array.prototype.slice.call(t.rawData ?? new Uint8Array()).buffer)
-    if (f.length !== n) { nz += n; continue }
+    if (f.length !== n) {
+      nz += n
+      continue
+    }
     for (const v of f) if (v !== 0) nz++
   }
   return nz

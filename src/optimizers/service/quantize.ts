@@ -80,27 +80,40 @@ const TFJS_MODES = ['uint8', 'uint16', 'float16']
 export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
   const log = a.log ?? (() => {})
   const det = detectModel(a.input)
-  if (det.format === 'savedmodel') throw new TfsoptError('E_UNSUPPORTED', `${a.input} is a TensorFlow SavedModel; tfsopt quantises ONNX and TF.js models — convert it first (tf2onnx or tensorflowjs_converter)`)
+  if (det.format === 'savedmodel')
+    throw new TfsoptError(
+      'E_UNSUPPORTED',
+      `${a.input} is a TensorFlow SavedModel; tfsopt quantises ONNX and TF.js models — convert it first (tf2onnx or tensorflowjs_converter)`,
+    )
   const format = det.format
   const mode = a.mode ?? (format === 'onnx' ? 'dynamic' : 'uint8')
   const modes = format === 'onnx' ? ONNX_MODES : TFJS_MODES
   if (!modes.includes(mode)) throw new TfsoptError('E_USAGE', `--mode ${mode} does not apply to ${format} models; use one of ${modes.join(', ')}`)
-  if (a.maxTrials !== undefined && a.maxAccuracyDrop === undefined) throw new TfsoptError('E_USAGE', '--max-trials limits the accuracy-aware search; it needs --max-accuracy-drop')
+  if (a.maxTrials !== undefined && a.maxAccuracyDrop === undefined)
+    throw new TfsoptError('E_USAGE', '--max-trials limits the accuracy-aware search; it needs --max-accuracy-drop')
   if (a.maxAccuracyDrop !== undefined && !a.evalData) throw new TfsoptError('E_USAGE', '--max-accuracy-drop needs --eval-data with labels to measure accuracy')
   checkOutput(det.path, a.out, !!a.force)
   const threads = a.threads ?? 1
 
   const evalDs = loadOptional(a.evalData, '--eval-data')
   let calibDs = loadOptional(a.calibrationData, '--calibration-data')
-  if (a.maxAccuracyDrop !== undefined && !evalDs?.labels) throw new TfsoptError('E_USAGE', `--max-accuracy-drop needs labels in --eval-data (${a.evalData} has none)`)
+  if (a.maxAccuracyDrop !== undefined && !evalDs?.labels)
+    throw new TfsoptError('E_USAGE', `--max-accuracy-drop needs labels in --eval-data (${a.evalData} has none)`)
   const notes: string[] = []
   if (mode === 'static' && !calibDs) {
     if (!evalDs) throw new TfsoptError('E_USAGE', '--mode static needs --calibration-data (representative inputs to measure activation ranges)')
     calibDs = evalDs
     notes.push('no --calibration-data: calibrated on --eval-data')
   }
-  if (format === 'tfjs' && a.stripNames) throw new TfsoptError('E_USAGE', '--strip-names applies to ONNX models; a TF.js model\'s weight names are how its topology finds its weights, so they cannot be renamed')
-  if (format === 'tfjs' && (a.calibrationData || a.perChannel || a.opTypes)) notes.push('TF.js weight quantisation ignores --calibration-data, --per-channel and --op-types (weights are quantised per tensor, selected by --include/--exclude)')
+  if (format === 'tfjs' && a.stripNames)
+    throw new TfsoptError(
+      'E_USAGE',
+      "--strip-names applies to ONNX models; a TF.js model's weight names are how its topology finds its weights, so they cannot be renamed",
+    )
+  if (format === 'tfjs' && (a.calibrationData || a.perChannel || a.opTypes))
+    notes.push(
+      'TF.js weight quantisation ignores --calibration-data, --per-channel and --op-types (weights are quantised per tensor, selected by --include/--exclude)',
+    )
 
   const orig = await open(det.path, threads)
   const work = trackTemp(mkdtempSync(join(tmpdir(), 'tfsopt-q-')))
@@ -116,9 +129,23 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     let builder: {build: Builder; params: (p: ReturnType<Builder>['plan']) => Params}
     if (format === 'onnx') {
       const r = await onnxBuilder({
-        path: det.path, mode: mode as OnnxMode, session: orig, threads, probeDs: ds, stripNames: a.stripNames,
-        quant: {opTypes: a.opTypes, filter, perChannel: !!a.perChannel, reduceRange: !!a.reduceRange, weightType: a.weightType ?? 'int8', activationType: a.activationType ?? DEFAULT_ACTIVATION_TYPE},
-        calibration: calibDs ? {ds: calibDs, method: a.calibrationMethod ?? 'minmax', percentile: a.percentile ?? 99.999, samples: a.calibrationSamples ?? 128} : undefined,
+        path: det.path,
+        mode: mode as OnnxMode,
+        session: orig,
+        threads,
+        probeDs: ds,
+        stripNames: a.stripNames,
+        quant: {
+          opTypes: a.opTypes,
+          filter,
+          perChannel: !!a.perChannel,
+          reduceRange: !!a.reduceRange,
+          weightType: a.weightType ?? 'int8',
+          activationType: a.activationType ?? DEFAULT_ACTIVATION_TYPE,
+        },
+        calibration: calibDs
+          ? {ds: calibDs, method: a.calibrationMethod ?? 'minmax', percentile: a.percentile ?? 99.999, samples: a.calibrationSamples ?? 128}
+          : undefined,
       })
       notes.push(...r.notes)
       builder = r
@@ -138,8 +165,14 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     let cand = await tryBuild(new Set())
     if (!cand.plan.changed.length) {
       await cand.session.dispose()
-      const why = cand.plan.skipped.slice(0, 5).map((s) => `${s.node}: ${s.reason}`).join('; ')
-      throw new TfsoptError('E_UNSUPPORTED', `nothing in ${a.input} can be quantised with --mode ${mode}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`)
+      const why = cand.plan.skipped
+        .slice(0, 5)
+        .map((s) => `${s.node}: ${s.reason}`)
+        .join('; ')
+      throw new TfsoptError(
+        'E_UNSUPPORTED',
+        `nothing in ${a.input} can be quantised with --mode ${mode}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`,
+      )
     }
     const units = cand.plan.changed.map((c) => c.node)
     let fallback: FallbackResult | undefined
@@ -155,21 +188,29 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
       const sessions: InferenceSession[] = []
       const cache = new Map<string, {path: string; session: InferenceSession; plan: typeof cand.plan}>()
       log(`accuracy ${(firstAcc * 100).toFixed(2)}% vs ${(baseline * 100).toFixed(2)}% (budget ${a.maxAccuracyDrop} points)`)
-      fallback = await accuracyAwareFallback(units, baseline, refRank.data[refRank.names[0]!]!, a.maxAccuracyDrop / 100, {keptFloat: [], accuracy: firstAcc, drop: baseline - firstAcc}, {
-        outputWith: async (keep) => {
-          const c = await tryBuild(keep)
-          sessions.push(c.session)
-          const o = await runAll(c.session, rankDs)
-          return o.data[o.names[0]!]!
+      fallback = await accuracyAwareFallback(
+        units,
+        baseline,
+        refRank.data[refRank.names[0]!]!,
+        a.maxAccuracyDrop / 100,
+        {keptFloat: [], accuracy: firstAcc, drop: baseline - firstAcc},
+        {
+          outputWith: async (keep) => {
+            const c = await tryBuild(keep)
+            sessions.push(c.session)
+            const o = await runAll(c.session, rankDs)
+            return o.data[o.names[0]!]!
+          },
+          accuracyWith: async (keep) => {
+            const c = await tryBuild(keep)
+            cache.set([...keep].sort().join('\n'), c)
+            const acc = await accOf(c.session)
+            log(`  float32 fallback of ${keep.size} unit(s): accuracy ${(acc * 100).toFixed(2)}%`)
+            return acc
+          },
         },
-        accuracyWith: async (keep) => {
-          const c = await tryBuild(keep)
-          cache.set([...keep].sort().join('\n'), c)
-          const acc = await accOf(c.session)
-          log(`  float32 fallback of ${keep.size} unit(s): accuracy ${(acc * 100).toFixed(2)}%`)
-          return acc
-        },
-      }, a.maxTrials)
+        a.maxTrials,
+      )
       for (const s of sessions) await s.dispose()
       const key = [...fallback.best.keptFloat].sort().join('\n')
       const chosen = cache.get(key)
@@ -195,12 +236,21 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     const before = modelSize(det.path)
     const after = modelSize(a.out)
     return {
-      command: 'quantize', input: det.path, output: a.out, format, mode,
+      command: 'quantize',
+      input: det.path,
+      output: a.out,
+      format,
+      mode,
       size: {before, after, ratio: after.bytes / before.bytes, gzipRatio: after.gzipBytes / before.gzipBytes},
       parameters: builder.params(final.plan),
-      changed: final.plan.changed, skipped: final.plan.skipped, notes: [...notes, ...final.plan.notes],
+      changed: final.plan.changed,
+      skipped: final.plan.skipped,
+      notes: [...notes, ...final.plan.notes],
       measurement,
-      accuracyAware: fallback && a.maxAccuracyDrop !== undefined ? {budget: a.maxAccuracyDrop, met: fallback.met, keptFloat: fallback.best.keptFloat, ranking: fallback.ranking, trials: fallback.trials} : undefined,
+      accuracyAware:
+        fallback && a.maxAccuracyDrop !== undefined
+          ? {budget: a.maxAccuracyDrop, met: fallback.met, keptFloat: fallback.best.keptFloat, ranking: fallback.ranking, trials: fallback.trials}
+          : undefined,
     }
   } finally {
     if (finalTmp) discard(finalTmp)

@@ -14,12 +14,20 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
   const t = new Table({head: ['', 'before', 'after', 'after/before'], style: PLAIN})
   t.push(['size', kb(r.size.before.bytes), kb(r.size.after.bytes), r.size.ratio.toFixed(3)])
   t.push(['size (gzip)', kb(r.size.before.gzipBytes), kb(r.size.after.gzipBytes), r.size.gzipRatio.toFixed(3)])
-  for (const l of r.measurement.latency) t.push([`latency batch ${l.batch} (median, ${r.measurement.threads} thread${r.measurement.threads > 1 ? 's' : ''})`, ms(l.beforeMs), ms(l.afterMs), l.ratio.toFixed(3)])
+  for (const l of r.measurement.latency)
+    t.push([
+      `latency batch ${l.batch} (median, ${r.measurement.threads} thread${r.measurement.threads > 1 ? 's' : ''})`,
+      ms(l.beforeMs),
+      ms(l.afterMs),
+      l.ratio.toFixed(3),
+    ])
   const a = r.measurement.accuracy
   if (a) t.push([`top-1 accuracy (${a.samples} labelled)`, pct(a.before), pct(a.after), `${(a.drop * 100).toFixed(2)} points lost`])
   lines.push(`${r.command} ${r.format} ${r.mode}: ${r.input} → ${r.output}`, t.toString())
   const f = r.measurement.fidelity
-  lines.push(`fidelity vs original on ${f.samples} samples of ${f.data} (output ${f.output}): max abs err ${f.maxAbsError.toPrecision(3)}, mean rel err ${f.meanRelativeError.toPrecision(3)}, cosine ${f.cosineSimilarity.toFixed(6)}${f.top1Agreement === null ? '' : `, top-1 agreement ${pct(f.top1Agreement)}`}`)
+  lines.push(
+    `fidelity vs original on ${f.samples} samples of ${f.data} (output ${f.output}): max abs err ${f.maxAbsError.toPrecision(3)}, mean rel err ${f.meanRelativeError.toPrecision(3)}, cosine ${f.cosineSimilarity.toFixed(6)}${f.top1Agreement === null ? '' : `, top-1 agreement ${pct(f.top1Agreement)}`}`,
+  )
   lines.push(`parameters: ${r.parameters.total.toLocaleString('en')} total, ${r.parameters.changed.toLocaleString('en')} changed`)
   if (r.layers?.length) {
     const lt = new Table({head: ['layer', 'shape', 'sparsity'], style: PLAIN})
@@ -37,6 +45,11 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
   for (const n of r.notes) lines.push(`note: ${n}`)
   if (r.verdict) lines.push(r.verdict)
   const aa = r.accuracyAware
-  if (aa) lines.push(aa.met ? `accuracy budget ${aa.budget} points held${aa.keptFloat.length ? ` with ${aa.keptFloat.length} node(s) back in float32: ${aa.keptFloat.join(', ')}` : ' with everything quantised'}` : `accuracy budget ${aa.budget} points NOT met within ${aa.trials.length - 1} fallback trial(s); the best result was written: ${aa.keptFloat.length ? `${aa.keptFloat.length} node(s) in float32 (${aa.keptFloat.join(', ')})` : 'everything quantised'}, accuracy drop ${((aa.trials.find((t) => t.keptFloat.join('\n') === aa.keptFloat.join('\n')) ?? aa.trials[0]!).drop * 100).toFixed(2)} points`)
+  if (aa)
+    lines.push(
+      aa.met
+        ? `accuracy budget ${aa.budget} points held${aa.keptFloat.length ? ` with ${aa.keptFloat.length} node(s) back in float32: ${aa.keptFloat.join(', ')}` : ' with everything quantised'}`
+        : `accuracy budget ${aa.budget} points NOT met within ${aa.trials.length - 1} fallback trial(s); the best result was written: ${aa.keptFloat.length ? `${aa.keptFloat.length} node(s) in float32 (${aa.keptFloat.join(', ')})` : 'everything quantised'}, accuracy drop ${((aa.trials.find((t) => t.keptFloat.join('\n') === aa.keptFloat.join('\n')) ?? aa.trials[0]!).drop * 100).toFixed(2)} points`,
+    )
   return lines.join('\n')
 }

@@ -14,7 +14,11 @@ import {emptyPlan, type TransformPlan} from '../onnx/plan.js'
 export type TfjsQuantDType = 'uint8' | 'uint16' | 'float16'
 export const SHARD_BYTES = 4 * 1024 * 1024
 
-export interface TfjsQuantResult {json: ModelJson; shards: {path: string; bytes: Uint8Array}[]; plan: TransformPlan}
+export interface TfjsQuantResult {
+  json: ModelJson
+  shards: {path: string; bytes: Uint8Array}[]
+  plan: TransformPlan
+}
 
 export function quantizeTfjs(modelJsonPath: string, dtype: TfjsQuantDType, opts: {filter: NameFilter; keepFloat?: Set<string>}): TfjsQuantResult {
   const json = readModelJson(modelJsonPath)
@@ -26,10 +30,19 @@ export function quantizeTfjs(modelJsonPath: string, dtype: TfjsQuantDType, opts:
   for (const group of json.weightsManifest) {
     for (const e of group.weights) {
       const size = elementsOf(e.shape) * storedElementBytes(e)
-      if (offset + size > data.length) throw new TfsoptError('E_CORRUPT', `weight ${e.name} runs past the end of the shards; the shards do not match model.json`)
+      if (offset + size > data.length)
+        throw new TfsoptError('E_CORRUPT', `weight ${e.name} runs past the end of the shards; the shards do not match model.json`)
       const stored = data.subarray(offset, offset + size)
       offset += size
-      const why = e.quantization ? `already quantised (${e.quantization.dtype})` : e.dtype !== 'float32' ? `dtype ${e.dtype}: only float32 weights are quantised` : opts.keepFloat?.has(e.name) ? 'kept in float32 by the accuracy-aware fallback' : !selects(opts.filter, e.name) ? 'not selected by --include/--exclude' : undefined
+      const why = e.quantization
+        ? `already quantised (${e.quantization.dtype})`
+        : e.dtype !== 'float32'
+          ? `dtype ${e.dtype}: only float32 weights are quantised`
+          : opts.keepFloat?.has(e.name)
+            ? 'kept in float32 by the accuracy-aware fallback'
+            : !selects(opts.filter, e.name)
+              ? 'not selected by --include/--exclude'
+              : undefined
       if (why) {
         plan.skipped.push({node: e.name, opType: 'weight', reason: why})
         entries.push(e)
