@@ -87,7 +87,7 @@ export function fitGroup(points: PointResult[], workers: number): GroupFits {
 }
 
 /**
- * The lone client's latency split as bench/queueing-validation.ts splits it (docs/BENCHMARKS.md, queueing
+ * The lone client's latency split as benchmarks/queueing-validation.ts splits it (docs/BENCHMARKS.md, queueing
  * validation): the server's request time minus the worker's compute and the batching queue is the main
  * thread (HTTP, JSON in and out, hand-offs to the worker); client mean minus server request time is the
  * delay outside the server (client, loopback TCP), which does not queue.

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {inspectModel, parseInputShapes, type InspectReport} from '../models/inspect/index.js'
-import {renderInspect} from '../models/inspect/render.js'
+import {inspectModel, parseInputShapes, type InspectReport} from '../inspect/index.js'
+import {renderInspect} from '../inspect/render.js'
 
 export default class Inspect extends BaseCommand {
   static override description = 'Describe a model: format, serving runtime, inputs/outputs, ops, parameters, weight bytes, and estimated FLOPs per sample'

@@ -1,17 +1,12 @@
 /** TensorFlow.js backend: layers and graph models from model.json, SavedModels through tfjs-node. */
 import type * as TfNs from '@tensorflow/tfjs'
 import {TfsoptError} from '../errors.js'
-import {readModelJson, readShards, isLayersModel, decodeJsWrappedJson, type ModelJson} from '../models/tfjs/artifacts.js'
+import {readShards, isLayersModel, readTfjsModelJson} from '../models/tfjs/artifacts.js'
 import type {DType, TensorInfo} from '../models/dtypes.js'
 import {loadTfjs, TFJS_NODE_FIX, type TfjsBackend} from './tfjs-backend.js'
 import type {Feeds, InferenceSession, SessionOptions, Tensor} from './types.js'
-import {readFileSync} from 'node:fs'
 
 type Runnable = TfNs.LayersModel | TfNs.GraphModel | {inputs: unknown; outputs: unknown; predict(x: unknown): unknown}
-
-export function readTfjsModelJson(path: string): ModelJson {
-  return path.endsWith('.js') ? decodeJsWrappedJson(readFileSync(path, 'utf8'), path) : readModelJson(path)
-}
 
 export function tfjsArtifacts(path: string): TfNs.io.ModelArtifacts {
   const json = readTfjsModelJson(path)

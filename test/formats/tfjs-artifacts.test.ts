@@ -1,8 +1,8 @@
 // TF.js model.json + shards: nsfwjs' JS-wrapped uint8-quantised weights, layers vs graph detection.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {readTfjsModelJson, tfjsArtifacts} from '../../src/runtime/tfjs-session.js'
-import {readShards, decodeAllWeights, isLayersModel, storedElementBytes, elementsOf} from '../../src/models/tfjs/artifacts.js'
+import {tfjsArtifacts} from '../../src/runtime/tfjs-session.js'
+import {readShards, decodeAllWeights, isLayersModel, storedElementBytes, elementsOf, readTfjsModelJson} from '../../src/models/tfjs/artifacts.js'
 import {loadTfjs} from '../../src/runtime/tfjs-backend.js'
 import {packagedModel, fixture} from '../../src/fixtures.js'
 

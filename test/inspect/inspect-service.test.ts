@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import {mkdtempSync, writeFileSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {tmpdir} from 'node:os'
-import {inspectModel, parseInputShapes} from '../../src/models/inspect/index.js'
+import {inspectModel, parseInputShapes} from '../../src/inspect/index.js'
 import {fixture, packagedModel} from '../../src/fixtures.js'
 import {ensureMatmulHeavyFixture} from '../../scripts/fixtures/matmul-heavy.js'
 

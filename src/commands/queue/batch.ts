@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {ms, parseNumberFlag, renderTable, sec} from '../../queueing/cli.js'
+import {ms, parseNumberFlag, sec} from '../../cli/queue-flags.js'
+import {renderQueueTable} from '../../report/queue-tables.js'
 import {batchLatency, batchTime} from '../../queueing/batching.js'
 
 export interface QueueBatchResult {
@@ -81,7 +82,7 @@ Exit 2 when the arrival rate reaches the capacity.`
       notes: r.notes,
     }
     this.say(
-      renderTable(
+      renderQueueTable(
         ['quantity', 'value'],
         [
           ['model', result.model],

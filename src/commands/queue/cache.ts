@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {ms, parseNumberFlag, renderTable, sec} from '../../queueing/cli.js'
+import {ms, parseNumberFlag, sec} from '../../cli/queue-flags.js'
+import {renderQueueTable} from '../../report/queue-tables.js'
 import {compareCache} from '../../queueing/articles.js'
 import {cacheCapacity} from '../../queueing/cache.js'
 
@@ -54,7 +55,7 @@ For comparison it prints seed article 000's T_c = L(1−H) + 1/H (L = miss time 
       },
     }
     this.say(
-      renderTable(
+      renderQueueTable(
         ['form', 'value', 'note'],
         [
           ['H·t_hit + (1−H)·t_miss', `${result.effectiveLatencyMs.toPrecision(5)} ms`, 'correct mean latency'],

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {ms, parseNumberFlag, parsePercentiles, pKey, renderTable, sec} from '../../queueing/cli.js'
+import {ms, parseNumberFlag, parsePercentiles, pKey, sec} from '../../cli/queue-flags.js'
+import {renderQueueTable} from '../../report/queue-tables.js'
 import {allenCunneen, approxResponseQuantile} from '../../queueing/ggc.js'
 import {mdc} from '../../queueing/mdc.js'
 import {mmc, mmcResponseQuantile, mmcWaitQuantile} from '../../queueing/mmc.js'
@@ -116,7 +117,7 @@ Exit 2 when ρ = λ·S/c ≥ 1 (no steady state).`
     }
     return [
       `M/M/c: c = ${r.servers}, λ = ${r.arrivalRatePerS}/s, E[S] = ${r.serviceTimeMs} ms → a = ${r.offeredLoadErlangs.toPrecision(4)} Erlangs, ρ = ${r.utilisation.toPrecision(4)}, C(c,a) = P(wait) = ${r.probWait.toPrecision(4)}, Lq = ${r.lq.toPrecision(4)}, L = ${r.l.toPrecision(4)}`,
-      renderTable(head, rows),
+      renderQueueTable(head, rows),
       ...(r.variants ? ['Allen-Cunneen and M/D/c percentiles are approximations (docs/QUEUEING.md).'] : []),
     ].join('\n')
   }

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {readFileSync} from 'node:fs'
 import {BaseCommand} from '../../base-command.js'
 import {errorMessage, usageError} from '../../errors.js'
-import {renderTable} from '../../queueing/cli.js'
+import {renderQueueTable} from '../../report/queue-tables.js'
 import {fitUsl, uslThroughput, type UslFit} from '../../queueing/usl.js'
 import {parseUslData} from '../../queueing/usl-data.js'
 
@@ -56,7 +56,7 @@ export default class QueueUsl extends BaseCommand {
       `USL fit: σ = ${f.sigma.toPrecision(4)}${se(f.stdErr.sigma)}, κ = ${f.kappa.toPrecision(4)}${se(f.stdErr.kappa)}, λ = ${f.lambda.toPrecision(6)}${se(f.stdErr.lambda)} req/s`,
       peak,
       `${f.contentionLimited ? 'contention-limited (σ > κ)' : 'coherency-limited (κ ≥ σ)'}; RMSE ${f.rmse.toPrecision(4)} req/s; pseudo-R² ${f.pseudoR2.toFixed(4)} (descriptive only for a nonlinear fit)`,
-      renderTable(
+      renderQueueTable(
         ['N', 'measured (req/s)', 'fitted (req/s)', 'residual', 'rel. error'],
         f.points.map((p) => [p.concurrency, p.measured, p.fitted, p.residual, `${(p.relErr * 100).toFixed(2)}%`]),
       ),

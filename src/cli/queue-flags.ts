@@ -1,10 +1,9 @@
 /**
- * Helpers for the `tfsopt queue` commands (kept here: every file under src/commands is loaded by oclif
- * as a command). Flag parsing with E_USAGE messages, unit conversion, and the stderr table.
+ * Flag helpers for the `tfsopt queue` commands (kept here: every file under src/commands is loaded by
+ * oclif as a command). Flag parsing with E_USAGE messages and unit conversion; the stderr table is in
+ * report/queue-tables.ts, the maths in queueing/.
  */
-import Table from 'cli-table3'
 import {usageError} from '../errors.js'
-import {fmt} from './validate.js'
 
 /** Parses a numeric flag; `min`/`positive` checks name the flag, so the user knows what to fix. */
 export function parseNumberFlag(raw: string, flag: string, opts: {positive?: boolean; min?: number; max?: number; integer?: boolean} = {}): number {
@@ -37,10 +36,3 @@ export const pKey = (p: number): string => `p${Number((p * 100).toPrecision(6))}
 
 export const ms = (seconds: number): number => seconds * 1000
 export const sec = (millis: number): number => millis / 1000
-
-/** A plain table (no ANSI colours: they garble CI logs and pipes). */
-export function renderTable(head: string[], rows: Array<Array<string | number | null>>): string {
-  const t = new Table({head, style: {head: [], border: []}})
-  for (const r of rows) t.push(r.map((c) => (c === null ? '—' : typeof c === 'number' ? fmt(c, 5) : c)))
-  return t.toString()
-}

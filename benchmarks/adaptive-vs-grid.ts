@@ -1,7 +1,7 @@
 /**
  * Adaptive search against the full grid on the default fixture: best throughput meeting the SLO and the
  * time spent measuring (warm-up + windows) by each.
- *   node --import tsx bench/adaptive-vs-grid.ts [--slo-p99 MS]
+ *   node --import tsx benchmarks/adaptive-vs-grid.ts [--slo-p99 MS]
  */
 import {loadavg} from 'node:os'
 import {BenchEngine} from '../src/bench/run.ts'

@@ -1,7 +1,7 @@
 /**
  * What onnxruntime actually runs: saves each model as the CPU provider optimises it (level `all`) and
  * prints its op histogram, so one can see how many Convs became QLinearConv and how many stayed float.
- * Usage: npx tsx bench/ort-fused-ops.ts MODEL.onnx [...]   (writes MODEL.ort-all.onnx beside each)
+ * Usage: npx tsx benchmarks/ort-fused-ops.ts MODEL.onnx [...]   (writes MODEL.ort-all.onnx beside each)
  */
 import {readModel} from '../src/models/onnx/proto.js'
 import {ort} from '../src/runtime/onnx-session.js'

@@ -3,7 +3,7 @@
  * int8 (per-channel) under MinMax / Percentile 99.999 / Entropy (128 samples of the eval set), every
  * calibrated tensor's range under each method, and the accuracy when one tensor at a time takes its
  * MinMax range instead of its Entropy one (which tensor an Entropy range hurts).
- * Usage: npx tsx bench/optimize-calibration-ranges.ts [model=fixtures/models/mnist-cnn.onnx]
+ * Usage: npx tsx benchmarks/optimize-calibration-ranges.ts [model=fixtures/models/mnist-cnn.onnx]
  */
 import {readModel, encodeModel} from '../src/models/onnx/proto.js'
 import {writeFileSync} from 'node:fs'

@@ -4,9 +4,9 @@
  * (resolved, not imported, so inspect stays fast).
  */
 import {createRequire} from 'node:module'
-import {backendFor} from '../../runtime/load.js'
-import {chooseProviders, ort} from '../../runtime/onnx-session.js'
-import type {ModelFormat} from '../detect.js'
+import {backendFor} from '../runtime/load.js'
+import {chooseProviders, ort} from '../runtime/onnx-session.js'
+import type {ModelFormat} from '../models/detect.js'
 import type {InspectReport} from './types.js'
 
 const require = createRequire(import.meta.url)

@@ -3,12 +3,12 @@
  * inference of our own: the model is run once at batch 1 (dynamic dims resolved, see input-shape.ts)
  * with every counted node's operands exposed as extra graph outputs, so any op ORT can run is handled.
  */
-import {onnx, encodeModel, attrInt, type ModelProto, type NodeProto} from '../onnx/proto.js'
-import {tensorDims, valueInfoToTensorInfo} from '../onnx/tensor.js'
-import {ort} from '../../runtime/onnx-session.js'
-import {typedArrayFrom} from '../onnx/tensor.js'
-import {TfsoptError} from '../../errors.js'
-import type {DType} from '../dtypes.js'
+import {onnx, encodeModel, attrInt, type ModelProto, type NodeProto} from '../models/onnx/proto.js'
+import {tensorDims, valueInfoToTensorInfo} from '../models/onnx/tensor.js'
+import {ort} from '../runtime/onnx-session.js'
+import {typedArrayFrom} from '../models/onnx/tensor.js'
+import {TfsoptError} from '../errors.js'
+import type {DType} from '../models/dtypes.js'
 import {walkNodes} from './onnx-static.js'
 import {addCount, convMacs, convTransposeMacs, matmulMacs, prod} from './macs.js'
 import {resolveShapes} from './input-shape.js'

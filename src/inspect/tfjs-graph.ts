@@ -3,9 +3,9 @@
  * batch 1 asking for every conv/matmul node's operands by name, so their shapes come from the run.
  */
 import type * as TfNs from '@tensorflow/tfjs'
-import {loadTfjs} from '../../runtime/tfjs-backend.js'
-import {tfjsArtifacts} from '../../runtime/tfjs-session.js'
-import type {DType, TensorInfo} from '../dtypes.js'
+import {loadTfjs} from '../runtime/tfjs-backend.js'
+import {tfjsArtifacts} from '../runtime/tfjs-session.js'
+import type {DType, TensorInfo} from '../models/dtypes.js'
 import {addCount, convMacs, matmulMacs} from './macs.js'
 import {resolveShapes} from './input-shape.js'
 import type {ComputeEstimate} from './types.js'

@@ -1,6 +1,6 @@
 /** `--input-shape name:1x3x48x192` parsing and resolving a model's dynamic dims to concrete sizes. */
-import {TfsoptError} from '../../errors.js'
-import type {Dim, TensorInfo} from '../dtypes.js'
+import {TfsoptError} from '../errors.js'
+import type {Dim, TensorInfo} from '../models/dtypes.js'
 
 /** Dynamic non-batch dims default to this (a typical image side); say so and offer --input-shape. */
 export const DEFAULT_DYNAMIC_DIM = 224

@@ -1,6 +1,6 @@
 /** What `tfsopt inspect` reports: one stable JSON shape for every model format. */
-import type {TensorInfo} from '../dtypes.js'
-import type {ModelFormat} from '../detect.js'
+import type {TensorInfo} from '../models/dtypes.js'
+import type {ModelFormat} from '../models/detect.js'
 
 export interface ComputeEstimate {
   /** Multiply-accumulates per sample in the op types listed in `counted`. */

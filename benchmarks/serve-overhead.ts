@@ -11,7 +11,7 @@
  * round), so a noisy machine affects both alike; it reports every round, the median ratio, and the CPU
  * each side used per request: the server process (all its threads, from /proc on Linux) and this
  * process (the load generator), so one can see whether the client was the bottleneck.
- * Usage: node --import tsx bench/serve-overhead.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 123]
+ * Usage: node --import tsx benchmarks/serve-overhead.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 123]
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createServer} from 'node:http'

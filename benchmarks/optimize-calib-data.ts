@@ -1,7 +1,7 @@
 /**
  * Writes calibration inputs for the optimiser figures from the MNIST *train* split (disjoint from
  * fixtures/data/mnist-eval.json): JSON lines, one 784-value instance per line, pixels as x/255.
- * Usage: npx tsx bench/optimize-calib-data.ts [out=/tmp/mnist-train-calib.jsonl] [count=512]
+ * Usage: npx tsx benchmarks/optimize-calib-data.ts [out=/tmp/mnist-train-calib.jsonl] [count=512]
  */
 import {writeFileSync} from 'node:fs'
 import {loadMnistSplits, PIXELS, toFloat} from '../scripts/fixtures/mnist-data.js'

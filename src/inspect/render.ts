@@ -1,6 +1,6 @@
 /** The human view of an InspectReport (tables for stderr); --json prints the report itself. */
 import Table from 'cli-table3'
-import {formatShape} from '../dtypes.js'
+import {formatShape} from '../models/dtypes.js'
 import type {InspectReport} from './types.js'
 
 export const humanBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(2)} MiB`)

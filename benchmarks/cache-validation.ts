@@ -4,7 +4,7 @@
  * spans its range. The server's /metrics give H; bench fits t_hit and t_miss on the other repeat ratios
  * (leave-one-out, src/bench/models.ts cacheRows) and predicts each point's mean latency with
  * H·t_hit + (1−H)·t_miss, beside the seed article's L(1−H) + 1/H.
- *   node --import tsx bench/cache-validation.ts [MODEL] [--cache-size N] [--ratios 0,0.25,0.5,0.75,1] [--window S]
+ *   node --import tsx benchmarks/cache-validation.ts [MODEL] [--cache-size N] [--ratios 0,0.25,0.5,0.75,1] [--window S]
  */
 import {loadavg} from 'node:os'
 import {BenchEngine} from '../src/bench/run.ts'

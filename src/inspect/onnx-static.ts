@@ -1,7 +1,7 @@
 /** Static facts of an ONNX graph: op histogram, parameters, weight bytes per dtype — subgraphs included. */
-import type {GraphProto, ModelProto, NodeProto, TensorProto} from '../onnx/proto.js'
-import {toNum} from '../onnx/proto.js'
-import {elementCount, tensorByteSize, tensorDims, tensorDType} from '../onnx/tensor.js'
+import type {GraphProto, ModelProto, NodeProto, TensorProto} from '../models/onnx/proto.js'
+import {toNum} from '../models/onnx/proto.js'
+import {elementCount, tensorByteSize, tensorDims, tensorDType} from '../models/onnx/tensor.js'
 
 /** Every node, depth first, including those inside If/Loop/Scan bodies; `depth` 0 = top level. */
 export function* walkNodes(g: GraphProto, depth = 0): Generator<{node: NodeProto; depth: number}> {

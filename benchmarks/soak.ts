@@ -4,7 +4,7 @@
  * p50/p99 latency and the server's RSS and heap (after a forced GC), then the drift over the run:
  * RSS and heap growth per minute (least squares over the windows after the first) and last/first p99.
  *
- *   npx tsx bench/soak.ts [--minutes 10] [--concurrency 8] [--window-seconds 10] [--workers 1]
+ *   npx tsx benchmarks/soak.ts [--minutes 10] [--concurrency 8] [--window-seconds 10] [--workers 1]
  *                         [--hostile-per-second 50] [--max-heap-growth-mb-per-min 1] [--max-p99-ratio 2]
  *
  * Prints one JSON object on stdout, a line per window on stderr; exits 1 when a drift bound is broken.
