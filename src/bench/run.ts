@@ -10,7 +10,7 @@
 import {EventEmitter} from 'node:events'
 import {basename} from 'node:path'
 import {TfsoptError, errorMessage} from '../errors.js'
-import {describeMachine} from '../gate/machine.js'
+import {describeMachine} from '../results/machine.js'
 import {BodySource, loadSamples, type Sample} from './body-source.js'
 import {ClosedLoop} from './closed-loop.js'
 import {OpenLoop} from './open-loop.js'
@@ -22,7 +22,7 @@ import {AdaptiveSearch, type LoadResult} from './adaptive.js'
 import {predictedKnee} from './models.js'
 import {GENERATOR_CPU_WARN} from './cpu.js'
 import {finalizeRun} from './finalize.js'
-import {BENCH_SCHEMA, type BenchRun, type ClientConfig, type PointResult, type ServerConfig} from './result.js'
+import {BENCH_SCHEMA, type BenchRun, type BenchSettings, type ClientConfig, type PointResult, type ServerConfig} from '../results/bench-run.js'
 import {mergeHistograms, summarize, type Histogram} from './histogram.js'
 import {DEFAULT_MODEL, DEFAULT_MODEL_NAME, TFSOPT_VERSION} from '../fixtures.js'
 
@@ -268,7 +268,7 @@ export class BenchEngine extends EventEmitter {
       warnings: this.warnings,
     }
     finalizeRun(run, {sloP99Ms: o.sloP99Ms, modelArg: o.model ?? (builtIn ? '' : o.modelName), cores: machine.cores, workersOf: (p) => this.workersOf(p.id)})
-    for (const w of run.warnings as string[]) if (!this.warnings.includes(w)) this.emit('warning', w)
+    for (const w of run.warnings ?? []) if (!this.warnings.includes(w)) this.emit('warning', w)
     this.emit('done', run)
     return run
   }
@@ -373,7 +373,7 @@ export class BenchEngine extends EventEmitter {
   }
 }
 
-export function settingsOf(o: BenchOptions): Record<string, unknown> {
+export function settingsOf(o: BenchOptions): BenchSettings {
   return {
     concurrency: o.concurrency,
     rate: o.rate,

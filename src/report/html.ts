@@ -2,15 +2,11 @@
  * A single self-contained HTML report: inline CSS and inline SVG only (no scripts, fonts or remote
  * resources), so it opens offline and renders the same in any browser.
  */
-import type {BenchRun, PointResult} from '../bench/result.js'
-import type {GroupFits} from '../bench/models.js'
-import {serverKeyOf} from '../bench/models.js'
-import {uslThroughput} from '../queueing/index.js'
+import type {BenchRun, PointResult} from '../results/bench-run.js'
 import {heatMap, lineChart, escapeXml, type Series} from './svg-charts.js'
 import {renderMarkdown} from './markdown.js'
 import {fmt, fmtMs, pct} from './format.js'
 import {loadLabel, mainPrediction, serverLabel, toRows} from './rows.js'
-import type {Recommendation} from '../bench/recommend.js'
 
 function groupName(p: PointResult, multiModel: boolean): string {
   const c = p.config.client
@@ -22,10 +18,10 @@ function groupName(p: PointResult, multiModel: boolean): string {
 export function charts(run: BenchRun): string[] {
   const pts = run.points.filter((p) => !p.failed && p.throughput > 0)
   const multi = new Set(pts.map((p) => p.config.model)).size > 1
-  const fits = (run.fits as GroupFits[] | undefined) ?? []
+  const fits = run.fits ?? []
   const groups = new Map<string, PointResult[]>()
   for (const p of pts) {
-    const k = serverKeyOf(p)
+    const k = p.group ?? p.id
     if (!groups.has(k)) groups.set(k, [])
     groups.get(k)!.push(p)
   }
@@ -37,14 +33,8 @@ export function charts(run: BenchRun): string[] {
     if (!closed.length) continue
     const name = groupName(closed[0]!, multi)
     tSeries.push({name, points: closed.map((p) => [p.config.client.concurrency!, p.throughput])})
-    const usl = fits.find((f) => f.serverKey === k)?.usl
-    if (usl) {
-      const maxN = Math.max(...closed.map((p) => p.config.client.concurrency!))
-      const curve: Array<[number, number]> = []
-      for (let n = 1; n <= maxN; n = n < 8 ? n + 1 : Math.ceil(n * 1.25)) curve.push([n, uslThroughput(usl, n)])
-      curve.push([maxN, uslThroughput(usl, maxN)])
-      tSeries.push({name: `USL fit (${name})`, points: curve, dashed: true})
-    }
+    const curve = fits.find((f) => f.serverKey === k)?.usl?.curve
+    if (curve) tSeries.push({name: `USL fit (${name})`, points: curve, dashed: true})
   }
   if (tSeries.length)
     out.push(lineChart({title: 'Throughput vs concurrency', xLabel: 'concurrency (log scale)', yLabel: 'requests/s', series: tSeries, logX: true}))
@@ -86,7 +76,7 @@ export function charts(run: BenchRun): string[] {
 
 export function renderHtml(run: BenchRun): string {
   const rows = toRows(run)
-  const rec = run.recommendation as Recommendation | null | undefined
+  const rec = run.recommendation
   const e = escapeXml
   const table = [
     '<table><thead><tr><th>#</th><th>model</th><th>server</th><th>load</th><th>req/s</th><th>inf/s</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>errors</th><th>stable</th><th>queue ms</th><th>batch</th><th>hit</th><th>predicted mean</th><th>rel. err</th><th>violated assumptions</th></tr></thead><tbody>',
@@ -96,7 +86,7 @@ export function renderHtml(run: BenchRun): string {
     ),
     '</tbody></table>',
   ].join('\n')
-  const warnings = ((run.warnings as string[] | undefined) ?? []).map((w) => `<li>${e(w)}</li>`).join('')
+  const warnings = (run.warnings ?? []).map((w) => `<li>${e(w)}</li>`).join('')
   const recHtml = rec
     ? `<p>${e(rec.reason)}: <b>${fmt(rec.throughput, 0)} req/s</b>, p99 ${fmtMs(rec.p99Ms)} ms.</p><pre>${e(rec.serveCommand)}</pre><p>TF Serving <code>batching_parameters.txt</code>:</p><pre>${e(rec.tfServing.batchingParametersTxt)}</pre><p>TF Serving flags: <code>${e(rec.tfServing.flags.join(' '))}</code></p>`
     : '<p>No configuration met the objective without errors.</p>'
