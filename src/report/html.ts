@@ -15,6 +15,13 @@ function groupName(p: PointResult, multiModel: boolean): string {
     .join(' ')
 }
 
+/** Closed-loop points by concurrency, then open-loop points by rate. */
+function byLoad(a: PointResult, b: PointResult): number {
+  const [ca, cb] = [a.config.client, b.config.client]
+  if (ca.mode !== cb.mode) return ca.mode === 'closed' ? -1 : 1
+  return (ca.concurrency ?? ca.rate ?? 0) - (cb.concurrency ?? cb.rate ?? 0)
+}
+
 export function charts(run: BenchRun): string[] {
   const pts = run.points.filter((p) => !p.failed && p.throughput > 0)
   const multi = new Set(pts.map((p) => p.config.model)).size > 1
@@ -38,14 +45,16 @@ export function charts(run: BenchRun): string[] {
   }
   if (tSeries.length)
     out.push(lineChart({title: 'Throughput vs concurrency', xLabel: 'concurrency (log scale)', yLabel: 'requests/s', series: tSeries, logX: true}))
-  // 2. Latency vs throughput with the queueing prediction.
+  // 2. Latency vs throughput with the queueing prediction, each line joined along increasing load: past
+  // the knee throughput can fall while latency rises, and sorting by throughput would zig-zag.
   const lSeries: Series[] = []
-  for (const g of groups.values()) {
+  for (const group of groups.values()) {
+    const g = [...group].sort(byLoad)
     const name = groupName(g[0]!, multi)
-    lSeries.push({name: `${name} mean`, points: g.map((p) => [p.throughput, p.latency.meanMs])})
-    lSeries.push({name: `${name} p99`, points: g.map((p) => [p.throughput, p.latency.p99Ms])})
+    lSeries.push({name: `${name} mean`, points: g.map((p) => [p.throughput, p.latency.meanMs]), ordered: true})
+    lSeries.push({name: `${name} p99`, points: g.map((p) => [p.throughput, p.latency.p99Ms]), ordered: true})
     const pred = g.map((p) => [p.throughput, (mainPrediction(p)?.predicted ?? NaN) * 1000] as [number, number]).filter(([, y]) => Number.isFinite(y))
-    if (pred.length) lSeries.push({name: `${name} predicted mean`, points: pred, dashed: true})
+    if (pred.length) lSeries.push({name: `${name} predicted mean`, points: pred, dashed: true, ordered: true})
   }
   if (lSeries.length)
     out.push(
