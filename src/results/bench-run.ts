@@ -58,6 +58,14 @@ export interface WindowSample {
   p90Ms: number
   p99Ms: number
   errors: number
+  // Written by `tfsopt bench` (BenchWindow); the gate needs only the fields above.
+  p95Ms?: number
+  p999Ms?: number
+  non2xx?: number
+  timeouts?: number
+  connection?: number
+  sent?: number
+  lateSends?: number
 }
 
 export interface LatencySummary {
