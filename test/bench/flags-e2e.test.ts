@@ -31,7 +31,7 @@ test('--sweep --duration=2 measures 2-second windows', {skip}, () => {
   assert.equal(run.points.length, 1)
   const w = run.points[0]!.windows
   assert.equal(w.length, 1)
-  assert.ok(w[0]!.durationS > 1.8 && w[0]!.durationS < 3, `window lasted ${w[0]!.durationS} s`)
+  assert.ok(w[0]!.durationS > 1.8 && w[0]!.durationS < 3.5, `window lasted ${w[0]!.durationS} s`)
 })
 
 test('--sweep --windows=5 --max-windows=8: an unstable point measures 8 windows, not the sweep default', {skip}, () => {
@@ -44,10 +44,10 @@ test('--sweep --windows=5 --max-windows=8: an unstable point measures 8 windows,
   assert.equal(run.points[0]!.windows.length, 8)
 })
 
-test('--save-baseline with --windows=3 --repeat=2 keeps 3 windows per repeat (enough for the gate)', {skip}, () => {
+test('--save-baseline with --windows=3 --max-windows=3 --repeat=2 keeps 3 windows per repeat (6 are enough for the gate)', {skip}, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tfsopt-flags-'))
   try {
-    const run = runOf([...ONE_POINT, '--duration=0.25', '--windows=3', '--repeat=2', '--stability=1000', '--save-baseline', join(dir, 'base.json')])
+    const run = runOf([...ONE_POINT, '--duration=0.25', '--windows=3', '--max-windows=3', '--repeat=2', '--save-baseline', join(dir, 'base.json')])
     assert.equal(run.settings.windows, 3)
     assert.equal(run.points[0]!.windows.length, 6)
   } finally {
