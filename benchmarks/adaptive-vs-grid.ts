@@ -6,7 +6,7 @@
 import {loadavg} from 'node:os'
 import {BenchEngine} from '../src/bench/run.ts'
 import type {BenchOptions} from '../src/bench/options.ts'
-import type {PointResult} from '../src/bench/result.ts'
+import type {PointResult} from '../src/results/bench-run.ts'
 
 const argv = process.argv.slice(2)
 const slo = argv.includes('--slo-p99') ? Number(argv[argv.indexOf('--slo-p99') + 1]) : 50

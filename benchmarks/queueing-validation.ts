@@ -28,7 +28,7 @@ import {fetchSignature} from '../src/bench/target.ts'
 import {allenCunneen, mdc, mmc} from '../src/queueing/index.ts'
 import {DEFAULT_MODEL, packagedModel} from '../src/fixtures.ts'
 import {loadavg} from 'node:os'
-import type {ServerConfig} from '../src/bench/result.ts'
+import type {ServerConfig} from '../src/results/bench-run.ts'
 
 const argv = process.argv.slice(2)
 const opt = (k: string, d: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1]! : d)

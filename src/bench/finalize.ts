@@ -1,16 +1,18 @@
 /**
- * After measuring: queueing fits and per-point predictions (src/queueing via models.ts), the Pareto
- * front, the recommendation and the run-level warnings, added to the BenchRun in place.
+ * After measuring: each point's group key, queueing fits (with the USL curve) and per-point predictions
+ * (src/queueing via models.ts), the Pareto front, the recommendation and the run-level warnings, added
+ * to the BenchRun in place — so reports only render what is stored here.
  */
 import {cacheRows, fitGroup, predictionsFor, serverKeyOf, type GroupFits} from './models.js'
 import {paretoFront} from './pareto.js'
 import {recommend} from './recommend.js'
-import type {BenchRun, PointResult} from './result.js'
+import type {BenchRun, PointResult} from '../results/bench-run.js'
 
 export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: string; cores: number; workersOf: (p: PointResult) => number}): void {
   const groups = new Map<string, PointResult[]>()
   for (const p of run.points) {
     const k = serverKeyOf(p)
+    p.group = k
     if (!groups.has(k)) groups.set(k, [])
     groups.get(k)!.push(p)
   }
@@ -24,13 +26,13 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
   for (const [id, rows] of cacheRows(run.points)) {
     const p = run.points.find((x) => x.id === id)
     // First, so the tables show the cache mixture as this point's prediction (the article's form is flagged, never chosen).
-    if (p) p.queueing = [...rows, ...((p.queueing as unknown[] | undefined) ?? [])]
+    if (p) p.queueing = [...rows, ...(p.queueing ?? [])]
   }
   const usable = run.points.filter((p) => !p.failed && p.errors.total === 0 && Number.isFinite(p.latency.p99Ms))
   run.pareto = paretoFront(usable.map((p) => ({id: p.id, throughput: p.inferencesPerSec, p99Ms: p.latency.p99Ms}))).map((p) => p.id)
   const rec = recommend(run.points, {sloP99Ms: o.sloP99Ms, modelArg: o.modelArg, cores: o.cores})
   run.recommendation = rec ?? null
-  const warnings = (run.warnings as string[] | undefined) ?? []
+  const warnings = run.warnings ?? []
   const unstable = run.points.filter((p) => !p.stable && !p.failed).length
   if (unstable) warnings.push(`${unstable} point(s) did not stabilise within the trial limit (marked unstable; their numbers are less trustworthy)`)
   const flagged = run.points.filter((p) => p.errors.total > 0 && !p.failed).length
@@ -43,5 +45,5 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
       `this machine has ${o.cores} cores: the load generator and the server share them, so absolute numbers are lower than on a dedicated server and client`,
     )
   run.warnings = warnings
-  run.measuringTimeS = run.points.reduce((s, p) => s + ((p.measuredS as number | undefined) ?? 0), 0)
+  run.measuringTimeS = run.points.reduce((s, p) => s + (p.measuredS ?? 0), 0)
 }

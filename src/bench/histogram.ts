@@ -3,7 +3,7 @@
  * histogram holds whole milliseconds, too coarse for sub-millisecond inference.
  */
 import * as hdr from 'hdr-histogram-js'
-import type {LatencySummary} from './result.js'
+import type {LatencySummary} from '../results/bench-run.js'
 
 export type Histogram = hdr.Histogram
 

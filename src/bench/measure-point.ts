@@ -9,7 +9,7 @@ import {judgeStability, type StabilityVerdict} from './stability.js'
 import {CpuMeter, procCpuSeconds} from './cpu.js'
 import {breakdown, scrape, type ServerBreakdown} from './scrape-metrics.js'
 import type {LoadGenerator, WindowCounters} from './window.js'
-import type {LatencySummary, WindowSample} from './result.js'
+import type {LatencySummary, WindowSample} from '../results/bench-run.js'
 
 export interface MeasureOptions {
   warmupS: number

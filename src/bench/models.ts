@@ -14,28 +14,25 @@ import {
   predictPoint,
   USL_MIN_POINTS,
   asymptoticBounds,
+  uslThroughput,
   type PredictionRow,
-  type UslFit,
 } from '../queueing/index.js'
 import {errorMessage} from '../errors.js'
-import type {PointResult} from './result.js'
-import type {ServerBreakdown} from './scrape-metrics.js'
+import type {GroupFits, PointResult} from '../results/bench-run.js'
 
-export interface GroupFits {
-  serverKey: string
-  serviceTimeS?: number
-  serviceScv?: number
-  workers: number
-  usl?: Pick<UslFit, 'sigma' | 'kappa' | 'lambda' | 'nMax' | 'xMax' | 'peakKind' | 'rmse' | 'stdErr' | 'contentionLimited'> & {points: number}
-  uslNote?: string
-  batchCost?: {alpha: number; beta: number; n: number; warnings: string[]}
-  /** Main-thread time per request and the delay outside the server, s, from the lone client's server metrics. */
-  stations?: {mainServiceS: number; delayS: number}
-}
+export type {GroupFits}
 
 export const serverKeyOf = (p: PointResult) => {
   const c = p.config.client
   return JSON.stringify([p.config.model, p.config.server, c.clientBatch, c.repeatRatio])
+}
+
+/** The USL's X(N) at N = 1, 2, …, 8 then every 25%, and at the largest measured N: enough points for a smooth chart. */
+function uslCurve(f: Parameters<typeof uslThroughput>[0], maxN: number): Array<[number, number]> {
+  const curve: Array<[number, number]> = []
+  for (let n = 1; n <= maxN; n = n < 8 ? n + 1 : Math.ceil(n * 1.25)) curve.push([n, uslThroughput(f, n)])
+  curve.push([maxN, uslThroughput(f, maxN)])
+  return curve
 }
 
 /** The lone-client point of a group: closed loop, concurrency 1, usable. */
@@ -66,15 +63,16 @@ export function fitGroup(points: PointResult[], workers: number): GroupFits {
         stdErr: f.stdErr,
         contentionLimited: f.contentionLimited,
         points: closed.length,
+        curve: uslCurve(f, Math.max(...closed.map((p) => p.config.client.concurrency!))),
       }
     } catch (err) {
       fits.uslNote = errorMessage(err)
     }
   } else if (closed.length) fits.uslNote = `USL not fitted: ${closed.length} closed-loop point(s), it needs at least ${USL_MIN_POINTS}`
-  const batches = points
-    .map((p) => p.server as ServerBreakdown | undefined)
-    .filter((s): s is ServerBreakdown => Boolean(s?.batchSize && s.computeMsPerBatch && s.batches))
-    .map((s) => ({batchSize: s.batchSize!, batchTime: s.computeMsPerBatch! / 1000, weight: s.batches}))
+  const batches = points.flatMap((p) => {
+    const s = p.server
+    return s?.batchSize && s.computeMsPerBatch && s.batches ? [{batchSize: s.batchSize, batchTime: s.computeMsPerBatch / 1000, weight: s.batches}] : []
+  })
   if (new Set(batches.map((b) => b.batchSize.toFixed(2))).size >= 2) {
     try {
       const f = fitBatchCost(batches)
@@ -93,7 +91,7 @@ export function fitGroup(points: PointResult[], workers: number): GroupFits {
  * delay outside the server (client, loopback TCP), which does not queue.
  */
 function stationsOf(cal: PointResult): GroupFits['stations'] {
-  const s = cal.server as ServerBreakdown | undefined
+  const s = cal.server
   if (s?.requestMs === undefined || s.computeMsPerBatch === undefined) return undefined
   return {
     mainServiceS: Math.max(0, s.requestMs - s.computeMsPerBatch - (s.queueMs ?? 0)) / 1000,
@@ -129,7 +127,7 @@ export function predictionsFor(p: PointResult, fits: GroupFits, group: PointResu
           ? {alpha: fits.batchCost.alpha, beta: fits.batchCost.beta, maxBatchSize: maxB, timeoutS: (p.config.server.batchTimeoutMicros ?? 0) / 1e6}
           : undefined,
       stations: fits.stations,
-      measuredBatchSize: (p.server as ServerBreakdown | undefined)?.batchSize,
+      measuredBatchSize: p.server?.batchSize,
       otherMaxThroughput: otherMaxThroughput(p, group),
     })
   } catch (err) {
@@ -142,6 +140,7 @@ export function predictionsFor(p: PointResult, fits: GroupFits, group: PointResu
         measured: p.latency.meanMs / 1000,
         relErr: null,
         assumptionsViolated: [errorMessage(err)],
+        kind: 'unavailable',
       },
     ]
   }
@@ -180,7 +179,7 @@ export function cacheRows(points: PointResult[]): Map<string, PredictionRow[]> {
   const out = new Map<string, PredictionRow[]>()
   const groups = new Map<string, Array<{p: PointResult; h: number; t: number}>>()
   for (const p of points) {
-    const h = (p.server as ServerBreakdown | undefined)?.cacheHitRatio
+    const h = p.server?.cacheHitRatio
     if (p.failed || !p.config.server.cacheSize || h === undefined || !(p.latency.meanMs > 0)) continue
     const c = p.config.client
     const k = JSON.stringify([p.config.model, p.config.server, c.mode, c.concurrency ?? c.rate, c.arrival, c.clientBatch])
@@ -215,6 +214,7 @@ export function cacheRows(points: PointResult[]): Map<string, PredictionRow[]> {
           measured: x.t,
           relErr: rel(predicted),
           assumptionsViolated: violated,
+          kind: 'cache-mixture',
           note,
         },
         {
@@ -225,6 +225,7 @@ export function cacheRows(points: PointResult[]): Map<string, PredictionRow[]> {
           measured: x.t,
           relErr: rel(article),
           assumptionsViolated: ['adds the unitless 1/H to seconds; grows as H falls'],
+          kind: 'cache-article',
           note: `L = t_miss = ${(tMiss * 1000).toFixed(3)} ms, in seconds; shown for comparison only`,
         },
       ])

@@ -4,7 +4,7 @@
  */
 import {usageError} from '../errors.js'
 import type {Arrival} from './schedule.js'
-import type {ClientConfig, ServerConfig} from './result.js'
+import type {ClientConfig, ServerConfig} from '../results/bench-run.js'
 
 export interface BenchOptions {
   /** Model file for the built-in server (undefined with --url). */

@@ -3,21 +3,9 @@
  * (stable points first: an unstable point's numbers are not trusted). Rendered as `tfsopt serve` flags
  * and as TF Serving's batching_parameters.txt plus its thread flags, so either server can take it.
  */
-import type {PointResult, ServerConfig} from './result.js'
+import type {PointResult, Recommendation, ServerConfig} from '../results/bench-run.js'
 
-export interface Recommendation {
-  pointId: string
-  reason: string
-  throughput: number
-  inferencesPerSec: number
-  p99Ms: number
-  server: ServerConfig
-  client: PointResult['config']['client']
-  serveCommand: string
-  tfServing: {batchingParametersTxt: string; flags: string[]}
-  /** Set when only unstable points met the SLO. */
-  caveat?: string
-}
+export type {Recommendation}
 
 export function eligible(p: PointResult, sloP99Ms?: number): boolean {
   return !p.failed && p.errors.total === 0 && Number.isFinite(p.latency.p99Ms) && (sloP99Ms === undefined || p.latency.p99Ms <= sloP99Ms)

@@ -10,7 +10,7 @@
 import {EventEmitter} from 'node:events'
 import {basename} from 'node:path'
 import {TfsoptError, errorMessage} from '../errors.js'
-import {describeMachine} from '../gate/machine.js'
+import {describeMachine} from '../results/machine.js'
 import {BodySource, loadSamples, type Sample} from './body-source.js'
 import {ClosedLoop} from './closed-loop.js'
 import {OpenLoop} from './open-loop.js'
@@ -22,7 +22,7 @@ import {AdaptiveSearch, type LoadResult} from './adaptive.js'
 import {predictedKnee} from './models.js'
 import {GENERATOR_CPU_WARN} from './cpu.js'
 import {finalizeRun} from './finalize.js'
-import {BENCH_SCHEMA, type BenchRun, type ClientConfig, type PointResult, type ServerConfig} from './result.js'
+import {BENCH_SCHEMA, type BenchRun, type BenchSettings, type ClientConfig, type PointResult, type ServerConfig} from '../results/bench-run.js'
 import {mergeHistograms, summarize, type Histogram} from './histogram.js'
 import {DEFAULT_MODEL, DEFAULT_MODEL_NAME, TFSOPT_VERSION} from '../fixtures.js'
 
@@ -45,6 +45,33 @@ interface Measured {
 
 const LATE_WARN = 0.01
 
+type ClientVariant = ReturnType<typeof clientVariants>[number]
+
+interface SweepPlan {
+  builtIn: boolean
+  models: string[]
+  servers: ServerConfig[]
+  variants: ClientVariant[]
+}
+
+/** One model served with one server configuration, in one repeat. */
+interface ServerSession {
+  modelPath: string
+  modelLabel: string
+  server: ServerConfig
+  /** The name requests use: the server's own once it is ready. */
+  modelName: string
+  rep: number
+  search: AdaptiveSearch
+  handle?: ServerHandle
+}
+
+function clientAt(v: ClientVariant, load: number): ClientConfig {
+  return v.mode === 'closed'
+    ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+    : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+}
+
 export class BenchEngine extends EventEmitter {
   private readonly measured = new Map<string, Measured[]>()
   private readonly order: string[] = []
@@ -55,12 +82,19 @@ export class BenchEngine extends EventEmitter {
   /** Fresh request bodies are numbered across the whole run, so no point re-sends another point's. */
   private freshNext = 0
   private done = 0
+  /** Where requests go: --url, or the built-in server now running. */
+  private targetUrl: string
+  private firstStart = true
+  private readonly samplesByModel = new Map<string, Sample[]>()
+  /** Adaptive choices per (model, server, variant), replayed in later repeats. */
+  private readonly chosen = new Map<string, number[]>()
 
   constructor(
     private readonly o: BenchOptions,
     private readonly signal?: AbortSignal,
   ) {
     super()
+    this.targetUrl = o.url ?? ''
   }
 
   private warn(msg: string): void {
@@ -71,182 +105,189 @@ export class BenchEngine extends EventEmitter {
   }
 
   async run(): Promise<BenchRun> {
-    const o = this.o
     const startedAt = new Date().toISOString()
+    const plan = this.planSweep()
+    for (let rep = 0; rep < this.o.repeat && !this.stopped(); rep++)
+      for (const modelPath of plan.models) if (!this.stopped()) await this.measureModel(plan, modelPath, rep)
+    return this.finish(plan, startedAt)
+  }
+
+  /** Ctrl-C or --fail-fast: no further server, variant or point is started. */
+  private stopped(): boolean {
+    return Boolean(this.signal?.aborted || this.stoppedBy)
+  }
+
+  /** What the sweep covers, announced as the 'plan' event. */
+  private planSweep(): SweepPlan {
+    const o = this.o
     const builtIn = !o.url
     const models = builtIn ? [o.model ?? DEFAULT_MODEL, ...(o.compareModel ? [o.compareModel] : [])] : [o.modelName]
-    let servers: ServerConfig[] = builtIn ? serverGrid(o) : [{}]
-    if (!builtIn) {
-      // Even one value cannot be applied: bench does not control an external server. Say which were given.
-      const flagOf: Record<keyof BenchOptions['server'], string> = {
-        workers: '--workers',
-        intraOpThreads: '--intra-op-threads',
-        maxBatchSize: '--max-batch-size',
-        batchTimeoutMicros: '--batch-timeout-micros',
-        cacheSize: '--cache-size',
-      }
-      const given = (Object.keys(flagOf) as Array<keyof BenchOptions['server']>).filter((k) => o.server[k].length).map((k) => flagOf[k])
-      if (o.serverFlags.length) given.push('--server-flags')
-      if (given.length)
-        this.warn(
-          `server-side settings (${given.join(', ')}) cannot be applied to an external --url target: they were ignored, and every point measures the server as it is configured`,
-        )
-      servers = [{}]
-    }
+    if (!builtIn) this.warnServerSettingsIgnored()
+    const servers: ServerConfig[] = builtIn ? serverGrid(o) : [{}]
     const variants = clientVariants(o)
     const perPointS = o.warmupS + o.windowS * o.minWindows
     const gridPoints = o.repeat * models.length * servers.length * variants.reduce((s, v) => s + v.loads.length, 0)
     this.emit('plan', {points: gridPoints, perPointS, servers: o.repeat * models.length * servers.length})
-    const chosen = new Map<string, number[]>() // adaptive choices, replayed in later repeats
-    let targetUrl = o.url ?? ''
-    let firstStart = true
-    const samplesByModel = new Map<string, {samples: Sample[]; origin: 'data' | 'signature'; source?: string}>()
+    return {builtIn, models, servers, variants}
+  }
 
-    outer: for (let rep = 0; rep < o.repeat; rep++) {
-      for (const modelPath of models) {
-        // Adaptive: one search per model, carried from group to group — across client variants AND server
-        // configurations — so later groups start from the best level so far and walk to its neighbours.
-        const search = new AdaptiveSearch({sloP99Ms: o.sloP99Ms})
-        const modelLabel = builtIn ? (modelPath === DEFAULT_MODEL ? DEFAULT_MODEL_NAME : basename(modelPath).replace(/\.[^.]+$/, '')) : o.modelName
-        for (const server of servers) {
-          if (this.signal?.aborted || this.stoppedBy) break outer
-          let handle: ServerHandle | undefined
-          let modelName = o.modelName
-          const start = async () => {
-            this.emit('server', {phase: 'starting', config: server, model: modelLabel})
-            const h = await startServeProcess({
-              model: modelPath,
-              modelName: builtIn && o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined,
-              config: server,
-            })
-            this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url, pid: h.pid})
-            return h
-          }
-          if (builtIn) {
-            try {
-              handle = await start()
-              modelName = handle.ready.models?.[0]?.name ?? modelName
-              targetUrl = handle.url
-            } catch (err) {
-              // The very first server must start: a broken model or install is a clear error, exit 1.
-              if (firstStart || o.failFast) throw err
-              this.emit('server', {phase: 'failed', config: server, model: modelLabel, message: errorMessage(err)})
-              this.warn(`server ${JSON.stringify(server)} failed to start: ${errorMessage(err)}`)
-              for (const v of variants)
-                for (const load of v.loads) this.record(this.failedPoint(modelLabel, server, v, load, `server failed to start: ${errorMessage(err)}`))
-              continue
-            }
-          } else await waitAvailable(targetUrl, modelName, 10_000)
-          firstStart = false
-          try {
-            let samples = samplesByModel.get(modelPath)
-            if (!samples) {
-              samples = loadSamples(o.data, await fetchSignature(targetUrl, modelName))
-              samplesByModel.set(modelPath, samples)
-              await probePredict(targetUrl, modelName, new BodySource(samples.samples, {clientBatch: 1, repeatRatio: 0}).next())
-            }
-            for (const v of variants) {
-              const key = JSON.stringify([modelLabel, server, v])
-              let loads: number[]
-              const results: LoadResult[] = []
-              const measureOne = async (load: number): Promise<PointResult | undefined> => {
-                if (this.signal?.aborted || this.stoppedBy) return undefined
-                if (handle && !handle.alive()) {
-                  this.warn(`the server (${JSON.stringify(server)}) died; restarting it for the next point`)
-                  try {
-                    handle = await start()
-                    targetUrl = handle.url
-                  } catch (err) {
-                    return this.record(this.failedPoint(modelLabel, server, v, load, `server could not be restarted: ${errorMessage(err)}`))
-                  }
-                }
-                const client: ClientConfig =
-                  v.mode === 'closed'
-                    ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
-                    : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
-                const config = {server, client, model: modelLabel}
-                const id = pointId({model: modelLabel, server, client})
-                this.emit('point-start', {id, index: this.done, config, repeat: rep})
-                const bodies = new BodySource(samples!.samples, {
-                  clientBatch: v.clientBatch,
-                  repeatRatio: v.repeatRatio,
-                  seed: o.seed + rep,
-                  freshStart: this.freshNext,
-                })
-                const gen =
-                  v.mode === 'closed'
-                    ? new ClosedLoop({url: targetUrl, model: modelName, concurrency: load, bodies, timeoutS: o.timeoutS})
-                    : new OpenLoop({
-                        url: targetUrl,
-                        model: modelName,
-                        rate: load,
-                        arrival: v.arrival ?? 'poisson',
-                        bodies,
-                        seed: o.seed + rep,
-                        timeoutS: o.timeoutS,
-                      })
-                const hists: Histogram[] = []
-                const h = handle
-                const releaseBodies = () => {
-                  this.freshNext = bodies.freshEnd
-                }
-                const m = await measurePoint(gen, {
-                  warmupS: o.warmupS,
-                  windowS: o.windowS,
-                  minWindows: o.minWindows,
-                  maxWindows: o.maxWindows,
-                  stabilityPct: o.stabilityPct,
-                  signal: this.signal,
-                  serverAlive: h ? () => h.alive() : undefined,
-                  serverPid: h?.pid,
-                  metricsBase: targetUrl,
-                  onWindow: (w) => this.emit('window', {id, window: w}),
-                  onHistogram: (hist) => hists.push(hist),
-                })
-                releaseBodies()
-                if (m.aborted) this.interrupted = true
-                if (m.aborted && m.windows.length === 0) return undefined
-                const workers = Number(h?.ready.models?.[0]?.workers ?? server.workers ?? 1)
-                const p = this.record({config, m, hists, serverWorkers: workers}, id)
-                if (m.failed && o.failFast) {
-                  // Stop like Ctrl-C does (the caller still writes the points so far), then fail with exit 1.
-                  this.stoppedBy = new TfsoptError('E_RUNTIME', `point ${id} failed: ${m.failed} (--fail-fast: the sweep stopped there)`)
-                  return undefined
-                }
-                return p
-              }
-              if (o.search === 'adaptive' && rep === 0) {
-                loads = []
-                for (;;) {
-                  const next = search.next(v.loads, results, v.mode === 'closed' ? (ms) => predictedKnee(ms) : undefined)
-                  if (next === undefined || this.signal?.aborted) break
-                  loads.push(next)
-                  const p = await measureOne(next)
-                  if (!p) break
-                  results.push({
-                    load: next,
-                    throughput: p.throughput,
-                    p99Ms: p.latency.p99Ms,
-                    meanMs: p.latency.meanMs,
-                    clean: !p.failed && p.errors.total === 0,
-                  })
-                }
-                chosen.set(key, loads)
-                search.endGroup(v.loads, results, v.mode === 'closed')
-              } else {
-                loads = chosen.get(key) ?? v.loads
-                for (const load of loads) if (!(await measureOne(load))) break
-              }
-            }
-          } finally {
-            if (handle) {
-              await handle.stop()
-              this.emit('server', {phase: 'stopped', config: server, model: modelLabel})
-            }
-          }
+  /** Even one value cannot be applied: bench does not control an external server. Say which were given. */
+  private warnServerSettingsIgnored(): void {
+    const o = this.o
+    const flagOf: Record<keyof BenchOptions['server'], string> = {
+      workers: '--workers',
+      intraOpThreads: '--intra-op-threads',
+      maxBatchSize: '--max-batch-size',
+      batchTimeoutMicros: '--batch-timeout-micros',
+      cacheSize: '--cache-size',
+    }
+    const given = (Object.keys(flagOf) as Array<keyof BenchOptions['server']>).filter((k) => o.server[k].length).map((k) => flagOf[k])
+    if (o.serverFlags.length) given.push('--server-flags')
+    if (given.length)
+      this.warn(
+        `server-side settings (${given.join(', ')}) cannot be applied to an external --url target: they were ignored, and every point measures the server as it is configured`,
+      )
+  }
+
+  /**
+   * One model in one repeat. Adaptive: one search per model, carried from group to group — across client
+   * variants AND server configurations — so later groups start from the best level so far and walk to its neighbours.
+   */
+  private async measureModel(plan: SweepPlan, modelPath: string, rep: number): Promise<void> {
+    const o = this.o
+    const search = new AdaptiveSearch({sloP99Ms: o.sloP99Ms})
+    const modelLabel = plan.builtIn ? (modelPath === DEFAULT_MODEL ? DEFAULT_MODEL_NAME : basename(modelPath).replace(/\.[^.]+$/, '')) : o.modelName
+    for (const server of plan.servers) {
+      if (this.stopped()) return
+      const session: ServerSession = {modelPath, modelLabel, server, modelName: o.modelName, rep, search}
+      if (plan.builtIn) {
+        try {
+          await this.startServer(session)
+        } catch (err) {
+          // The very first server must start: a broken model or install is a clear error, exit 1.
+          if (this.firstStart || o.failFast) throw err
+          this.emit('server', {phase: 'failed', config: server, model: modelLabel, message: errorMessage(err)})
+          this.warn(`server ${JSON.stringify(server)} failed to start: ${errorMessage(err)}`)
+          for (const v of plan.variants)
+            for (const load of v.loads) this.record(this.failedPoint(modelLabel, server, v, load, `server failed to start: ${errorMessage(err)}`))
+          continue
+        }
+      } else await waitAvailable(this.targetUrl, session.modelName, 10_000)
+      this.firstStart = false
+      try {
+        const samples = await this.samplesFor(session)
+        for (const v of plan.variants) await this.measureVariant(session, samples, v)
+      } finally {
+        if (session.handle) {
+          await session.handle.stop()
+          this.emit('server', {phase: 'stopped', config: server, model: modelLabel})
         }
       }
     }
+  }
+
+  /** Starts (or restarts) the built-in server of a session; later points go to its URL. */
+  private async startServer(session: ServerSession): Promise<void> {
+    const o = this.o
+    const {server, modelLabel} = session
+    this.emit('server', {phase: 'starting', config: server, model: modelLabel})
+    const h = await startServeProcess({
+      model: session.modelPath,
+      modelName: o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined,
+      config: server,
+    })
+    this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url, pid: h.pid})
+    if (!session.handle) session.modelName = h.ready.models?.[0]?.name ?? session.modelName
+    session.handle = h
+    this.targetUrl = h.url
+  }
+
+  /** Request bodies for a model: loaded (and probed with one request) the first time it is served. */
+  private async samplesFor(session: ServerSession): Promise<Sample[]> {
+    let samples = this.samplesByModel.get(session.modelPath)
+    if (!samples) {
+      samples = loadSamples(this.o.data, await fetchSignature(this.targetUrl, session.modelName)).samples
+      this.samplesByModel.set(session.modelPath, samples)
+      await probePredict(this.targetUrl, session.modelName, new BodySource(samples, {clientBatch: 1, repeatRatio: 0}).next())
+    }
+    return samples
+  }
+
+  /** The load levels of one client variant: searched adaptively in the first repeat (later ones replay its choice), else the grid. */
+  private async measureVariant(session: ServerSession, samples: Sample[], v: ClientVariant): Promise<void> {
+    const key = JSON.stringify([session.modelLabel, session.server, v])
+    if (this.o.search === 'adaptive' && session.rep === 0) {
+      const loads: number[] = []
+      const results: LoadResult[] = []
+      for (;;) {
+        const next = session.search.next(v.loads, results, v.mode === 'closed' ? (ms) => predictedKnee(ms) : undefined)
+        if (next === undefined || this.signal?.aborted) break
+        loads.push(next)
+        const p = await this.measureLoad(session, samples, v, next)
+        if (!p) break
+        results.push({load: next, throughput: p.throughput, p99Ms: p.latency.p99Ms, meanMs: p.latency.meanMs, clean: !p.failed && p.errors.total === 0})
+      }
+      this.chosen.set(key, loads)
+      session.search.endGroup(v.loads, results, v.mode === 'closed')
+    } else {
+      for (const load of this.chosen.get(key) ?? v.loads) if (!(await this.measureLoad(session, samples, v, load))) break
+    }
+  }
+
+  /** One point: restart a dead server, warm up, measure windows until stable. Undefined: stop this variant. */
+  private async measureLoad(session: ServerSession, samples: Sample[], v: ClientVariant, load: number): Promise<PointResult | undefined> {
+    const o = this.o
+    const {server, modelLabel, rep} = session
+    if (this.stopped()) return undefined
+    if (session.handle && !session.handle.alive()) {
+      this.warn(`the server (${JSON.stringify(server)}) died; restarting it for the next point`)
+      try {
+        await this.startServer(session)
+      } catch (err) {
+        return this.record(this.failedPoint(modelLabel, server, v, load, `server could not be restarted: ${errorMessage(err)}`))
+      }
+    }
+    const client = clientAt(v, load)
+    const config = {server, client, model: modelLabel}
+    const id = pointId({model: modelLabel, server, client})
+    this.emit('point-start', {id, index: this.done, config, repeat: rep})
+    const bodies = new BodySource(samples, {clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, seed: o.seed + rep, freshStart: this.freshNext})
+    const url = this.targetUrl
+    const gen =
+      v.mode === 'closed'
+        ? new ClosedLoop({url, model: session.modelName, concurrency: load, bodies, timeoutS: o.timeoutS})
+        : new OpenLoop({url, model: session.modelName, rate: load, arrival: v.arrival ?? 'poisson', bodies, seed: o.seed + rep, timeoutS: o.timeoutS})
+    const hists: Histogram[] = []
+    const h = session.handle
+    const m = await measurePoint(gen, {
+      warmupS: o.warmupS,
+      windowS: o.windowS,
+      minWindows: o.minWindows,
+      maxWindows: o.maxWindows,
+      stabilityPct: o.stabilityPct,
+      signal: this.signal,
+      serverAlive: h ? () => h.alive() : undefined,
+      serverPid: h?.pid,
+      metricsBase: url,
+      onWindow: (w) => this.emit('window', {id, window: w}),
+      onHistogram: (hist) => hists.push(hist),
+    })
+    this.freshNext = bodies.freshEnd
+    if (m.aborted) this.interrupted = true
+    if (m.aborted && m.windows.length === 0) return undefined
+    const workers = Number(h?.ready.models?.[0]?.workers ?? server.workers ?? 1)
+    const p = this.record({config, m, hists, serverWorkers: workers}, id)
+    if (m.failed && o.failFast) {
+      // Stop like Ctrl-C does (the caller still writes the points so far), then fail with exit 1.
+      this.stoppedBy = new TfsoptError('E_RUNTIME', `point ${id} failed: ${m.failed} (--fail-fast: the sweep stopped there)`)
+      return undefined
+    }
+    return p
+  }
+
+  /** The BenchRun: merged points, then the analysis (fits, predictions, Pareto, recommendation, warnings). */
+  private finish(plan: SweepPlan, startedAt: string): BenchRun {
+    const o = this.o
     if (this.signal?.aborted) this.interrupted = true
     const points = this.order.map((id) => this.mergePoint(id))
     const machine = describeMachine()
@@ -256,10 +297,10 @@ export class BenchEngine extends EventEmitter {
       startedAt,
       finishedAt: new Date().toISOString(),
       model: {
-        name: builtIn ? (o.model ? basename(o.model).replace(/\.[^.]+$/, '') : DEFAULT_MODEL_NAME) : o.modelName,
-        path: builtIn ? (o.model ?? DEFAULT_MODEL) : undefined,
+        name: plan.builtIn ? (o.model ? basename(o.model).replace(/\.[^.]+$/, '') : DEFAULT_MODEL_NAME) : o.modelName,
+        path: plan.builtIn ? (o.model ?? DEFAULT_MODEL) : undefined,
       },
-      target: {url: o.url ?? 'built-in', builtIn},
+      target: {url: o.url ?? 'built-in', builtIn: plan.builtIn},
       machine,
       settings: settingsOf(o),
       points,
@@ -267,8 +308,13 @@ export class BenchEngine extends EventEmitter {
       ...(this.stoppedBy ? {stoppedBy: this.stoppedBy.message} : {}),
       warnings: this.warnings,
     }
-    finalizeRun(run, {sloP99Ms: o.sloP99Ms, modelArg: o.model ?? (builtIn ? '' : o.modelName), cores: machine.cores, workersOf: (p) => this.workersOf(p.id)})
-    for (const w of run.warnings as string[]) if (!this.warnings.includes(w)) this.emit('warning', w)
+    finalizeRun(run, {
+      sloP99Ms: o.sloP99Ms,
+      modelArg: o.model ?? (plan.builtIn ? '' : o.modelName),
+      cores: machine.cores,
+      workersOf: (p) => this.workersOf(p.id),
+    })
+    for (const w of run.warnings ?? []) if (!this.warnings.includes(w)) this.emit('warning', w)
     this.emit('done', run)
     return run
   }
@@ -277,11 +323,8 @@ export class BenchEngine extends EventEmitter {
     return this.measured.get(id)?.[0]?.serverWorkers ?? 1
   }
 
-  private failedPoint(model: string, server: ServerConfig, v: ReturnType<typeof clientVariants>[number], load: number, why: string): Measured {
-    const client: ClientConfig =
-      v.mode === 'closed'
-        ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
-        : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+  private failedPoint(model: string, server: ServerConfig, v: ClientVariant, load: number, why: string): Measured {
+    const client = clientAt(v, load)
     const empty = summarize(mergeHistograms([]))
     return {
       config: {server, client, model},
@@ -373,7 +416,7 @@ export class BenchEngine extends EventEmitter {
   }
 }
 
-export function settingsOf(o: BenchOptions): Record<string, unknown> {
+export function settingsOf(o: BenchOptions): BenchSettings {
   return {
     concurrency: o.concurrency,
     rate: o.rate,

@@ -3,6 +3,7 @@
  * measured window and just after the last, so the deltas cover exactly the measured time (no warm-up).
  * Missing metrics (a foreign TF-Serving-compatible target) simply leave fields undefined.
  */
+import type {ServerMetrics} from '../results/bench-run.js'
 import {getText} from './target.js'
 
 export interface Sample {
@@ -50,28 +51,8 @@ export async function scrape(base: string): Promise<Snapshot | undefined> {
   }
 }
 
-export interface ServerBreakdown {
-  /** Mean server-side request latency (server's own clock). */
-  requestMs?: number
-  /** Mean time a request waited in the batching queue. */
-  queueMs?: number
-  /** Mean compute time per executed batch. */
-  computeMsPerBatch?: number
-  /** Realised mean batch size (inferences per executed batch). */
-  batchSize?: number
-  batches?: number
-  paddingTotal?: number
-  cacheHitRatio?: number
-  cacheEvictions?: number
-  cacheBytes?: number
-  /** Server CPU in cores (process_cpu_seconds_total rate over the measured time). */
-  cpuCores?: number
-  rssBytes?: number
-  workers?: number
-  workerRestarts?: number
-  /** Requests the server counted, by status label, over the measured time. */
-  requestsByStatus?: Record<string, number>
-}
+/** The server metrics of a point, as the bench result records them. */
+export type ServerBreakdown = ServerMetrics
 
 const delta = (a: Snapshot, b: Snapshot, name: string) => {
   const x = total(a, name)

@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url'
 import {TfsoptError} from '../errors.js'
 import {PACKAGE_ROOT} from '../fixtures.js'
 import {waitAvailable} from './target.js'
-import type {ServerConfig} from './result.js'
+import type {ServerConfig} from '../results/bench-run.js'
 
 export interface ReadyInfo {
   event: 'ready'

@@ -2,10 +2,11 @@ import {Args, Flags} from '@oclif/core'
 import {writeFileSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
 import {EXIT, TfsoptError, errorMessage} from '../errors.js'
-import {loadRun, saveBaseline} from '../gate/baseline.js'
+import {alphaFlag, fractionFlag} from '../cli-flags.js'
+import {loadRun} from '../gate/baseline.js'
+import {saveBaselineUnlessRegressed} from '../gate/service.js'
 import {compareRuns, type Comparison} from '../gate/compare.js'
 import {METRICS, type Metric} from '../gate/metrics.js'
-import {parseAlpha, parseFraction} from '../gate/options.js'
 import {renderTable} from '../gate/render-table.js'
 import {appendStepSummary, renderMarkdown} from '../gate/render-markdown.js'
 import {DEFAULT_RESAMPLES, DEFAULT_SEED} from '../stats/bootstrap.js'
@@ -24,7 +25,7 @@ Exit codes: 0 no regression, 3 regression detected, 2 usage error (bad files or 
   ]
 
   static override args = {
-    base: Args.string({description: 'baseline bench result (tfsopt-bench/1 JSON)', required: true}),
+    base: Args.string({description: 'baseline bench result (tfsopt-bench/2 or /1 JSON)', required: true}),
     new: Args.string({description: 'new bench result to judge', required: true}),
   }
 
@@ -36,8 +37,8 @@ Exit codes: 0 no regression, 3 regression detected, 2 usage error (bad files or 
       delimiter: ',',
       default: ['throughput', 'p99', 'p50', 'errors'],
     }),
-    'max-regression': Flags.string({description: 'changes within this are never called (e.g. 5% or 0.05)', default: '5%'}),
-    alpha: Flags.string({description: 'significance level of the Mann-Whitney test', default: '0.05'}),
+    'max-regression': fractionFlag('changes within this are never called (e.g. 5% or 0.05)', '5%'),
+    alpha: alphaFlag('significance level of the Mann-Whitney test', '0.05'),
     resamples: Flags.integer({description: 'bootstrap resamples for the CI of the ratio of medians', min: 100, default: DEFAULT_RESAMPLES}),
     seed: Flags.integer({description: 'bootstrap seed (fixed by default so the gate is reproducible)', default: DEFAULT_SEED}),
     markdown: Flags.string({description: 'also write the comparison as Markdown to FILE (for a PR comment)'}),
@@ -48,8 +49,8 @@ Exit codes: 0 no regression, 3 regression detected, 2 usage error (bad files or 
     const {args, flags} = await this.parse(Compare)
     const opts = {
       metrics: flags.metric as Metric[],
-      maxRegression: parseFraction(flags['max-regression'], '--max-regression'),
-      alpha: parseAlpha(flags.alpha),
+      maxRegression: flags['max-regression'],
+      alpha: flags.alpha,
       resamples: flags.resamples,
       seed: flags.seed,
     }
@@ -72,12 +73,8 @@ Exit codes: 0 no regression, 3 regression detected, 2 usage error (bad files or 
       throw new TfsoptError(c.problems.some((p) => p.code === 'E_USAGE') ? 'E_USAGE' : 'E_RUNTIME', c.summary)
     }
     if (flags['save-baseline']) {
-      if (c.verdict === 'ok') {
-        saveBaseline(next, flags['save-baseline'])
-        this.say(`saved ${args.new} as the baseline ${flags['save-baseline']}`)
-      } else {
-        this.warnUser(`not saving ${flags['save-baseline']}: the new run regressed`)
-      }
+      if (saveBaselineUnlessRegressed(next, flags['save-baseline'], c.verdict)) this.say(`saved ${args.new} as the baseline ${flags['save-baseline']}`)
+      else this.warnUser(`not saving ${flags['save-baseline']}: the new run regressed`)
     }
     // Set, not this.exit(): exit() throws, and under --json oclif would then print an error
     // instead of the comparison and drop the code (oclif/core#1423). Returning keeps both.

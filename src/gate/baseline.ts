@@ -1,14 +1,14 @@
 /**
- * Reading bench results and writing baselines. A baseline is a bench run (schema tfsopt-bench/1) kept
+ * Reading bench results and writing baselines. A baseline is a bench run (schema tfsopt-bench/2, or /1) kept
  * as the reference: it already records the tfsopt version, model hash, settings and machine.
  * Bad input files are usage errors (exit 2) with a message that says what to do — in CI they
  * usually mean a wrong path or a missing artifact, not a tfsopt failure.
  */
 import {readFileSync, writeFileSync, renameSync, rmSync, mkdirSync} from 'node:fs'
 import {dirname, basename, join} from 'node:path'
-import {BENCH_SCHEMA, type BenchRun} from '../bench/result.js'
+import {BENCH_SCHEMA, READABLE_BENCH_SCHEMAS, type BenchRun} from '../results/bench-run.js'
 import {TfsoptError, errorMessage} from '../errors.js'
-import {describeMachine} from './machine.js'
+import {describeMachine} from '../results/machine.js'
 
 const bad = (msg: string) => new TfsoptError('E_USAGE', msg)
 
@@ -19,9 +19,12 @@ export function validateRun(data: unknown, file = 'input'): BenchRun {
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     throw bad(`${file}: not a tfsopt bench result (expected a JSON object with schema "${BENCH_SCHEMA}")`)
   const o = data as Record<string, unknown>
-  if (o.schema !== BENCH_SCHEMA) {
+  // Older schemas the gate reads unchanged: every field it compares is in each of them.
+  if (typeof o.schema !== 'string' || !READABLE_BENCH_SCHEMAS.includes(o.schema)) {
     const got = o.schema === undefined ? 'no "schema" field' : `schema ${JSON.stringify(o.schema)}`
-    throw bad(`${file}: not a tfsopt bench result (${got}, expected "${BENCH_SCHEMA}"); produce one with \`tfsopt bench --out FILE\``)
+    throw bad(
+      `${file}: not a tfsopt bench result (${got}, expected ${READABLE_BENCH_SCHEMAS.map((s) => `"${s}"`).join(' or ')}); produce one with \`tfsopt bench --out FILE\``,
+    )
   }
   if (!Array.isArray(o.points)) throw bad(`${file}: "points" must be an array`)
   o.points.forEach((p: unknown, i: number) => {

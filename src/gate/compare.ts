@@ -14,13 +14,13 @@
  * that cannot fail is not a gate. Request errors: any in the new run fail the gate unless the
  * baseline had some too.
  */
-import type {BenchRun, PointResult} from '../bench/result.js'
+import type {BenchRun, BenchSettings, PointResult} from '../results/bench-run.js'
 import {EXIT, TfsoptError} from '../errors.js'
 import {mannWhitneyU, minReachableP, minSamplesPerSide} from '../stats/mann-whitney.js'
 import {bootstrapRatioOfMedians, DEFAULT_RESAMPLES, DEFAULT_SEED} from '../stats/bootstrap.js'
 import {median, medianCI, type Interval} from '../stats/quantile.js'
 import {METRIC_INFO, samplesOf, totalErrors, type Metric} from './metrics.js'
-import {machineDiffers} from './machine.js'
+import {machineDiffers} from '../results/machine.js'
 
 export type {Metric}
 export type Verdict = 'regression' | 'improvement' | '~' | 'error'
@@ -194,7 +194,7 @@ function contextWarnings(base: BenchRun, next: BenchRun): string[] {
   if (bs && ns && bs !== ns) w.push(`model differs (sha256 ${bs.slice(0, 12)}… → ${ns.slice(0, 12)}…)`)
   const keys = new Set([...Object.keys(base.settings ?? {}), ...Object.keys(next.settings ?? {})])
   const changed: string[] = []
-  for (const k of [...keys].sort()) {
+  for (const k of [...keys].sort() as Array<keyof BenchSettings>) {
     const a = JSON.stringify(base.settings?.[k])
     const b = JSON.stringify(next.settings?.[k])
     if (a !== b) changed.push(`${k}: ${a ?? 'unset'} → ${b ?? 'unset'}`)

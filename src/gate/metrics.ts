@@ -2,7 +2,7 @@
  * The metrics the gate can compare, where their per-window samples come from, and which direction
  * is bad. Samples are per measurement window (WindowSample), so each window is one observation.
  */
-import type {PointResult, WindowSample} from '../bench/result.js'
+import type {PointResult, WindowSample} from '../results/bench-run.js'
 
 export const METRICS = ['throughput', 'p50', 'p99', 'errors'] as const
 export type Metric = (typeof METRICS)[number]

@@ -52,7 +52,33 @@ export interface PointObservation {
 
 export type Quantity = 'throughput' | 'meanLatency' | 'p50Latency' | 'p99Latency' | 'throughputUpperBound' | 'latencyLowerBound'
 
+/**
+ * Which model a row comes from, for code to choose rows by (the `model` text is for people and may
+ * carry parameters). 'unavailable' rows say why no model of a family applied.
+ */
+export type PredictionKind =
+  | 'utilisation-law'
+  | 'little'
+  | 'asymptotic-bound'
+  | 'mva'
+  | 'flow-balance'
+  | 'mmc'
+  | 'mdc'
+  | 'allen-cunneen'
+  | 'mg1'
+  | 'kingman'
+  | 'cache-mixture'
+  | 'cache-article'
+  | 'batching'
+  | 'batching-capacity'
+  /** Batch tandem, main thread calibrated by the lone client's S_main. */
+  | 'batch-tandem-lone-client'
+  /** Batch tandem, main thread's demand bounded by 1/X of the other points (leave-one-out). */
+  | 'batch-tandem-others'
+  | 'unavailable'
+
 export interface PredictionRow {
+  kind: PredictionKind
   model: string
   quantity: Quantity
   unit: 'req/s' | 's'
@@ -65,6 +91,7 @@ export interface PredictionRow {
 }
 
 const row = (
+  kind: PredictionKind,
   model: string,
   quantity: Quantity,
   predicted: number | null,
@@ -79,6 +106,7 @@ const row = (
   measured: measured ?? null,
   relErr: relativeError(predicted, measured),
   assumptionsViolated: [...assumptionsViolated],
+  kind,
   ...(note ? {note} : {}),
 })
 
@@ -91,6 +119,7 @@ export function predictPoint(obs: PointObservation): PredictionRow[] {
   const util = utilisationCheck({throughput: m.throughput, serviceTime: s, servers: c, tolerance: tol})
   rows.push(
     row(
+      'utilisation-law',
       'utilisation law X ≤ c/E[S]',
       'throughputUpperBound',
       util.predicted,
@@ -118,12 +147,13 @@ function closedRows(obs: PointObservation, rows: PredictionRow[], tol: number): 
   const m = obs.measured
   const z = obs.thinkTimeS ?? 0
   if (n === undefined || !(n >= 1)) {
-    rows.push(row('closed-loop models', 'throughput', null, m.throughput, ['closed mode needs the concurrency N ≥ 1']))
+    rows.push(row('unavailable', 'closed-loop models', 'throughput', null, m.throughput, ['closed mode needs the concurrency N ≥ 1']))
     return
   }
   const little = closedLoopCheck({concurrency: n, throughput: m.throughput, meanResponseTime: m.meanLatencyS, thinkTime: z, tolerance: tol})
   rows.push(
     row(
+      'little',
       "Little's law X = N/(R+Z)",
       'throughput',
       little.predicted,
@@ -137,6 +167,7 @@ function closedRows(obs: PointObservation, rows: PredictionRow[], tol: number): 
   const b = asymptoticBounds({concurrency: n, demand: obs.serviceTimeS, bottleneckDemand: obs.serviceTimeS / obs.workers, thinkTime: z})
   rows.push(
     row(
+      'asymptotic-bound',
       'asymptotic bound',
       'throughputUpperBound',
       b.throughputUpper,
@@ -149,6 +180,7 @@ function closedRows(obs: PointObservation, rows: PredictionRow[], tol: number): 
   )
   rows.push(
     row(
+      'asymptotic-bound',
       'asymptotic bound',
       'latencyLowerBound',
       b.responseLower,
@@ -163,15 +195,15 @@ function closedRows(obs: PointObservation, rows: PredictionRow[], tol: number): 
   if (z > 0 && obs.serviceScv !== undefined && Math.abs(obs.serviceScv - 1) > 0.5)
     violated.push(`service not exponential (Cs² = ${fmt(obs.serviceScv, 3)}); MVA means are exact only for exponential FCFS service when think time > 0`)
   const last = mva({maxConcurrency: Math.max(1, Math.round(n)), serviceTime: obs.serviceTimeS, servers: obs.workers, thinkTime: z}).at(-1)!
-  rows.push(row(`MVA (${obs.workers} server${obs.workers > 1 ? 's' : ''}, exact)`, 'throughput', last.throughput, m.throughput, violated))
-  rows.push(row(`MVA (${obs.workers} server${obs.workers > 1 ? 's' : ''}, exact)`, 'meanLatency', last.responseTime, m.meanLatencyS, violated))
+  rows.push(row('mva', `MVA (${obs.workers} server${obs.workers > 1 ? 's' : ''}, exact)`, 'throughput', last.throughput, m.throughput, violated))
+  rows.push(row('mva', `MVA (${obs.workers} server${obs.workers > 1 ? 's' : ''}, exact)`, 'meanLatency', last.responseTime, m.meanLatencyS, violated))
 }
 
 function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): void {
   const m = obs.measured
   const lam = obs.arrivalRate
   if (lam === undefined || !(lam > 0)) {
-    rows.push(row('open-loop models', 'throughput', null, m.throughput, ['open mode needs the arrival rate λ > 0']))
+    rows.push(row('unavailable', 'open-loop models', 'throughput', null, m.throughput, ['open mode needs the arrival rate λ > 0']))
     return
   }
   const c = obs.workers
@@ -181,6 +213,7 @@ function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): vo
   const unstable = rho >= 1 ? [`ρ = λ·E[S]/c = ${fmt(rho, 3)} ≥ 1: no steady state, the queue grows for as long as the test runs`] : []
   rows.push(
     row(
+      'flow-balance',
       'flow balance X = λ',
       'throughput',
       rho < 1 ? lam : c / s,
@@ -192,7 +225,12 @@ function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): vo
     ),
   )
   if (rho >= 1) {
-    for (const model of ['M/M/c', 'M/D/c (Cosmetatos)', 'Allen-Cunneen G/G/c']) rows.push(row(model, 'meanLatency', null, m.meanLatencyS, unstable))
+    for (const [kind, model] of [
+      ['mmc', 'M/M/c'],
+      ['mdc', 'M/D/c (Cosmetatos)'],
+      ['allen-cunneen', 'Allen-Cunneen G/G/c'],
+    ] as const)
+      rows.push(row(kind, model, 'meanLatency', null, m.meanLatencyS, unstable))
     return
   }
   const poisson = ca2 === 1 ? [] : [`arrivals not Poisson (Ca² = ${fmt(ca2, 3)})`]
@@ -200,18 +238,31 @@ function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): vo
   const unknownCs = cs2 === undefined ? ['service-time variability not measured (Cs² unknown)'] : []
   const mmViol = [...poisson, ...(cs2 !== undefined && Math.abs(cs2 - 1) > 0.5 ? [`service not exponential (Cs² = ${fmt(cs2, 3)})`] : []), ...unknownCs]
   const q = mmc({arrivalRate: lam, serviceTime: s, servers: c})
-  rows.push(row('M/M/c', 'meanLatency', q.w, m.meanLatencyS, mmViol))
-  rows.push(row('M/M/c', 'p50Latency', mmcResponseQuantile(q, 0.5), m.p50LatencyS, mmViol))
-  rows.push(row('M/M/c', 'p99Latency', mmcResponseQuantile(q, 0.99), m.p99LatencyS, mmViol))
+  rows.push(row('mmc', 'M/M/c', 'meanLatency', q.w, m.meanLatencyS, mmViol))
+  rows.push(row('mmc', 'M/M/c', 'p50Latency', mmcResponseQuantile(q, 0.5), m.p50LatencyS, mmViol))
+  rows.push(row('mmc', 'M/M/c', 'p99Latency', mmcResponseQuantile(q, 0.99), m.p99LatencyS, mmViol))
   const mdViol = [...poisson, ...(cs2 !== undefined && cs2 > 0.5 ? [`service not deterministic (Cs² = ${fmt(cs2, 3)})`] : []), ...unknownCs]
   const d = mdc({arrivalRate: lam, serviceTime: s, servers: c})
-  rows.push(row('M/D/c (Cosmetatos)', 'meanLatency', d.w, m.meanLatencyS, mdViol, c === 1 ? 'exact (Pollaczek-Khinchine) for c = 1' : 'approximation'))
-  rows.push(row('M/D/c (Cosmetatos)', 'p99Latency', d.responseQuantile(0.99), m.p99LatencyS, mdViol, 'percentile: exponential conditional-wait approximation'))
+  rows.push(row('mdc', 'M/D/c (Cosmetatos)', 'meanLatency', d.w, m.meanLatencyS, mdViol, c === 1 ? 'exact (Pollaczek-Khinchine) for c = 1' : 'approximation'))
+  rows.push(
+    row('mdc', 'M/D/c (Cosmetatos)', 'p99Latency', d.responseQuantile(0.99), m.p99LatencyS, mdViol, 'percentile: exponential conditional-wait approximation'),
+  )
   if (cs2 !== undefined) {
     const ac = allenCunneen({arrivalRate: lam, serviceTime: s, servers: c, arrivalScv: ca2, serviceScv: cs2})
-    rows.push(row('Allen-Cunneen G/G/c', 'meanLatency', ac.w, m.meanLatencyS, [], `approximation with measured Cs² = ${fmt(cs2, 3)}, Ca² = ${fmt(ca2, 3)}`))
     rows.push(
       row(
+        'allen-cunneen',
+        'Allen-Cunneen G/G/c',
+        'meanLatency',
+        ac.w,
+        m.meanLatencyS,
+        [],
+        `approximation with measured Cs² = ${fmt(cs2, 3)}, Ca² = ${fmt(ca2, 3)}`,
+      ),
+    )
+    rows.push(
+      row(
+        'allen-cunneen',
         'Allen-Cunneen G/G/c',
         'p99Latency',
         approxResponseQuantile(ac, s, 0.99),
@@ -224,6 +275,7 @@ function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): vo
       if (ca2 === 1)
         rows.push(
           row(
+            'mg1',
             'M/G/1 (Pollaczek-Khinchine)',
             'meanLatency',
             mg1({arrivalRate: lam, serviceTime: s, serviceScv: cs2}).w,
@@ -235,6 +287,7 @@ function openRows(obs: PointObservation, rows: PredictionRow[], tol: number): vo
       else
         rows.push(
           row(
+            'kingman',
             'Kingman G/G/1',
             'meanLatency',
             kingman({arrivalRate: lam, serviceTime: s, arrivalScv: ca2, serviceScv: cs2}).w,
@@ -251,6 +304,7 @@ function cacheRows(obs: PointObservation, rows: PredictionRow[]): void {
   const k = obs.cache!
   rows.push(
     row(
+      'cache-mixture',
       'cache mixture H·t_hit + (1−H)·t_miss',
       'meanLatency',
       cacheLatency(k.hitRatio, k.hitTimeS, k.missTimeS),
@@ -262,6 +316,7 @@ function cacheRows(obs: PointObservation, rows: PredictionRow[]): void {
   const cmp = compareCache(k.hitRatio, k.hitTimeS, k.missTimeS)
   rows.push(
     row(
+      'cache-article',
       "seed article 000's cache form L(1−H) + 1/H (wrong)",
       'meanLatency',
       Number.isFinite(cmp.article) ? cmp.article : null,
@@ -282,11 +337,11 @@ function batchRows(obs: PointObservation, rows: PredictionRow[]): void {
   }
   try {
     const r = batchLatency({alpha: b.alpha, beta: b.beta, maxBatchSize: b.maxBatchSize, timeout: b.timeoutS, workers: obs.workers, arrivalRate: lam})
-    rows.push(row(`batching (${r.model})`, 'meanLatency', r.meanLatencyS, obs.measured.meanLatencyS, violated, r.notes.join('; ')))
-    rows.push(row('batching capacity c·B/t(B)', 'throughputUpperBound', r.capacity.total, obs.measured.throughput, []))
+    rows.push(row('batching', `batching (${r.model})`, 'meanLatency', r.meanLatencyS, obs.measured.meanLatencyS, violated, r.notes.join('; ')))
+    rows.push(row('batching-capacity', 'batching capacity c·B/t(B)', 'throughputUpperBound', r.capacity.total, obs.measured.throughput, []))
   } catch (err) {
     if (!(err instanceof TfsoptError)) throw err
-    rows.push(row('batching', 'meanLatency', null, obs.measured.meanLatencyS, [...violated, err.message]))
+    rows.push(row('batching', 'batching', 'meanLatency', null, obs.measured.meanLatencyS, [...violated, err.message]))
   }
 }
 
@@ -308,6 +363,7 @@ function tandemRows(obs: PointObservation, rows: PredictionRow[], tol: number): 
     obs,
     rows,
     tol,
+    'batch-tandem-lone-client',
     'S_main at 1 client',
     st.mainServiceS,
     st.delayS,
@@ -320,6 +376,7 @@ function tandemRows(obs: PointObservation, rows: PredictionRow[], tol: number): 
       obs,
       rows,
       tol,
+      'batch-tandem-others',
       'S_main = 1/X of others',
       1 / xo,
       st.delayS + st.mainServiceS - 1 / xo,
@@ -333,6 +390,7 @@ function tandemRowPair(
   obs: PointObservation,
   rows: PredictionRow[],
   tol: number,
+  kind: PredictionKind,
   label: string,
   mainServiceS: number,
   delayS: number,
@@ -358,8 +416,8 @@ function tandemRowPair(
         violated.push(`service not exponential (Cs² = ${fmt(obs.serviceScv, 3)}); MVA means are exact only for exponential FCFS service when think time > 0`)
       const r = batchTandemClosed({...common, concurrency: n, thinkTimeS: z})
       const note = `derived model: mean batch B = ${fmt(r.batchSize, 3)}${r.batchCapped ? ' (at its cap)' : ''}${realised}; main thread U = ${fmt(r.mainUtilisation, 3)}; ${stations}`
-      rows.push(row(model, 'throughput', r.throughput, m.throughput, violated, note))
-      rows.push(row(model, 'meanLatency', r.meanLatencyS, m.meanLatencyS, violated, note))
+      rows.push(row(kind, model, 'throughput', r.throughput, m.throughput, violated, note))
+      rows.push(row(kind, model, 'meanLatency', r.meanLatencyS, m.meanLatencyS, violated, note))
     } else {
       const lam = obs.arrivalRate
       if (lam === undefined || !(lam > 0)) throw usageError('open mode needs the arrival rate λ > 0')
@@ -367,11 +425,11 @@ function tandemRowPair(
       if (ca2 !== 1) violated.push(`arrivals not Poisson (Ca² = ${fmt(ca2, 3)}); the batching stage assumes Poisson arrivals`)
       const r = batchTandemOpen({...common, arrivalRate: lam, timeoutS: b.timeoutS, arrivalScv: ca2})
       const note = `main thread G/G/1 (Cs² not measured: 1 assumed) at U = ${fmt(r.mainUtilisation, 3)}, then batching (${r.batching.model}, mean batch ${fmt(r.batching.meanBatchSize, 3)}${realised}): ${r.batching.notes.join('; ')}; ${stations}`
-      rows.push(row(model, 'throughput', r.throughput, m.throughput, violated, note))
-      rows.push(row(model, 'meanLatency', r.meanLatencyS, m.meanLatencyS, violated, note))
+      rows.push(row(kind, model, 'throughput', r.throughput, m.throughput, violated, note))
+      rows.push(row(kind, model, 'meanLatency', r.meanLatencyS, m.meanLatencyS, violated, note))
     }
   } catch (err) {
     if (!(err instanceof TfsoptError)) throw err
-    rows.push(row(model, 'meanLatency', null, m.meanLatencyS, [...violated, err.message]))
+    rows.push(row(kind, model, 'meanLatency', null, m.meanLatencyS, [...violated, err.message]))
   }
 }

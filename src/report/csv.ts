@@ -1,5 +1,5 @@
 /** One CSV row per point (RFC 4180 quoting), the columns of the table plus the point id. */
-import type {BenchRun} from '../bench/result.js'
+import type {BenchRun} from '../results/bench-run.js'
 import {toRows, type Row} from './rows.js'
 
 const COLUMNS: Array<keyof Row> = [

@@ -2,15 +2,11 @@
  * A single self-contained HTML report: inline CSS and inline SVG only (no scripts, fonts or remote
  * resources), so it opens offline and renders the same in any browser.
  */
-import type {BenchRun, PointResult} from '../bench/result.js'
-import type {GroupFits} from '../bench/models.js'
-import {serverKeyOf} from '../bench/models.js'
-import {uslThroughput} from '../queueing/index.js'
+import type {BenchRun, PointResult} from '../results/bench-run.js'
 import {heatMap, lineChart, escapeXml, type Series} from './svg-charts.js'
 import {renderMarkdown} from './markdown.js'
 import {fmt, fmtMs, pct} from './format.js'
 import {loadLabel, mainPrediction, serverLabel, toRows} from './rows.js'
-import type {Recommendation} from '../bench/recommend.js'
 
 function groupName(p: PointResult, multiModel: boolean): string {
   const c = p.config.client
@@ -19,13 +15,20 @@ function groupName(p: PointResult, multiModel: boolean): string {
     .join(' ')
 }
 
+/** Closed-loop points by concurrency, then open-loop points by rate. */
+function byLoad(a: PointResult, b: PointResult): number {
+  const [ca, cb] = [a.config.client, b.config.client]
+  if (ca.mode !== cb.mode) return ca.mode === 'closed' ? -1 : 1
+  return (ca.concurrency ?? ca.rate ?? 0) - (cb.concurrency ?? cb.rate ?? 0)
+}
+
 export function charts(run: BenchRun): string[] {
   const pts = run.points.filter((p) => !p.failed && p.throughput > 0)
   const multi = new Set(pts.map((p) => p.config.model)).size > 1
-  const fits = (run.fits as GroupFits[] | undefined) ?? []
+  const fits = run.fits ?? []
   const groups = new Map<string, PointResult[]>()
   for (const p of pts) {
-    const k = serverKeyOf(p)
+    const k = p.group ?? p.id
     if (!groups.has(k)) groups.set(k, [])
     groups.get(k)!.push(p)
   }
@@ -37,25 +40,21 @@ export function charts(run: BenchRun): string[] {
     if (!closed.length) continue
     const name = groupName(closed[0]!, multi)
     tSeries.push({name, points: closed.map((p) => [p.config.client.concurrency!, p.throughput])})
-    const usl = fits.find((f) => f.serverKey === k)?.usl
-    if (usl) {
-      const maxN = Math.max(...closed.map((p) => p.config.client.concurrency!))
-      const curve: Array<[number, number]> = []
-      for (let n = 1; n <= maxN; n = n < 8 ? n + 1 : Math.ceil(n * 1.25)) curve.push([n, uslThroughput(usl, n)])
-      curve.push([maxN, uslThroughput(usl, maxN)])
-      tSeries.push({name: `USL fit (${name})`, points: curve, dashed: true})
-    }
+    const curve = fits.find((f) => f.serverKey === k)?.usl?.curve
+    if (curve) tSeries.push({name: `USL fit (${name})`, points: curve, dashed: true})
   }
   if (tSeries.length)
     out.push(lineChart({title: 'Throughput vs concurrency', xLabel: 'concurrency (log scale)', yLabel: 'requests/s', series: tSeries, logX: true}))
-  // 2. Latency vs throughput with the queueing prediction.
+  // 2. Latency vs throughput with the queueing prediction, each line joined along increasing load: past
+  // the knee throughput can fall while latency rises, and sorting by throughput would zig-zag.
   const lSeries: Series[] = []
-  for (const g of groups.values()) {
+  for (const group of groups.values()) {
+    const g = [...group].sort(byLoad)
     const name = groupName(g[0]!, multi)
-    lSeries.push({name: `${name} mean`, points: g.map((p) => [p.throughput, p.latency.meanMs])})
-    lSeries.push({name: `${name} p99`, points: g.map((p) => [p.throughput, p.latency.p99Ms])})
+    lSeries.push({name: `${name} mean`, points: g.map((p) => [p.throughput, p.latency.meanMs]), ordered: true})
+    lSeries.push({name: `${name} p99`, points: g.map((p) => [p.throughput, p.latency.p99Ms]), ordered: true})
     const pred = g.map((p) => [p.throughput, (mainPrediction(p)?.predicted ?? NaN) * 1000] as [number, number]).filter(([, y]) => Number.isFinite(y))
-    if (pred.length) lSeries.push({name: `${name} predicted mean`, points: pred, dashed: true})
+    if (pred.length) lSeries.push({name: `${name} predicted mean`, points: pred, dashed: true, ordered: true})
   }
   if (lSeries.length)
     out.push(
@@ -86,7 +85,7 @@ export function charts(run: BenchRun): string[] {
 
 export function renderHtml(run: BenchRun): string {
   const rows = toRows(run)
-  const rec = run.recommendation as Recommendation | null | undefined
+  const rec = run.recommendation
   const e = escapeXml
   const table = [
     '<table><thead><tr><th>#</th><th>model</th><th>server</th><th>load</th><th>req/s</th><th>inf/s</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>errors</th><th>stable</th><th>queue ms</th><th>batch</th><th>hit</th><th>predicted mean</th><th>rel. err</th><th>violated assumptions</th></tr></thead><tbody>',
@@ -96,7 +95,7 @@ export function renderHtml(run: BenchRun): string {
     ),
     '</tbody></table>',
   ].join('\n')
-  const warnings = ((run.warnings as string[] | undefined) ?? []).map((w) => `<li>${e(w)}</li>`).join('')
+  const warnings = (run.warnings ?? []).map((w) => `<li>${e(w)}</li>`).join('')
   const recHtml = rec
     ? `<p>${e(rec.reason)}: <b>${fmt(rec.throughput, 0)} req/s</b>, p99 ${fmtMs(rec.p99Ms)} ms.</p><pre>${e(rec.serveCommand)}</pre><p>TF Serving <code>batching_parameters.txt</code>:</p><pre>${e(rec.tfServing.batchingParametersTxt)}</pre><p>TF Serving flags: <code>${e(rec.tfServing.flags.join(' '))}</code></p>`
     : '<p>No configuration met the objective without errors.</p>'

@@ -1,6 +1,5 @@
 /** A Markdown report: the results table, the queueing comparison, the recommendation, the warnings. */
-import type {BenchRun} from '../bench/result.js'
-import type {Recommendation} from '../bench/recommend.js'
+import type {BenchRun} from '../results/bench-run.js'
 import {fmt, fmtMs, pct} from './format.js'
 import {toRows} from './rows.js'
 
@@ -23,7 +22,7 @@ export function renderMarkdown(run: BenchRun): string {
       `| ${esc(r.model)} | ${esc(r.server)} | ${esc(r.load)}${r.recommended ? ' ★' : ''} | ${fmt(r.throughput, 0)} | ${fmt(r.inferencesPerSec, 0)} | ${fmtMs(r.meanMs)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p90Ms)} | ${fmtMs(r.p99Ms)} | ${fmtMs(r.p999Ms)} | ${r.errors} | ${r.failed ? 'failed' : r.stable ? 'yes' : 'no'} | ${r.predictedMeanMs !== undefined ? fmtMs(r.predictedMeanMs) : '–'} | ${esc(r.predictedBy ?? '–')} | ${pct(r.relErr)} | ${esc(r.violated || '–')} |`,
     )
   }
-  const rec = run.recommendation as Recommendation | null | undefined
+  const rec = run.recommendation
   out.push('', '## Recommendation', '')
   if (rec) {
     out.push(
@@ -42,7 +41,7 @@ export function renderMarkdown(run: BenchRun): string {
       `TF Serving flags: \`${rec.tfServing.flags.join(' ')}\``,
     )
   } else out.push('No configuration met the objective without errors.')
-  const warnings = (run.warnings as string[] | undefined) ?? []
+  const warnings = run.warnings ?? []
   if (warnings.length) out.push('', '## Warnings', '', ...warnings.map((w) => `- ${w}`))
   return `${out.join('\n')}\n`
 }

@@ -1,8 +1,7 @@
 /**
  * The flat per-point row every tabular report (table, CSV, Markdown) prints, so the three agree.
  */
-import type {BenchRun, PointResult} from '../bench/result.js'
-import type {ServerBreakdown} from '../bench/scrape-metrics.js'
+import type {BenchRun, PointResult, PredictionRow} from '../results/bench-run.js'
 
 export interface Row {
   id: string
@@ -55,14 +54,6 @@ export const loadLabel = (p: PointResult): string => {
   return c.mode === 'closed' ? `c=${c.concurrency}` : `${c.rate}/s ${c.arrival === 'constant' ? 'const' : 'poisson'}`
 }
 
-interface QRow {
-  model: string
-  quantity: string
-  predicted: number | null
-  relErr: number | null
-  assumptionsViolated: string[]
-}
-
 /**
  * The mean-latency prediction to show: the first model whose assumptions hold, else the first. A
  * closed-loop point with server batching on (max batch size > 1) shows the batch tandem MVA instead,
@@ -72,22 +63,22 @@ interface QRow {
  * two, 242% for the one-station MVA, which they beat at 22 and 24 of the 25 points. Open-loop points keep
  * the first choice (there the tandem was not closer than M/M/c), and a cache mixture keeps precedence.
  */
-export function mainPrediction(p: PointResult): QRow | undefined {
-  const rows = ((p.queueing as QRow[] | undefined) ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
-  const batchedClosed = p.config.client.mode === 'closed' && (p.config.server.maxBatchSize ?? 1) > 1 && !rows.some((r) => r.model.startsWith('cache mixture'))
-  const tandem = batchedClosed
-    ? (rows.find((r) => r.model.startsWith('batch tandem MVA (S_main = 1/X')) ?? rows.find((r) => r.model.startsWith('batch tandem MVA')))
-    : undefined
+export function mainPrediction(p: PointResult): PredictionRow | undefined {
+  const rows = (p.queueing ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
+  const batchedClosed = p.config.client.mode === 'closed' && (p.config.server.maxBatchSize ?? 1) > 1 && !rows.some((r) => r.kind === 'cache-mixture')
+  const tandem = batchedClosed ? (rows.find((r) => r.kind === 'batch-tandem-others') ?? rows.find((r) => r.kind === 'batch-tandem-lone-client')) : undefined
   return tandem ?? rows.find((r) => !r.assumptionsViolated.length) ?? rows[0]
 }
 
+const spreadLabel = (sp: {min: number; max: number} | null | undefined): string => (sp ? `${sp.min.toFixed(2)}–${sp.max.toFixed(2)}` : '')
+
 export function toRows(run: BenchRun): Row[] {
-  const pareto = new Set((run.pareto as string[] | undefined) ?? [])
-  const rec = (run.recommendation as {pointId?: string} | null | undefined)?.pointId
+  const pareto = new Set(run.pareto ?? [])
+  const rec = run.recommendation?.pointId
   return run.points.map((p) => {
-    const s = (p.server ?? {}) as ServerBreakdown
+    const s = p.server ?? {}
     const q = mainPrediction(p)
-    const violated = new Set(((p.queueing as QRow[] | undefined) ?? []).flatMap((r) => r.assumptionsViolated))
+    const violated = new Set((p.queueing ?? []).flatMap((r) => r.assumptionsViolated))
     return {
       id: p.id,
       model: p.config.model ?? run.model.name,
@@ -103,10 +94,7 @@ export function toRows(run: BenchRun): Row[] {
       p95Ms: p.latency.p95Ms,
       p99Ms: p.latency.p99Ms,
       p999Ms: p.latency.p999Ms,
-      p99Spread: (() => {
-        const sp = (p.spread as {p99Ms?: {min: number; max: number} | null} | undefined)?.p99Ms
-        return sp ? `${sp.min.toFixed(2)}–${sp.max.toFixed(2)}` : ''
-      })(),
+      p99Spread: spreadLabel(p.spread?.p99Ms),
       errors: p.errors.total,
       stable: p.stable,
       failed: p.failed ?? '',
@@ -114,8 +102,8 @@ export function toRows(run: BenchRun): Row[] {
       computeMs: s.computeMsPerBatch,
       batchSize: s.batchSize,
       cacheHitRatio: s.cacheHitRatio,
-      clientCpu: p.clientCpuCores as number | undefined,
-      serverCpu: (p.serverCpuCores as number | undefined) ?? s.cpuCores,
+      clientCpu: p.clientCpuCores,
+      serverCpu: p.serverCpuCores ?? s.cpuCores,
       predictedMeanMs: q?.predicted != null ? q.predicted * 1000 : undefined,
       predictedBy: q?.model,
       relErr: q?.relErr ?? undefined,

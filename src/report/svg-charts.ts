@@ -7,6 +7,8 @@ export interface Series {
   points: Array<[number, number]>
   dashed?: boolean
   markers?: boolean
+  /** Join the points in the given order (e.g. along the load) instead of sorting them by x. */
+  ordered?: boolean
 }
 
 const W = 640
@@ -23,6 +25,24 @@ function ticks(lo: number, hi: number, n = 5): number[] {
   const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw) ?? raw
   const out: number[] = []
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(10)))
+  return out
+}
+
+/** Rough width of a label at font-size 11 (sans-serif digits are about 6.2 px wide). */
+const labelWidth = (s: string) => 6.5 * s.length
+
+/**
+ * Log-scale x ticks: at the measured levels (points of solid series; fitted curves add none), left to
+ * right, skipping any whose label would come within 4 px of the previous one's.
+ */
+function logTicks(series: Series[], px: (x: number) => number): number[] {
+  const measured = series.filter((s) => !s.dashed).flatMap((s) => s.points.map(([x]) => x))
+  const xs = [...new Set((measured.length ? measured : series.flatMap((s) => s.points.map(([x]) => x))).filter((x) => x > 0 && Number.isFinite(x)))]
+  const out: number[] = []
+  for (const v of xs.sort((a, b) => a - b)) {
+    const prev = out.at(-1)
+    if (prev === undefined || px(v) - px(prev) >= (labelWidth(label(prev)) + labelWidth(label(v))) / 2 + 4) out.push(v)
+  }
   return out
 }
 
@@ -49,7 +69,7 @@ export function lineChart(o: {title: string; xLabel: string; yLabel: string; ser
     parts.push(
       `<line x1="${M.l}" x2="${W - M.r}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/><text x="${M.l - 6}" y="${py(v) + 4}" text-anchor="end">${label(v)}</text>`,
     )
-  const xt = o.logX ? [...new Set(all.map(([x]) => x))].sort((a, b) => a - b) : ticks(x0, x1)
+  const xt = o.logX ? logTicks(o.series, px) : ticks(x0, x1)
   for (const v of xt)
     parts.push(
       `<line x1="${px(v)}" x2="${px(v)}" y1="${H - M.b}" y2="${H - M.b + 4}" stroke="#333"/><text x="${px(v)}" y="${H - M.b + 16}" text-anchor="middle">${label(v)}</text>`,
@@ -61,7 +81,8 @@ export function lineChart(o: {title: string; xLabel: string; yLabel: string; ser
   parts.push(`<text transform="translate(16 ${(M.t + H - M.b) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(o.yLabel)}</text>`)
   o.series.forEach((s, i) => {
     const c = COLORS[i % COLORS.length]
-    const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logX || x > 0)).sort((a, b) => a[0] - b[0])
+    const finite = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logX || x > 0))
+    const pts = s.ordered ? finite : finite.sort((a, b) => a[0] - b[0])
     if (!pts.length) return
     parts.push(
       `<polyline class="series" fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''} points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`,

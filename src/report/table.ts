@@ -1,7 +1,6 @@
 /** The terminal table (cli-table3) and the recommendation text, printed to stderr by the command. */
 import Table from 'cli-table3'
-import type {BenchRun} from '../bench/result.js'
-import type {Recommendation} from '../bench/recommend.js'
+import type {BenchRun, Recommendation} from '../results/bench-run.js'
 import {fmt, fmtMs, pct} from './format.js'
 import {toRows} from './rows.js'
 

@@ -3,7 +3,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {cacheRows} from '../../src/bench/models.ts'
-import type {PointResult} from '../../src/bench/result.ts'
+import type {PointResult} from '../../src/results/bench-run.ts'
 
 const T_HIT = 0.0002
 const T_MISS = 0.0012

@@ -44,7 +44,7 @@ test('a real sweep against the built-in server writes JSON, CSV, Markdown and HT
   ])
   assert.equal(r.status, 0, r.stderr)
   const run = JSON.parse(r.stdout)
-  assert.equal(run.schema, 'tfsopt-bench/1')
+  assert.equal(run.schema, 'tfsopt-bench/2')
   assert.deepEqual(
     JSON.parse(readFileSync(out, 'utf8')).points.map((p: {id: string}) => p.id),
     run.points.map((p: {id: string}) => p.id),

@@ -4,6 +4,8 @@ import {mkdtempSync, writeFileSync, readdirSync, readFileSync, mkdirSync, rmSync
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {loadRun, saveBaseline, validateRun} from '../../src/gate/baseline.ts'
+import {compareRuns} from '../../src/gate/compare.ts'
+import type {Metric} from '../../src/gate/metrics.ts'
 import {makeRun} from './synthetic.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'tfsopt-baseline-'))
@@ -60,4 +62,16 @@ test('validateRun rejects points without windows or with non-numeric samples', (
   delete noId.points[0].id
   assert.throws(() => validateRun(noId, 'f'), {message: /has no "id"/})
   assert.ok(readFileSync !== undefined)
+})
+
+test('a tfsopt-bench/1 file (written before prediction kinds and group keys) still loads and compares against a /2 run', () => {
+  const v1 = makeRun([{}], 11, {schema: 'tfsopt-bench/1'})
+  const file = join(dir, 'v1.json')
+  writeFileSync(file, JSON.stringify(v1))
+  const base = loadRun(file)
+  assert.equal(base.schema, 'tfsopt-bench/1')
+  const opts = {metrics: ['throughput', 'p99'] as Metric[], maxRegression: 0.05, alpha: 0.05, resamples: 500}
+  assert.equal(makeRun([{}], 12).schema, 'tfsopt-bench/2')
+  assert.equal(compareRuns(base, makeRun([{}], 12), opts).verdict, 'ok')
+  assert.equal(compareRuns(base, makeRun([{throughput: 700}], 12), opts).verdict, 'regression')
 })

@@ -57,7 +57,7 @@ after(() => (process.env.KEEP_E2E ? console.log(dir) : rmSync(dir, {recursive: t
 
 test('the saved baseline is a bench result with 6 windows on its one point', () => {
   const base = json(f('base.json'))
-  assert.equal(base.schema, 'tfsopt-bench/1')
+  assert.equal(base.schema, 'tfsopt-bench/2')
   assert.equal(base.points.length, 1)
   assert.equal(base.points[0].windows.length, 6)
   assert.ok(!base.points[0].failed, base.points[0].failed)

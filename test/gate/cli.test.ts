@@ -129,7 +129,7 @@ test('--save-baseline saves the new run when the gate passes, and not when it re
   assert.equal(existsSync(saved), false)
   assert.equal(tfsopt([f('base.json'), f('same.json'), '--save-baseline', saved, '--resamples', '1000']).code, 0)
   const b = JSON.parse(readFileSync(saved, 'utf8'))
-  assert.equal(b.schema, 'tfsopt-bench/1')
+  assert.equal(b.schema, 'tfsopt-bench/2')
   assert.deepEqual(b.points, JSON.parse(readFileSync(f('same.json'), 'utf8')).points)
   // And it works as a baseline.
   assert.equal(tfsopt([saved, f('same.json'), '--resamples', '1000']).code, 0)

@@ -1,6 +1,6 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {describeMachine, machineDiffers} from '../../src/gate/machine.ts'
+import {describeMachine, machineDiffers} from '../../src/results/machine.ts'
 import {MACHINE} from './synthetic.ts'
 
 test('describeMachine reports this machine', () => {

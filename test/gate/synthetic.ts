@@ -1,6 +1,6 @@
 // Synthetic bench runs for the gate's tests: per-window samples drawn from seeded log-normal
 // distributions (latency-like noise), so every test sees the same numbers on every machine.
-import {BENCH_SCHEMA, type BenchRun, type PointResult, type WindowSample, type MachineInfo} from '../../src/bench/result.ts'
+import {BENCH_SCHEMA, type BenchRun, type PointResult, type WindowSample, type MachineInfo} from '../../src/results/bench-run.ts'
 import {mulberry32, randomLogNormal, type Rng} from '../../src/stats/prng.ts'
 
 export interface PointSpec {

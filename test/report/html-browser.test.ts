@@ -39,6 +39,16 @@ test('the HTML report renders in headless Chromium with its charts', {
         h: s.getBoundingClientRect().height,
         lines: s.querySelectorAll('polyline.series').length,
         cells: s.querySelectorAll('rect.cell').length,
+        // x-axis tick labels sit 16 px below the plot (y = 360 − 48 + 16): their drawn extents.
+        xTicks: [...s.querySelectorAll('text')]
+          .filter((t) => t.getAttribute('y') === '328')
+          .map((t) => {
+            const b = t.getBBox()
+            return {text: t.textContent, x0: b.x, x1: b.x + b.width}
+          }),
+        solid: [...s.querySelectorAll('polyline.series:not([stroke-dasharray])')].map((l) =>
+          (l.getAttribute('points') ?? '').split(' ').map((xy) => xy.split(',').map(Number) as [number, number]),
+        ),
       })),
       rows: document.querySelectorAll('tbody tr').length,
       title: document.title,
@@ -55,6 +65,18 @@ test('the HTML report renders in headless Chromium with its charts', {
     }
     assert.ok(byLabel('Throughput vs concurrency')!.lines >= 3, 'measured series plus the USL curve')
     assert.equal(byLabel('Throughput by configuration and load')?.cells, 12, 'heat map 2 × 6')
+    // The concurrency axis is labelled at the measured levels only, and no two labels overlap.
+    const ticks = byLabel('Throughput vs concurrency')!.xTicks
+    assert.deepEqual(
+      ticks.map((t) => t.text),
+      ['1', '2', '4', '8', '16', '32'],
+    )
+    for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i]!.x0 > ticks[i - 1]!.x1, `tick labels ${ticks[i - 1]!.text} and ${ticks[i]!.text} overlap`)
+    // Latency vs throughput: each measured line is joined along increasing load, so in this sample
+    // (latency rises with every client, throughput falls past 16) its latency never steps back down.
+    const lines = byLabel('Latency vs throughput')!.solid
+    assert.equal(lines.length, 4, 'mean and p99 of two server settings')
+    for (const line of lines) for (let i = 1; i < line.length; i++) assert.ok(line[i]![1] <= line[i - 1]![1], `zig-zag at ${JSON.stringify(line)}`)
   } finally {
     await browser.close()
   }

@@ -1,5 +1,5 @@
 /** A synthetic but complete BenchRun (2 server settings × 6 concurrencies) for the report tests. */
-import {BENCH_SCHEMA, type BenchRun, type PointResult} from '../../src/bench/result.ts'
+import {BENCH_SCHEMA, type BenchRun, type PointResult} from '../../src/results/bench-run.ts'
 import {finalizeRun} from '../../src/bench/finalize.ts'
 import {pointId} from '../../src/bench/options.ts'
 

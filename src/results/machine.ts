@@ -4,9 +4,16 @@
  * runners change hardware under you, and a warning tells you why a result moved.
  */
 import os from 'node:os'
-import type {MachineInfo} from '../bench/result.js'
 
-export type {MachineInfo}
+export interface MachineInfo {
+  cpuModel: string
+  cores: number
+  memoryBytes: number
+  node: string
+  platform: string
+  arch: string
+  hostname?: string
+}
 
 export function describeMachine(): MachineInfo {
   const cpus = os.cpus()

@@ -1,0 +1,249 @@
+/**
+ * The JSON a bench run writes (`--json`, `--out`): a stable, documented schema (docs/BENCH.md) that the
+ * CI gate (`tfsopt compare`, `bench --baseline`) reads and the reports render. It lives in its own room
+ * so that bench (which writes it), gate and report (which read it) all depend on it and not on each other.
+ *
+ * Version 2 adds `kind` to every prediction row, `group` to every point and the sampled USL curve to the
+ * fits; everything version 1 had is still there under the same names, so the gate reads both.
+ * Add fields freely; never rename or drop these.
+ */
+import type {PredictionRow} from '../queueing/predict.js'
+import type {UslFit} from '../queueing/usl.js'
+import type {MachineInfo} from './machine.js'
+
+export type {MachineInfo}
+export type {PredictionKind, PredictionRow, Quantity} from '../queueing/predict.js'
+
+export const BENCH_SCHEMA = 'tfsopt-bench/2'
+/** Schemas the gate can compare: every field it reads is in both. */
+export const READABLE_BENCH_SCHEMAS: readonly string[] = ['tfsopt-bench/1', BENCH_SCHEMA]
+
+/** Server-side settings of a point (built-in target); absent fields = server default. */
+export interface ServerConfig {
+  workers?: number
+  intraOpThreads?: number
+  interOpThreads?: number
+  maxBatchSize?: number
+  batchTimeoutMicros?: number
+  maxEnqueuedBatches?: number
+  cacheSize?: number
+  extraFlags?: string[]
+}
+
+/** Client-side load of a point. */
+export interface ClientConfig {
+  mode: 'closed' | 'open'
+  concurrency?: number
+  rate?: number
+  arrival?: 'poisson' | 'constant'
+  clientBatch: number
+  repeatRatio: number
+}
+
+export interface PointConfig {
+  server: ServerConfig
+  client: ClientConfig
+  model?: string
+}
+
+/** One measurement window: raw per-window samples are what the CI gate's statistics run on. */
+export interface WindowSample {
+  index: number
+  durationS: number
+  requests: number
+  inferences: number
+  throughput: number
+  meanMs: number
+  p50Ms: number
+  p90Ms: number
+  p99Ms: number
+  errors: number
+  // Written by `tfsopt bench` (BenchWindow); the gate needs only the fields above.
+  p95Ms?: number
+  p999Ms?: number
+  non2xx?: number
+  timeouts?: number
+  connection?: number
+  sent?: number
+  lateSends?: number
+}
+
+export interface LatencySummary {
+  meanMs: number
+  stdevMs: number
+  minMs: number
+  maxMs: number
+  p50Ms: number
+  p90Ms: number
+  p95Ms: number
+  p99Ms: number
+  p999Ms: number
+}
+
+export interface ErrorCounts {
+  non2xx: number
+  timeouts: number
+  connection: number
+  total: number
+}
+
+/** The server's own account of a point, from its Prometheus /metrics over the measured windows. */
+export interface ServerMetrics {
+  /** Mean server-side request latency (server's own clock). */
+  requestMs?: number
+  /** Mean time a request waited in the batching queue. */
+  queueMs?: number
+  /** Mean compute time per executed batch. */
+  computeMsPerBatch?: number
+  /** Realised mean batch size (inferences per executed batch). */
+  batchSize?: number
+  batches?: number
+  paddingTotal?: number
+  cacheHitRatio?: number
+  cacheEvictions?: number
+  cacheBytes?: number
+  /** Server CPU in cores (process_cpu_seconds_total rate over the measured time). */
+  cpuCores?: number
+  rssBytes?: number
+  workers?: number
+  workerRestarts?: number
+  /** Requests the server counted, by status label, over the measured time. */
+  requestsByStatus?: Record<string, number>
+}
+
+/** The stability rule's verdict on the last judged windows, with the rule it applied. */
+export interface StabilityRecord {
+  stable: boolean
+  /** max/min − 1 over the judged windows, as a percentage (Infinity when a min is 0). */
+  throughputSpreadPct: number
+  p99SpreadPct: number
+  judged: number
+  pct: number
+  windows: number
+  maxWindows: number
+}
+
+export interface PointResult {
+  /** Canonical key of the configuration: points with the same id in two runs are compared. */
+  id: string
+  config: PointConfig
+  stable: boolean
+  failed?: string
+  windows: WindowSample[]
+  throughput: number
+  inferencesPerSec: number
+  latency: LatencySummary
+  errors: ErrorCounts
+  // What follows is written by `tfsopt bench`; optional because results from elsewhere (hand-made,
+  // synthetic) may lack it, and the gate only needs the fields above.
+  flagged?: boolean
+  stability?: StabilityRecord
+  spread?: {throughput: {min: number; max: number} | null; p99Ms: {min: number; max: number} | null}
+  sent?: number
+  lateSends?: number
+  clientCpuCores?: number
+  serverCpuCores?: number
+  generatorSaturated?: boolean
+  meanInflight?: number
+  measuredS?: number
+  server?: ServerMetrics
+  /** One entry per --repeat. */
+  repeats?: Array<{throughput: number; p99Ms: number; stable: boolean; failed?: string}>
+  /** Key of the point's group: same model, server setting, client batch and repeat ratio (equals a GroupFits.serverKey). */
+  group?: string
+  /** Every applicable queueing model's prediction for this point beside the measurement. */
+  queueing?: PredictionRow[]
+}
+
+/** Queueing fits per group of points (one server setting), from src/queueing. */
+export interface GroupFits {
+  serverKey: string
+  serviceTimeS?: number
+  serviceScv?: number
+  workers: number
+  usl?: UslFitRecord
+  uslNote?: string
+  batchCost?: {alpha: number; beta: number; n: number; warnings: string[]}
+  /** Main-thread time per request and the delay outside the server, s, from the lone client's server metrics. */
+  stations?: {mainServiceS: number; delayS: number}
+}
+
+export type UslFitRecord = Pick<UslFit, 'sigma' | 'kappa' | 'lambda' | 'nMax' | 'xMax' | 'peakKind' | 'rmse' | 'stdErr' | 'contentionLimited'> & {
+  /** Closed-loop points the fit used. */
+  points: number
+  /** The fitted curve X(N) sampled from N = 1 to the largest measured concurrency, for charts. */
+  curve?: Array<[number, number]>
+}
+
+export interface Recommendation {
+  pointId: string
+  reason: string
+  throughput: number
+  inferencesPerSec: number
+  p99Ms: number
+  server: ServerConfig
+  client: ClientConfig
+  serveCommand: string
+  tfServing: {batchingParametersTxt: string; flags: string[]}
+  /** Set when only unstable points met the SLO. */
+  caveat?: string
+}
+
+/** The CI gate's verdict on this run against --baseline. */
+export interface GateSummary {
+  verdict: 'ok' | 'regression' | 'error'
+  exitCode: number
+  summary: string
+  regressions: number
+  improvements: number
+}
+
+/** The options the run was measured with (docs/BENCH.md), recorded for reproducibility. */
+export interface BenchSettings {
+  concurrency: number[]
+  rate: number[]
+  arrival: 'poisson' | 'constant'
+  clientBatch: number[]
+  repeatRatio: number[]
+  server: {workers: number[]; intraOpThreads: number[]; maxBatchSize: number[]; batchTimeoutMicros: number[]; cacheSize: number[]}
+  serverFlags: string[]
+  data: string | null
+  warmupS: number
+  windowS: number
+  windows: number
+  maxWindows: number
+  stabilityPct: number
+  search: 'grid' | 'adaptive'
+  sloP99Ms: number | null
+  repeat: number
+  compareModel: string | null
+  failFast: boolean
+  seed: number
+  timeoutS: number
+}
+
+export interface BenchRun {
+  schema: string
+  tfsoptVersion: string
+  startedAt: string
+  finishedAt?: string
+  model: {name: string; path?: string; sha256?: string}
+  target: {url: string; builtIn: boolean}
+  machine: MachineInfo
+  /** Partial: baselines written by other versions may record fewer settings. */
+  settings: Partial<BenchSettings>
+  points: PointResult[]
+  interrupted?: boolean
+  /** Set by --fail-fast: why the sweep stopped. */
+  stoppedBy?: string
+  warnings?: string[]
+  // Written by the analysis after measuring (src/bench/finalize.ts).
+  fits?: GroupFits[]
+  /** Ids of the points on the throughput-vs-p99 Pareto front. */
+  pareto?: string[]
+  recommendation?: Recommendation | null
+  measuringTimeS?: number
+  gate?: GateSummary
+  /** When the run was saved as a baseline. */
+  baselineSavedAt?: string
+}
