@@ -21,7 +21,7 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if (err instanceof TfsoptError) {
-      // A flag parser's E_USAGE (src/cli-flags.ts) comes wrapped by oclif; the message already names the flag.
+      // A flag parser's E_USAGE (src/cli/flags.ts) comes wrapped by oclif; the message already names the flag.
       err.message = err.message.replace(/^Parsing --\S+ \n\t/, '').replace(/\nSee more help with --help$/, '')
       const exit = err.exit
       if (this.jsonEnabled()) {

@@ -1,20 +1,9 @@
 /**
- * Flag helpers for the `tfsopt queue` commands (kept here: every file under src/commands is loaded by
- * oclif as a command). Flag parsing with E_USAGE messages and unit conversion; the stderr table is in
- * report/queue-tables.ts, the maths in queueing/.
+ * Helpers for the `tfsopt queue` commands (kept out of src/commands: oclif loads every file there as a
+ * command): percentile lists, JSON keys and unit conversion. Number parsing is src/cli/flags.ts; the
+ * stderr table is report/queue-tables.ts, the maths queueing/.
  */
 import {usageError} from '../errors.js'
-
-/** Parses a numeric flag; `min`/`positive` checks name the flag, so the user knows what to fix. */
-export function parseNumberFlag(raw: string, flag: string, opts: {positive?: boolean; min?: number; max?: number; integer?: boolean} = {}): number {
-  const v = Number(raw)
-  if (raw.trim() === '' || !Number.isFinite(v)) throw usageError(`${flag} must be a number (got "${raw}")`)
-  if (opts.integer && !Number.isInteger(v)) throw usageError(`${flag} must be a whole number (got ${raw})`)
-  if (opts.positive && v <= 0) throw usageError(`${flag} must be > 0 (got ${raw})`)
-  if (opts.min !== undefined && v < opts.min) throw usageError(`${flag} must be ≥ ${opts.min} (got ${raw})`)
-  if (opts.max !== undefined && v > opts.max) throw usageError(`${flag} must be ≤ ${opts.max} (got ${raw})`)
-  return v
-}
 
 /** "50,95,99.9" → [0.5, 0.95, 0.999]; each must lie strictly between 0 and 100. */
 export function parsePercentiles(raw: string): number[] {

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {writeFileSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
-import {alphaFlag, fractionFlag, numberFlag, numberListFlag} from '../cli-flags.js'
+import {alphaFlag, fractionFlag, numberFlag, numberListFlag} from '../cli/flags.js'
 import {EXIT, TfsoptError, errorMessage} from '../errors.js'
 import {buildBenchOptions, POINT_DEFAULTS} from '../bench/build-options.js'
 import {DEFAULT_SWEEP} from '../bench/defaults.js'

@@ -59,7 +59,7 @@ test('a bad list or number names the flag and exits 2', () => {
   for (const [args, message] of [
     [['--concurrency=1,x'], /--concurrency: "1,x" is not a list of numbers/],
     [['--concurrency', '1', '--duration=-1'], /--duration must be positive/],
-    [['--concurrency', '1', '--windows=2.5'], /--windows: 2.5 must be a whole number/],
+    [['--concurrency', '1', '--windows=2.5'], /--windows must be a whole number/],
   ] as const) {
     const r = cli([...args])
     assert.equal(r.status, 2, r.stderr)

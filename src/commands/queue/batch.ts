@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {ms, parseNumberFlag, sec} from '../../cli/queue-flags.js'
+import {parseNumberFlag} from '../../cli/flags.js'
+import {ms, sec} from '../../cli/queue-flags.js'
 import {renderQueueTable} from '../../report/queue-tables.js'
 import {batchLatency, batchTime} from '../../queueing/batching.js'
 

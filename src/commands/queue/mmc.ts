@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.js'
-import {ms, parseNumberFlag, parsePercentiles, pKey, sec} from '../../cli/queue-flags.js'
+import {parseNumberFlag} from '../../cli/flags.js'
+import {ms, parsePercentiles, pKey, sec} from '../../cli/queue-flags.js'
 import {renderQueueTable} from '../../report/queue-tables.js'
 import {allenCunneen, approxResponseQuantile} from '../../queueing/ggc.js'
 import {mdc} from '../../queueing/mdc.js'

@@ -5,9 +5,9 @@
  * `undefined`, and its options builder applies the defaults (e.g. src/bench/build-options.ts).
  */
 import {Flags} from '@oclif/core'
-import {usageError} from './errors.js'
-import {parseList} from './bench/options.js'
-import {parseAlpha, parseFraction} from './gate/options.js'
+import {usageError} from '../errors.js'
+import {parseList} from '../bench/options.js'
+import {parseAlpha, parseFraction} from '../gate/options.js'
 
 interface Bounds {
   integer?: boolean
@@ -20,20 +20,21 @@ export const numberListFlag = (description: string, bounds: Bounds = {}) =>
   Flags.custom<number[]>({description, parse: async (input, _ctx, flag) => parseList(input, flag.name, bounds)})()
 
 /** One finite number (seconds, percent, milliseconds…), with optional bounds. */
-export const numberFlag = (description: string, bounds: Bounds & {positive?: boolean} = {}) =>
-  Flags.custom<number>({
-    description,
-    parse: async (input, _ctx, flag) => {
-      const v = Number(input)
-      const name = `--${flag.name}`
-      if (input.trim() === '' || !Number.isFinite(v)) throw usageError(`${name}: "${input}" is not a number`)
-      if (bounds.integer && !Number.isInteger(v)) throw usageError(`${name}: ${v} must be a whole number`)
-      if (bounds.positive && !(v > 0)) throw usageError(`${name} must be positive (got ${v})`)
-      if (bounds.min !== undefined && v < bounds.min) throw usageError(`${name} can not be less than ${bounds.min} (got ${v})`)
-      if (bounds.max !== undefined && v > bounds.max) throw usageError(`${name} can not be more than ${bounds.max} (got ${v})`)
-      return v
-    },
-  })()
+export const numberFlag = (description: string, bounds: NumberBounds = {}) =>
+  Flags.custom<number>({description, parse: async (input, _ctx, flag) => parseNumberFlag(input, `--${flag.name}`, bounds)})()
+
+type NumberBounds = Bounds & {positive?: boolean}
+
+/** Parses a numeric flag value; every refusal names the flag and the value, so the user knows what to fix. */
+export function parseNumberFlag(raw: string, flag: string, bounds: NumberBounds = {}): number {
+  const v = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(v)) throw usageError(`${flag} must be a number (got "${raw}")`)
+  if (bounds.integer && !Number.isInteger(v)) throw usageError(`${flag} must be a whole number (got ${raw})`)
+  if (bounds.positive && !(v > 0)) throw usageError(`${flag} must be positive (got ${raw})`)
+  if (bounds.min !== undefined && v < bounds.min) throw usageError(`${flag} can not be less than ${bounds.min} (got ${raw})`)
+  if (bounds.max !== undefined && v > bounds.max) throw usageError(`${flag} can not be more than ${bounds.max} (got ${raw})`)
+  return v
+}
 
 /** "5%" or "0.05" → 0.05 (gate/options.ts). */
 export const fractionFlag = (description: string, defaultValue: string) =>
