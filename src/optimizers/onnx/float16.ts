@@ -12,9 +12,9 @@
  * did not see) stays in float32, its constants stay float32, and the report says why.
  */
 import type {ModelProto, NodeProto} from '../../models/onnx/proto.js'
-import {getAttr, toNum} from '../../models/onnx/proto.js'
+import {getAttr, tensorTypeOf, toNum} from '../../models/onnx/proto.js'
 import {makeNode} from '../../models/onnx/builder.js'
-import {makeTensor, tensorDType, tensorToFloat32} from '../../models/onnx/tensor.js'
+import {makeTensor, tensorDims, tensorDType, tensorToFloat32} from '../../models/onnx/tensor.js'
 import {clampForFloat16} from '../quant/math.js'
 import {selects, type NameFilter} from '../select.js'
 import {preparedCopy} from './graph.js'
@@ -115,12 +115,7 @@ export function convertFloat16(
       c[i] = clampForFloat16(v[i]!)
       if (c[i] !== v[i]) clamped++
     }
-    return makeTensor(
-      t.name!,
-      'float16',
-      (t.dims ?? []).map((d) => toNum(d as number)),
-      Array.from(c),
-    )
+    return makeTensor(t.name, 'float16', tensorDims(t), Array.from(c))
   })
   g.initializer = newInits
   if (clamped) plan.notes.push(`${clamped} weight value(s) outside float16's useful range were clamped (|x| < 1e-7 → 1e-7, |x| > 1e4 → 1e4)`)
@@ -129,12 +124,12 @@ export function convertFloat16(
   const rename = new Map<string, string>()
   // float32 graph inputs: cast once at the top, everything inside reads the float16 copy
   for (const v of g.input ?? []) {
-    if (idx.isConst(v.name!) || v.type?.tensorType?.elemType !== 1) continue
+    if (idx.isConst(v.name!) || tensorTypeOf(v)?.elemType !== 1) continue
     const h = idx.unique(`${v.name}_fp16`)
     out.push(makeNode('Cast', [v.name!], [h], {to: 10}, idx.unique(`${v.name}_cast_to_fp16`)))
     rename.set(v.name!, h)
   }
-  const outputs = new Set((g.output ?? []).filter((o) => o.type?.tensorType?.elemType === 1).map((o) => o.name!))
+  const outputs = new Set((g.output ?? []).filter((o) => tensorTypeOf(o)?.elemType === 1).map((o) => o.name!))
   const isFloat = (x: string) => floatTensors.has(x) || floatTensors.has(x.replace(/_fp16$/, ''))
   // Where the same values exist in float32, float32 nodes read them there (no float16 round trip);
   // float16 copies of float32 results are made only when a float16 node reads them.
@@ -185,7 +180,7 @@ export function convertFloat16(
     for (const x of n.input) castDown(x)
     if (n.opType === 'Cast') {
       const to = getAttr(n, 'to')
-      if (to && toNum(to.i as number) === 1) to.i = 10
+      if (to && toNum(to.i) === 1) to.i = 10n
     }
     out.push(n)
     for (let k = 0; k < (n.output ?? []).length; k++) {
