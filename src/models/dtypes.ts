@@ -144,5 +144,14 @@ export const shapeForServing = (shape: Dim[] | null): number[] | null => (shape 
 
 export const formatShape = (shape: Dim[] | null): string => (shape === null ? '?' : `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`)
 
+/**
+ * The number of samples a model with a fixed first input dimension takes per run (e.g. 1 for an
+ * input of [1,2,3,4]); undefined when the batch is free. Every run, probe and latency figure must use it.
+ */
+export const fixedBatch = (inputs: TensorInfo[]): number | undefined => {
+  const d = inputs.map((i) => i.shape?.[0]).find((d) => typeof d === 'number' && d > 0)
+  return typeof d === 'number' ? d : undefined
+}
+
 /** Whether the first dimension can take any batch size. */
 export const hasDynamicBatch = (shape: Dim[] | null): boolean => shape !== null && shape.length > 0 && typeof shape[0] !== 'number'

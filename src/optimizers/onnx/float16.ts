@@ -97,6 +97,7 @@ export function convertFloat16(
             ? 'not selected by --include/--exclude'
             : outOfRange(n)
   const stays = new Map<NodeProto, string>()
+  const computeOnly: TransformPlan['changed'] = []
   for (const n of g.node ?? []) {
     const why = whyStay(n)
     if (why) stays.set(n, why)
@@ -191,7 +192,9 @@ export function convertFloat16(
       rename.set(y, h)
       out.push(makeNode('Cast', [h], [y], {to: 1}, idx.unique(`${y}_cast_to_fp32`)))
     }
-    if ((n.input ?? []).some((x) => idx.isConst(x) && floatTensors.has(x)))
+    if (!(n.input ?? []).some((x) => idx.isConst(x) && floatTensors.has(x))) {
+      if ([...n.input, ...n.output].some(isFloat)) computeOnly.push({node: n.name!, opType: n.opType!, weights: [], how: 'float16 compute'})
+    } else
       plan.changed.push({
         node: n.name!,
         opType: n.opType!,
@@ -201,6 +204,9 @@ export function convertFloat16(
   }
   g.node = out
   g.valueInfo = []
+  // Nodes are reported by the weights they convert; a model with no float weights at all (e.g. MatMul of two
+  // inputs) still computes in float16, and those nodes are what changed (and what a fallback can keep).
+  if (!plan.changed.length) plan.changed.push(...computeOnly)
   const ranged = [...stays.values()].filter((w) => /float16's (safe range|65504)/.test(w)).length
   if (ranged) plan.notes.push(`${ranged} node(s) kept in float32 because their values reach beyond float16's safe range (see skipped)`)
   return {model, plan}

@@ -3,6 +3,8 @@ import {writeFileSync} from 'node:fs'
 import {encodeModel, readModel, type ModelProto} from '../../models/onnx/proto.js'
 import {elementCount, tensorDims} from '../../models/onnx/tensor.js'
 import {datasetFeeds, type Dataset} from '../../data/dataset.js'
+import {fixedBatch} from '../../models/dtypes.js'
+import {runShape} from '../evaluate/run.js'
 import type {InferenceSession, Feeds} from '../../runtime/types.js'
 import {readModelJson, elementsOf} from '../../models/tfjs/artifacts.js'
 import {cloneModel, constantsToInitializers} from '../onnx/graph.js'
@@ -44,9 +46,11 @@ export interface OnnxBuildInput {
   stripNames?: boolean
 }
 
+/** Up to `n` samples in runs of `size` (of the model's fixed batch, when it has one). */
 function batchesOf(ds: Dataset, session: InferenceSession, n: number, size = 16): Feeds[] {
+  const shape = runShape(session, ds, size, n)
   const out: Feeds[] = []
-  for (let s = 0; s < Math.min(n, ds.count); s += size) out.push(datasetFeeds(ds, session.inputs, s, Math.min(size, Math.min(n, ds.count) - s)))
+  for (let s = 0; s < shape.n; s += shape.batch) out.push(datasetFeeds(ds, session.inputs, s, Math.min(shape.batch, shape.n - s)))
   return out
 }
 
@@ -96,7 +100,9 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
       }
     case 'float16': {
       // a few samples, so the range guard sees more than one input's extremes
-      const floats = await floatTensorRanges(withInits, datasetFeeds(a.probeDs, a.session.inputs, 0, Math.min(8, a.probeDs.count)), a.threads)
+      // a few samples in one run (the model's own batch when its first dimension is fixed)
+      const rows = fixedBatch(a.session.inputs) ?? Math.min(8, a.probeDs.count)
+      const floats = await floatTensorRanges(withInits, datasetFeeds(a.probeDs, a.session.inputs, 0, rows), a.threads)
       return {
         build: (keep) => {
           const r = convertFloat16(model, floats, {filter: a.quant.filter, keepFloat: keep})
