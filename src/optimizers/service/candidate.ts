@@ -4,8 +4,8 @@ import {encodeModel, readModel, type ModelProto} from '../../models/onnx/proto.j
 import {elementCount, tensorDims} from '../../models/onnx/tensor.js'
 import {datasetFeeds, type Dataset} from '../../data/dataset.js'
 import {fixedBatch} from '../../models/dtypes.js'
-import {runShape} from '../evaluate/run.js'
-import type {InferenceSession, Feeds} from '../../runtime/types.js'
+import {feedBatches} from '../evaluate/run.js'
+import type {InferenceSession} from '../../runtime/types.js'
 import {readModelJson, elementsOf} from '../../models/tfjs/artifacts.js'
 import {cloneModel, constantsToInitializers} from '../onnx/graph.js'
 import {quantizeDynamic} from '../onnx/dynamic.js'
@@ -44,14 +44,6 @@ export interface OnnxBuildInput {
   probeDs: Dataset
   /** --strip-names: short ids for internal tensors, no helper node names or doc strings */
   stripNames?: boolean
-}
-
-/** Up to `n` samples in runs of `size` (of the model's fixed batch, when it has one). */
-function batchesOf(ds: Dataset, session: InferenceSession, n: number, size = 16): Feeds[] {
-  const shape = runShape(session, ds, size, n)
-  const out: Feeds[] = []
-  for (let s = 0; s < shape.n; s += shape.batch) out.push(datasetFeeds(ds, session.inputs, s, Math.min(shape.batch, shape.n - s)))
-  return out
 }
 
 export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; params: (plan: TransformPlan) => Params; notes: string[]}> {
@@ -117,7 +109,11 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
       for (const t of prepared.graph!.initializer ?? []) preparedSizes.set(t.name!, elementCount(tensorDims(t)))
       const c = a.calibration!
       const tensors = tensorsToCalibrate(prepared, a.quant)
-      const ranges = await calibrate(prepared, tensors, batchesOf(c.ds, a.session, c.samples), {method: c.method, percentile: c.percentile, threads: a.threads})
+      const ranges = await calibrate(prepared, tensors, feedBatches(c.ds, a.session.inputs, c.samples, 16), {
+        method: c.method,
+        percentile: c.percentile,
+        threads: a.threads,
+      })
       notes.push(
         `calibrated ${ranges.size} activation tensors on ${Math.min(c.samples, c.ds.count)} samples of ${c.ds.source} (${c.method}${c.method === 'percentile' ? ` ${c.percentile}` : ''})`,
       )

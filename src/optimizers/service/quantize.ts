@@ -14,7 +14,7 @@ import {runAll, type Outputs} from '../evaluate/run.js'
 import {argmaxRows, accuracy} from '../evaluate/metrics.js'
 import type {QType} from '../quant/math.js'
 import type {CalibrationMethod} from '../quant/calibration.js'
-import type {ChangedEntry, SkippedEntry} from '../onnx/plan.js'
+import {nothingChanged, type ChangedEntry, type SkippedEntry} from '../onnx/plan.js'
 import {checkOutput, commit, discard, modelSize, tempSibling, trackTemp, type SizeInfo} from './files.js'
 import {headOf, loadOptional, syntheticDataset} from './data.js'
 import {measure, open, smokeTest, type Measurement} from './measure.js'
@@ -146,16 +146,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
       notes.push(...r.notes)
       return r
     }
-    const nothingToQuantise = (plan: ReturnType<Builder>['plan']): TfsoptError => {
-      const why = plan.skipped
-        .slice(0, 5)
-        .map((s) => `${s.node}: ${s.reason}`)
-        .join('; ')
-      return new TfsoptError(
-        'E_UNSUPPORTED',
-        `nothing in ${a.input} can be quantised with --mode ${mode}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`,
-      )
-    }
+    const nothingToQuantise = (plan: ReturnType<Builder>['plan']) => nothingChanged(plan, a.input, `quantised with --mode ${mode}`)
     // Modes that change weights only are planned without running the model: when no weight qualifies,
     // say so before any data is run (float16 probes value ranges and static calibrates first).
     const plannedFirst = format === 'tfjs' || mode === 'dynamic' || mode === 'weight-only'
