@@ -15,7 +15,7 @@
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {TfsoptError} from '../errors.js'
-import {onnx} from '../models/onnx/proto.js'
+import {decodeTensor, type TensorProto} from '../models/onnx/proto.js'
 import {tensorToHost, typedArrayFrom, elementCount, type TypedArray} from '../models/onnx/tensor.js'
 import type {DType, TensorInfo} from '../models/dtypes.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
@@ -160,9 +160,9 @@ function loadOnnxTestData(dir: string): Dataset {
     for (const f of readdirSync(root).sort()) {
       const m = /^(input|output)_(\d+)\.pb$/.exec(f)
       if (!m) continue
-      let t: ReturnType<typeof onnx.TensorProto.decode>
+      let t: TensorProto
       try {
-        t = onnx.TensorProto.decode(readFileSync(join(root, f)))
+        t = decodeTensor(readFileSync(join(root, f)))
       } catch (err) {
         throw fail(`${join(root, f)} is not a TensorProto (${(err as Error).message})`)
       }

@@ -3,7 +3,7 @@
  * inference of our own: the model is run once at batch 1 (dynamic dims resolved, see input-shape.ts)
  * with every counted node's operands exposed as extra graph outputs, so any op ORT can run is handled.
  */
-import {onnx, encodeModel, attrInt, type ModelProto, type NodeProto} from '../models/onnx/proto.js'
+import {newValueInfo, encodeModel, attrInt, type ModelProto, type NodeProto} from '../models/onnx/proto.js'
 import {tensorDims, valueInfoToTensorInfo} from '../models/onnx/tensor.js'
 import {ort} from '../runtime/onnx-session.js'
 import {typedArrayFrom} from '../models/onnx/tensor.js'
@@ -124,7 +124,7 @@ async function probeShapes(model: ModelProto, names: string[], feeds: {name: str
   const original = g.output ?? []
   const existing = new Set(original.map((o) => o.name))
   // Outputs without a type are allowed: onnxruntime infers them.
-  g.output = [...original, ...names.filter((n) => !existing.has(n)).map((name) => onnx.ValueInfoProto.create({name}))]
+  g.output = [...original, ...names.filter((n) => !existing.has(n)).map((name) => newValueInfo({name}))]
   let bytes: Uint8Array
   try {
     bytes = encodeModel(model)

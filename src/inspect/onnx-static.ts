@@ -63,7 +63,7 @@ export function onnxStatic(model: ModelProto): OnnxStatic {
     if (!NOT_PARAMS.has(dt)) parameters += elementCount(tensorDims(t))
   }
   const opset: Record<string, number> = {}
-  for (const o of model.opsetImport ?? []) opset[o.domain && o.domain !== 'ai.onnx' ? o.domain : ''] = toNum(o.version as number)
+  for (const o of model.opsetImport ?? []) opset[o.domain && o.domain !== 'ai.onnx' ? o.domain : ''] = toNum(o.version)
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ') || undefined
   return {ops: sortCounts(ops), nodeCount, nestedNodes, parameters, weightBytes, opset, producer}
 }

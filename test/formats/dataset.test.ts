@@ -5,7 +5,7 @@ import {mkdtempSync, mkdirSync, writeFileSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {tmpdir} from 'node:os'
 import {loadDataset, datasetFeeds} from '../../src/data/dataset.js'
-import {onnx} from '../../src/models/onnx/proto.js'
+import {encodeTensor} from '../../src/models/onnx/proto.js'
 import {makeTensor} from '../../src/models/onnx/tensor.js'
 import {DEFAULT_EVAL_SET} from '../../src/fixtures.js'
 
@@ -70,8 +70,8 @@ test('ONNX test-data directory: sets are stacked along the batch, outputs kept a
     const set = join(dir, `test_data_set_${k}`)
     mkdirSync(set)
     const x = Float32Array.from({length: 6}, (_, i) => k * 10 + i)
-    writeFileSync(join(set, 'input_0.pb'), onnx.TensorProto.encode(makeTensor('x', 'float32', [1, 2, 3], x) as never).finish())
-    writeFileSync(join(set, 'output_0.pb'), onnx.TensorProto.encode(makeTensor('y', 'float32', [1, 1], [k]) as never).finish())
+    writeFileSync(join(set, 'input_0.pb'), encodeTensor(makeTensor('x', 'float32', [1, 2, 3], x)))
+    writeFileSync(join(set, 'output_0.pb'), encodeTensor(makeTensor('y', 'float32', [1, 1], [k])))
   }
   const ds = loadDataset(dir)
   assert.equal(ds.format, 'onnx-test-data')

@@ -2,7 +2,7 @@
 // the same, run the same in onnxruntime, and survive a round trip in the form they were stored.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {onnx, decodeModel, encodeModel} from '../../src/models/onnx/proto.js'
+import {decodeModel, encodeModel, newTensor} from '../../src/models/onnx/proto.js'
 import {makeModel, makeNode} from '../../src/models/onnx/builder.js'
 import {makeTensor, makeValueInfo, tensorToHost, tensorToFloat32} from '../../src/models/onnx/tensor.js'
 import {ort} from '../../src/runtime/onnx-session.js'
@@ -11,8 +11,8 @@ const W = [0.5, -1.25, 2, 3.5, -0.125, 8]
 const B = [1, 2, 3]
 
 function model(typed: boolean) {
-  const w = typed ? onnx.TensorProto.create({name: 'w', dataType: 1, dims: [2, 3], floatData: W}) : makeTensor('w', 'float32', [2, 3], W)
-  const b = typed ? onnx.TensorProto.create({name: 'b', dataType: 7, dims: [3], int64Data: B}) : makeTensor('b', 'int64', [3], B)
+  const w = typed ? newTensor({name: 'w', dataType: 1, dims: [2n, 3n], floatData: W}) : makeTensor('w', 'float32', [2, 3], W)
+  const b = typed ? newTensor({name: 'b', dataType: 7, dims: [3n], int64Data: B.map(BigInt)}) : makeTensor('b', 'int64', [3], B)
   return makeModel({
     name: 'init',
     inputs: [makeValueInfo('x', 'float32', ['batch', 2])],

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {quantizeModel} from '../../src/optimizers/service/quantize.js'
-import {readModel} from '../../src/models/onnx/proto.js'
+import {readModel, tensorTypeOf} from '../../src/models/onnx/proto.js'
 import {ort} from '../../src/runtime/onnx-session.js'
 import {tensorToFloat32, tensorToHost} from '../../src/models/onnx/tensor.js'
 import {tmp, writeConvModel, writeDeadFilterModel, writeHugeBnModel, writeSharedReaderModel, writeImageInputs, MLP, CNN, EVAL} from './helpers.js'
@@ -42,8 +42,8 @@ test('float16 on the MNIST MLP: ≤ 0.52× size, ≤ 0.1 point loss, float32 I/O
   const out = join(dir, 'mlp-fp16.onnx')
   const r = await quantizeModel({input: MLP, out, mode: 'float16', ...common})
   const m = readModel(out)
-  assert.equal(m.graph!.input![0]!.type!.tensorType!.elemType, 1)
-  assert.equal(m.graph!.output![0]!.type!.tensorType!.elemType, 1)
+  assert.equal(tensorTypeOf(m.graph!.input[0])!.elemType, 1)
+  assert.equal(tensorTypeOf(m.graph!.output[0])!.elemType, 1)
   assert.ok(
     m.graph!.initializer!.every((t) => t.dataType !== 1),
     'no float32 initializer left',
@@ -77,7 +77,7 @@ test('float16 keeps nodes whose values float16 cannot hold in float32 (a BN with
   )
   assert.ok(!reasons.has('relu') && !reasons.has('neg'))
   assert.deepEqual(
-    readModel(out).graph!.output!.map((o) => [o.name, o.type!.tensorType!.elemType]),
+    readModel(out).graph!.output!.map((o) => [o.name, tensorTypeOf(o)!.elemType]),
     [
       ['y', 1],
       ['z', 1],

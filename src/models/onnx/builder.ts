@@ -1,5 +1,5 @@
 /** A small graph builder: how tfsopt writes ONNX models (fixtures, optimiser outputs) itself. */
-import {onnx, type NodeProto, type TensorProto, type ValueInfoProto, type ModelProto} from './proto.js'
+import {AttributeType as A, newModel, newNode, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto} from './proto.js'
 
 export type AttrValue = number | number[] | string | TensorProto | {float: number} | {floats: number[]}
 
@@ -11,16 +11,15 @@ export function makeNode(
   name?: string,
   domain?: string,
 ): NodeProto {
-  const A = onnx.AttributeProto.AttributeType
   const attribute = Object.entries(attrs).map(([n, v]) => {
-    if (typeof v === 'number') return Number.isInteger(v) ? {name: n, type: A.INT, i: v} : {name: n, type: A.FLOAT, f: v}
+    if (typeof v === 'number') return Number.isInteger(v) ? {name: n, type: A.INT, i: BigInt(v)} : {name: n, type: A.FLOAT, f: v}
     if (typeof v === 'string') return {name: n, type: A.STRING, s: Buffer.from(v)}
-    if (Array.isArray(v)) return {name: n, type: A.INTS, ints: v}
+    if (Array.isArray(v)) return {name: n, type: A.INTS, ints: v.map(BigInt)}
     if ('float' in v) return {name: n, type: A.FLOAT, f: v.float}
     if ('floats' in v) return {name: n, type: A.FLOATS, floats: v.floats}
     return {name: n, type: A.TENSOR, t: v}
   })
-  return onnx.NodeProto.create({opType, input: inputs, output: outputs, attribute, name: name ?? outputs[0], domain})
+  return newNode({opType, input: inputs, output: outputs, attribute, name: name ?? outputs[0], domain})
 }
 
 export interface GraphSpec {
@@ -35,12 +34,12 @@ export interface GraphSpec {
 }
 
 export function makeModel(spec: GraphSpec): ModelProto {
-  return onnx.ModelProto.create({
-    irVersion: 8,
+  return newModel({
+    irVersion: 8n,
     producerName: spec.producer ?? 'tfsopt',
     producerVersion: '0.1.0',
     docString: spec.docString,
-    opsetImport: [{domain: '', version: spec.opset ?? 13}],
+    opsetImport: [{domain: '', version: BigInt(spec.opset ?? 13)}],
     graph: {
       name: spec.name,
       node: spec.nodes,

@@ -1,5 +1,5 @@
 /** ONNX TensorProto ↔ typed arrays, honouring both raw_data and the typed repeated fields. */
-import {onnx, toNum, type TensorProto, type ValueInfoProto} from './proto.js'
+import {DataLocation, newTensor, newValueInfo, tensorTypeOf, toNum, type TensorProto, type ValueInfoProto} from './proto.js'
 import {ONNX_DTYPE, ONNX_DTYPE_CODE, DTYPE_BYTES, type DType, type Dim, type TensorInfo} from '../dtypes.js'
 import {TfsoptError} from '../../errors.js'
 
@@ -25,7 +25,7 @@ export interface HostTensor {
 export const elementCount = (dims: number[]): number => dims.reduce((a, b) => a * b, 1)
 
 export function tensorDims(t: TensorProto): number[] {
-  return (t.dims ?? []).map((d) => toNum(d as number))
+  return t.dims.map(toNum)
 }
 
 export function tensorDType(t: TensorProto): DType {
@@ -37,7 +37,7 @@ export function tensorByteSize(t: TensorProto): number {
   if (t.rawData?.length) return t.rawData.length
   const dt = tensorDType(t)
   if (dt === 'string') return (t.stringData ?? []).reduce((s, b) => s + b.length, 0)
-  return elementCount(tensorDims(t)) * DTYPE_BYTES[dt]
+  return Math.ceil(elementCount(tensorDims(t)) * DTYPE_BYTES[dt])
 }
 
 function fromRaw(dtype: DType, raw: Uint8Array): TypedArray {
@@ -75,7 +75,7 @@ function fromRaw(dtype: DType, raw: Uint8Array): TypedArray {
 export function tensorToHost(t: TensorProto): HostTensor {
   const dtype = tensorDType(t)
   const dims = tensorDims(t)
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+  if (t.dataLocation === DataLocation.EXTERNAL) {
     throw new TfsoptError(
       'E_UNSUPPORTED',
       `initializer ${t.name} stores its data in an external file; re-save the model with all tensors inside the .onnx file`,
@@ -90,11 +90,11 @@ export function tensorToHost(t: TensorProto): HostTensor {
     case 'float64':
       return {dtype, dims, data: Float64Array.from(t.doubleData ?? [])}
     case 'int64':
-      return {dtype, dims, data: BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNum(v as number))))}
+      return {dtype, dims, data: BigInt64Array.from(t.int64Data)}
     case 'uint64':
     case 'uint32': {
-      const vals = (t.uint64Data ?? []).map((v) => toNum(v as number))
-      return dtype === 'uint32' ? {dtype, dims, data: Uint32Array.from(vals)} : {dtype, dims, data: BigUint64Array.from(vals.map(BigInt))}
+      // uint32 travels in uint64_data (ONNX spec); BigUint64Array.from keeps uint64 values above 2^53 exact.
+      return dtype === 'uint32' ? {dtype, dims, data: Uint32Array.from(t.uint64Data, Number)} : {dtype, dims, data: BigUint64Array.from(t.uint64Data)}
     }
     default: {
       // int32_data carries int8/uint8/int16/uint16/int32/bool/float16 (bits), per the ONNX spec.
@@ -162,31 +162,26 @@ export function makeTensor(name: string, dtype: DType, dims: number[], data: Typ
     arr = typedArrayFrom(dtype, data)
   } else arr = data
   const raw = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength)
-  return onnx.TensorProto.create({name, dataType: code, dims, rawData: Uint8Array.from(raw)})
+  return newTensor({name, dataType: code, dims: dims.map(BigInt), rawData: Uint8Array.from(raw)})
 }
 
 export function valueInfoToTensorInfo(v: ValueInfoProto): TensorInfo {
-  const tt = v.type?.tensorType
+  const tt = tensorTypeOf(v)
   const dtype = ONNX_DTYPE[tt?.elemType ?? 0] ?? 'unknown'
-  const dims = tt?.shape?.dim
   const shape: Dim[] | null = tt?.shape
-    ? (dims ?? []).map((d) => {
-        if (d.dimValue !== null && d.dimValue !== undefined && d.dimParam === undefined) return toNum(d.dimValue as number)
-        if (d.dimParam) return d.dimParam
-        if (d.dimValue !== null && d.dimValue !== undefined) return toNum(d.dimValue as number)
-        return null
+    ? tt.shape.dim.map((d) => {
+        if (d.value.case === 'dimValue') return toNum(d.value.value)
+        return d.value.case === 'dimParam' && d.value.value ? d.value.value : null
       })
     : null
-  return {name: v.name ?? '', dtype, shape}
+  return {name: v.name, dtype, shape}
 }
 
 export function makeValueInfo(name: string, dtype: DType, shape: Dim[]): ValueInfoProto {
-  return onnx.ValueInfoProto.create({
-    name,
-    type: {
-      tensorType: {elemType: ONNX_DTYPE_CODE[dtype], shape: {dim: shape.map((d) => (typeof d === 'number' ? {dimValue: d} : {dimParam: d ?? undefined}))}},
-    },
-  })
+  const dim = shape.map((d) => ({
+    value: typeof d === 'number' ? {case: 'dimValue' as const, value: BigInt(d)} : d ? {case: 'dimParam' as const, value: d} : {case: undefined},
+  }))
+  return newValueInfo({name, type: {value: {case: 'tensorType', value: {elemType: ONNX_DTYPE_CODE[dtype], shape: {dim}}}}})
 }
 
 // IEEE 754 half precision, round-to-nearest-even, as numpy/onnx do.

@@ -7,6 +7,7 @@ import {datasetFeeds, type Dataset} from '../../data/dataset.js'
 import {TfsoptError} from '../../errors.js'
 import type {Feeds, InferenceSession, Tensor} from '../../runtime/types.js'
 import {median} from './metrics.js'
+import {fixedBatch, type TensorInfo} from '../../models/dtypes.js'
 
 export interface Outputs {
   names: string[]
@@ -14,8 +15,21 @@ export interface Outputs {
   rows: number
 }
 
-export async function runAll(session: InferenceSession, ds: Dataset, batch = 32, limit = ds.count): Promise<Outputs> {
-  const n = Math.min(limit, ds.count)
+/** A model with a fixed first input dimension runs exactly that many samples at a time (`limit` rounded to whole runs). */
+export function runShape(inputs: TensorInfo[], ds: Dataset, batch: number, limit: number): {batch: number; n: number} {
+  const fixed = fixedBatch(inputs)
+  if (!fixed) return {batch, n: Math.min(limit, ds.count)}
+  const n = Math.min(Math.max(limit, fixed), ds.count)
+  if (n < fixed)
+    throw new TfsoptError(
+      'E_DATA',
+      `the model's inputs have a fixed first dimension of ${fixed}, so it takes ${fixed} samples per run; ${ds.source} holds ${ds.count}`,
+    )
+  return {batch: fixed, n: n - (n % fixed)}
+}
+
+export async function runAll(session: InferenceSession, ds: Dataset, rows = 32, limit = ds.count): Promise<Outputs> {
+  const {batch, n} = runShape(session.inputs, ds, rows, limit)
   const parts: Record<string, Float32Array[]> = {}
   for (let s = 0; s < n; s += batch) {
     const count = Math.min(batch, n - s)
@@ -51,6 +65,14 @@ function concat(xs: Float32Array[]): Float32Array {
     out.set(x, o)
     o += x.length
   }
+  return out
+}
+
+/** Feeds for up to `limit` samples in runs of `size` (of the model's fixed batch, when it has one). */
+export function feedBatches(ds: Dataset, inputs: TensorInfo[], limit: number, size: number): Feeds[] {
+  const {batch, n} = runShape(inputs, ds, size, limit)
+  const out: Feeds[] = []
+  for (let s = 0; s < n; s += batch) out.push(datasetFeeds(ds, inputs, s, Math.min(batch, n - s)))
   return out
 }
 

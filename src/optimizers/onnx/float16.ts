@@ -12,9 +12,9 @@
  * did not see) stays in float32, its constants stay float32, and the report says why.
  */
 import type {ModelProto, NodeProto} from '../../models/onnx/proto.js'
-import {getAttr, toNum} from '../../models/onnx/proto.js'
+import {getAttr, tensorTypeOf, toNum} from '../../models/onnx/proto.js'
 import {makeNode} from '../../models/onnx/builder.js'
-import {makeTensor, tensorDType, tensorToFloat32} from '../../models/onnx/tensor.js'
+import {makeTensor, tensorDims, tensorDType, tensorToFloat32} from '../../models/onnx/tensor.js'
 import {clampForFloat16} from '../quant/math.js'
 import {selects, type NameFilter} from '../select.js'
 import {preparedCopy} from './graph.js'
@@ -97,6 +97,7 @@ export function convertFloat16(
             ? 'not selected by --include/--exclude'
             : outOfRange(n)
   const stays = new Map<NodeProto, string>()
+  const computeOnly: TransformPlan['changed'] = []
   for (const n of g.node ?? []) {
     const why = whyStay(n)
     if (why) stays.set(n, why)
@@ -115,12 +116,7 @@ export function convertFloat16(
       c[i] = clampForFloat16(v[i]!)
       if (c[i] !== v[i]) clamped++
     }
-    return makeTensor(
-      t.name!,
-      'float16',
-      (t.dims ?? []).map((d) => toNum(d as number)),
-      Array.from(c),
-    )
+    return makeTensor(t.name, 'float16', tensorDims(t), Array.from(c))
   })
   g.initializer = newInits
   if (clamped) plan.notes.push(`${clamped} weight value(s) outside float16's useful range were clamped (|x| < 1e-7 → 1e-7, |x| > 1e4 → 1e4)`)
@@ -129,12 +125,12 @@ export function convertFloat16(
   const rename = new Map<string, string>()
   // float32 graph inputs: cast once at the top, everything inside reads the float16 copy
   for (const v of g.input ?? []) {
-    if (idx.isConst(v.name!) || v.type?.tensorType?.elemType !== 1) continue
+    if (idx.isConst(v.name!) || tensorTypeOf(v)?.elemType !== 1) continue
     const h = idx.unique(`${v.name}_fp16`)
     out.push(makeNode('Cast', [v.name!], [h], {to: 10}, idx.unique(`${v.name}_cast_to_fp16`)))
     rename.set(v.name!, h)
   }
-  const outputs = new Set((g.output ?? []).filter((o) => o.type?.tensorType?.elemType === 1).map((o) => o.name!))
+  const outputs = new Set((g.output ?? []).filter((o) => tensorTypeOf(o)?.elemType === 1).map((o) => o.name!))
   const isFloat = (x: string) => floatTensors.has(x) || floatTensors.has(x.replace(/_fp16$/, ''))
   // Where the same values exist in float32, float32 nodes read them there (no float16 round trip);
   // float16 copies of float32 results are made only when a float16 node reads them.
@@ -185,7 +181,7 @@ export function convertFloat16(
     for (const x of n.input) castDown(x)
     if (n.opType === 'Cast') {
       const to = getAttr(n, 'to')
-      if (to && toNum(to.i as number) === 1) to.i = 10
+      if (to && toNum(to.i) === 1) to.i = 10n
     }
     out.push(n)
     for (let k = 0; k < (n.output ?? []).length; k++) {
@@ -196,7 +192,9 @@ export function convertFloat16(
       rename.set(y, h)
       out.push(makeNode('Cast', [h], [y], {to: 1}, idx.unique(`${y}_cast_to_fp32`)))
     }
-    if ((n.input ?? []).some((x) => idx.isConst(x) && floatTensors.has(x)))
+    if (!(n.input ?? []).some((x) => idx.isConst(x) && floatTensors.has(x))) {
+      if ([...n.input, ...n.output].some(isFloat)) computeOnly.push({node: n.name!, opType: n.opType!, weights: [], how: 'float16 compute'})
+    } else
       plan.changed.push({
         node: n.name!,
         opType: n.opType!,
@@ -206,6 +204,9 @@ export function convertFloat16(
   }
   g.node = out
   g.valueInfo = []
+  // Nodes are reported by the weights they convert; a model with no float weights at all (e.g. MatMul of two
+  // inputs) still computes in float16, and those nodes are what changed (and what a fallback can keep).
+  if (!plan.changed.length) plan.changed.push(...computeOnly)
   const ranged = [...stays.values()].filter((w) => /float16's (safe range|65504)/.test(w)).length
   if (ranged) plan.notes.push(`${ranged} node(s) kept in float32 because their values reach beyond float16's safe range (see skipped)`)
   return {model, plan}

@@ -123,7 +123,7 @@ export function ensureOpset(model: ModelProto, want: number, why: string): numbe
       `${why} needs ONNX opset ${want}, the model has opset ${have} and uses ops whose definition changed since (${[...unsafe].sort().join(', ')}); convert the model to opset ${want} first (python -m onnx.version_converter or re-export), or use another mode`,
     )
   }
-  for (const o of model.opsetImport ?? []) if ((o.domain ?? '') === '' || o.domain === 'ai.onnx') o.version = want
+  for (const o of model.opsetImport ?? []) if ((o.domain ?? '') === '' || o.domain === 'ai.onnx') o.version = BigInt(want)
   return want
 }
 

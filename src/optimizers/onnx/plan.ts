@@ -1,4 +1,6 @@
 /** What a transform did, node by node, so every run can report changed and skipped with reasons. */
+import {TfsoptError} from '../../errors.js'
+
 export interface ChangedEntry {
   node: string
   opType: string
@@ -17,3 +19,12 @@ export interface TransformPlan {
 }
 
 export const emptyPlan = (): TransformPlan => ({changed: [], skipped: [], notes: []})
+
+/** The error for a plan that changes nothing: the first reasons nodes were skipped, or what the transform looks for. */
+export function nothingChanged(plan: TransformPlan, input: string, action: string): TfsoptError {
+  const why = plan.skipped
+    .slice(0, 5)
+    .map((s) => `${s.node}: ${s.reason}`)
+    .join('; ')
+  return new TfsoptError('E_UNSUPPORTED', `nothing in ${input} can be ${action}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`)
+}

@@ -3,7 +3,7 @@
  * type: onnxruntime fills it in), feeding each result to a callback. Calibration ranges, float16
  * tensor types and the accuracy-aware per-node errors all come from here.
  */
-import {encodeModel, onnx, type ModelProto} from '../../models/onnx/proto.js'
+import {encodeModel, newValueInfo, type ModelProto} from '../../models/onnx/proto.js'
 import {ort} from '../../runtime/onnx-session.js'
 import {TfsoptError} from '../../errors.js'
 import type {Feeds} from '../../runtime/types.js'
@@ -22,7 +22,7 @@ export async function probeTensors(model: ModelProto, batches: Feeds[], tensors:
     if (!t || idx.isConst(t)) continue
     names.push(t)
     if (!have.has(t) && !idx.graphInputs.has(t)) {
-      g.output!.push(onnx.ValueInfoProto.create({name: t}))
+      g.output!.push(newValueInfo({name: t}))
       have.add(t)
     }
   }

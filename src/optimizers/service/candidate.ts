@@ -3,7 +3,9 @@ import {writeFileSync} from 'node:fs'
 import {encodeModel, readModel, type ModelProto} from '../../models/onnx/proto.js'
 import {elementCount, tensorDims} from '../../models/onnx/tensor.js'
 import {datasetFeeds, type Dataset} from '../../data/dataset.js'
-import type {InferenceSession, Feeds} from '../../runtime/types.js'
+import {fixedBatch} from '../../models/dtypes.js'
+import {feedBatches} from '../evaluate/run.js'
+import type {InferenceSession} from '../../runtime/types.js'
 import {readModelJson, elementsOf} from '../../models/tfjs/artifacts.js'
 import {cloneModel, constantsToInitializers} from '../onnx/graph.js'
 import {quantizeDynamic} from '../onnx/dynamic.js'
@@ -42,12 +44,6 @@ export interface OnnxBuildInput {
   probeDs: Dataset
   /** --strip-names: short ids for internal tensors, no helper node names or doc strings */
   stripNames?: boolean
-}
-
-function batchesOf(ds: Dataset, session: InferenceSession, n: number, size = 16): Feeds[] {
-  const out: Feeds[] = []
-  for (let s = 0; s < Math.min(n, ds.count); s += size) out.push(datasetFeeds(ds, session.inputs, s, Math.min(size, Math.min(n, ds.count) - s)))
-  return out
 }
 
 export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; params: (plan: TransformPlan) => Params; notes: string[]}> {
@@ -96,7 +92,9 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
       }
     case 'float16': {
       // a few samples, so the range guard sees more than one input's extremes
-      const floats = await floatTensorRanges(withInits, datasetFeeds(a.probeDs, a.session.inputs, 0, Math.min(8, a.probeDs.count)), a.threads)
+      // a few samples in one run (the model's own batch when its first dimension is fixed)
+      const rows = fixedBatch(a.session.inputs) ?? Math.min(8, a.probeDs.count)
+      const floats = await floatTensorRanges(withInits, datasetFeeds(a.probeDs, a.session.inputs, 0, rows), a.threads)
       return {
         build: (keep) => {
           const r = convertFloat16(model, floats, {filter: a.quant.filter, keepFloat: keep})
@@ -111,7 +109,11 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
       for (const t of prepared.graph!.initializer ?? []) preparedSizes.set(t.name!, elementCount(tensorDims(t)))
       const c = a.calibration!
       const tensors = tensorsToCalibrate(prepared, a.quant)
-      const ranges = await calibrate(prepared, tensors, batchesOf(c.ds, a.session, c.samples), {method: c.method, percentile: c.percentile, threads: a.threads})
+      const ranges = await calibrate(prepared, tensors, feedBatches(c.ds, a.session.inputs, c.samples, 16), {
+        method: c.method,
+        percentile: c.percentile,
+        threads: a.threads,
+      })
       notes.push(
         `calibrated ${ranges.size} activation tensors on ${Math.min(c.samples, c.ds.count)} samples of ${c.ds.source} (${c.method}${c.method === 'percentile' ? ` ${c.percentile}` : ''})`,
       )

@@ -1,10 +1,15 @@
 /** Data an optimiser run uses: the user's eval / calibration files, or seeded synthetic inputs. */
 import {loadDataset, type Dataset} from '../../data/dataset.js'
 import {TfsoptError} from '../../errors.js'
-import type {TensorInfo} from '../../models/dtypes.js'
+import {fixedBatch, type TensorInfo} from '../../models/dtypes.js'
 
-/** Deterministic uniform [0, 1) inputs of the model's shape when the user gave no data. */
-export function syntheticDataset(inputs: TensorInfo[], count = 32, seed = 1): Dataset {
+/**
+ * Deterministic uniform [0, 1) inputs of the model's shape when the user gave no data; with a fixed first
+ * dimension, a whole number of the model's batches.
+ */
+export function syntheticDataset(inputs: TensorInfo[], samples = 32, seed = 1): Dataset {
+  const fixed = fixedBatch(inputs) ?? 1
+  const count = Math.ceil(samples / fixed) * fixed
   let s = seed >>> 0
   const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296
   const out: Dataset['inputs'] = {}

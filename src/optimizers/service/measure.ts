@@ -3,6 +3,7 @@ import type {Dataset} from '../../data/dataset.js'
 import type {InferenceSession} from '../../runtime/types.js'
 import {openSession} from '../../runtime/load.js'
 import {TfsoptError} from '../../errors.js'
+import {fixedBatch} from '../../models/dtypes.js'
 import {accuracy, argmaxRows, fidelity, type Fidelity} from '../evaluate/metrics.js'
 import {compareLatency, runAll, type LatencyPair, type Outputs} from '../evaluate/run.js'
 
@@ -63,6 +64,8 @@ export async function measure(
   const got = await runAll(cand, ds)
   const {fid, acc} = compareOutputs(ref, got, ds)
   const latency: LatencyPair[] = []
-  for (const b of opts.batches) latency.push(await compareLatency(orig, cand, latencyDs, b))
+  // a model with a fixed first dimension runs at that batch only
+  const fixed = fixedBatch(orig.inputs)
+  for (const b of fixed ? [fixed] : opts.batches) latency.push(await compareLatency(orig, cand, latencyDs, b))
   return {fidelity: fid, accuracy: acc, latency, threads: opts.threads}
 }

@@ -5,11 +5,12 @@ import {encodeModel, readModel} from '../../models/onnx/proto.js'
 import {elementCount, tensorDims} from '../../models/onnx/tensor.js'
 import {TfsoptError} from '../../errors.js'
 import {cloneModel, constantsToInitializers} from '../onnx/graph.js'
-import {runAll} from '../evaluate/run.js'
+import {feedBatches, runAll} from '../evaluate/run.js'
+import {nothingChanged} from '../onnx/plan.js'
 import {pruneOnnx, type ActivationStats, type LayerReport, type PruneMethod, type StatsHook} from '../prune/onnx-prune.js'
 import {checkOutput, commit, discard, modelSize, tempSibling} from './files.js'
 import {headOf, loadOptional, syntheticDataset} from './data.js'
-import {datasetFeeds, type Dataset} from '../../data/dataset.js'
+import type {Dataset} from '../../data/dataset.js'
 import {probeTensors} from '../onnx/probe.js'
 import type {TensorInfo} from '../../models/dtypes.js'
 import {measure, open, smokeTest} from './measure.js'
@@ -90,16 +91,7 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
     filter: {include: a.include, exclude: a.exclude},
     stats,
   })
-  if (!plan.changed.length) {
-    const why = plan.skipped
-      .slice(0, 5)
-      .map((s) => `${s.node}: ${s.reason}`)
-      .join('; ')
-    throw new TfsoptError(
-      'E_UNSUPPORTED',
-      `nothing in ${a.input} can be pruned with --method ${a.method}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`,
-    )
-  }
+  if (!plan.changed.length) throw nothingChanged(plan, a.input, `pruned with --method ${a.method}`)
   const orig = await open(det.path, threads)
   const tmp = tempSibling(a.out)
   let committed = false
@@ -157,8 +149,7 @@ export async function activationStats(
   inputs: TensorInfo[],
   threads: number,
 ): Promise<ActivationStats | undefined> {
-  const batches = []
-  for (let s = 0; s < ds.count; s += 64) batches.push(datasetFeeds(ds, inputs, s, Math.min(64, ds.count - s)))
+  const batches = feedBatches(ds, inputs, ds.count, 64)
   let sum: Float64Array | undefined
   let sq: Float64Array | undefined
   let n = 0

@@ -14,7 +14,7 @@ import {runAll, type Outputs} from '../evaluate/run.js'
 import {argmaxRows, accuracy} from '../evaluate/metrics.js'
 import type {QType} from '../quant/math.js'
 import type {CalibrationMethod} from '../quant/calibration.js'
-import type {ChangedEntry, SkippedEntry} from '../onnx/plan.js'
+import {nothingChanged, type ChangedEntry, type SkippedEntry} from '../onnx/plan.js'
 import {checkOutput, commit, discard, modelSize, tempSibling, trackTemp, type SizeInfo} from './files.js'
 import {headOf, loadOptional, syntheticDataset} from './data.js'
 import {measure, open, smokeTest, type Measurement} from './measure.js'
@@ -121,13 +121,9 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
   try {
     const ds: Dataset = evalDs ?? calibDs ?? syntheticDataset(orig.inputs)
     if (!evalDs && !calibDs) notes.push('no --eval-data: fidelity and latency measured on synthetic uniform[0,1) inputs')
-    log(`running the original on ${ds.count} samples of ${ds.source}`)
-    const ref = await runAll(orig, ds)
-    if (calibDs && calibDs !== ds) await runAll(orig, calibDs, 1, 1)
-
     const filter = {include: a.include, exclude: a.exclude}
-    let builder: {build: Builder; params: (p: ReturnType<Builder>['plan']) => Params}
-    if (format === 'onnx') {
+    const makeBuilder = async (): Promise<{build: Builder; params: (p: ReturnType<Builder>['plan']) => Params}> => {
+      if (format !== 'onnx') return tfjsBuilder(det.path, mode as 'uint8', filter)
       const r = await onnxBuilder({
         path: det.path,
         mode: mode as OnnxMode,
@@ -148,13 +144,27 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
           : undefined,
       })
       notes.push(...r.notes)
-      builder = r
-    } else builder = tfjsBuilder(det.path, mode as 'uint8', filter)
+      return r
+    }
+    const nothingToQuantise = (plan: ReturnType<Builder>['plan']) => nothingChanged(plan, a.input, `quantised with --mode ${mode}`)
+    // Modes that change weights only are planned without running the model: when no weight qualifies,
+    // say so before any data is run (float16 probes value ranges and static calibrates first).
+    const plannedFirst = format === 'tfjs' || mode === 'dynamic' || mode === 'weight-only'
+    let builder = plannedFirst ? await makeBuilder() : undefined
+    let first = builder?.build(new Set())
+    if (first && !first.plan.changed.length) throw nothingToQuantise(first.plan)
+
+    log(`running the original on ${ds.count} samples of ${ds.source}`)
+    const ref = await runAll(orig, ds)
+    if (calibDs && calibDs !== ds) await runAll(orig, calibDs, 1, 1)
+    builder ??= await makeBuilder()
 
     let n = 0
     const candidatePath = () => join(work, format === 'onnx' ? `candidate-${n++}.onnx` : `candidate-${n++}`)
-    const tryBuild = async (keep: Set<string>): Promise<{plan: ReturnType<Builder>['plan']; path: string; session: InferenceSession}> => {
-      const built = builder.build(keep)
+    const tryBuild = async (
+      keep: Set<string>,
+      built = builder.build(keep),
+    ): Promise<{plan: ReturnType<Builder>['plan']; path: string; session: InferenceSession}> => {
       const p = candidatePath()
       built.write(p)
       const session = await smokeTest(format === 'onnx' ? p : join(p, 'model.json'), ds, threads)
@@ -162,18 +172,9 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     }
 
     log(`quantising (${format} ${mode})`)
-    let cand = await tryBuild(new Set())
-    if (!cand.plan.changed.length) {
-      await cand.session.dispose()
-      const why = cand.plan.skipped
-        .slice(0, 5)
-        .map((s) => `${s.node}: ${s.reason}`)
-        .join('; ')
-      throw new TfsoptError(
-        'E_UNSUPPORTED',
-        `nothing in ${a.input} can be quantised with --mode ${mode}${why ? ` (${why})` : ' (no MatMul/Gemm/Conv with constant float weights)'}`,
-      )
-    }
+    first ??= builder.build(new Set())
+    if (!first.plan.changed.length) throw nothingToQuantise(first.plan)
+    let cand = await tryBuild(new Set(), first)
     const units = cand.plan.changed.map((c) => c.node)
     let fallback: FallbackResult | undefined
     if (a.maxAccuracyDrop !== undefined) {
