@@ -304,6 +304,7 @@ export class HttpFront {
     let feeds: Feeds
     let format: PredictFormat = 'columnar'
     let signature = DEFAULT_SIGNATURE
+    const t0 = performance.now()
     if (binaryIn) {
       feeds = decodeBinary(body, req.headers[TENSORS_HEADER] as string | undefined, s.info.inputs)
       checkShapes(feeds, s.info.inputs)
@@ -313,6 +314,8 @@ export class HttpFront {
       format = d.format
       signature = d.signature
     }
+    const t1 = performance.now()
+    vm.decodeSeconds.inc((t1 - t0) / 1000)
     let outputs: Record<string, Tensor> | undefined
     let key: string | undefined
     if (cache.enabled) {
@@ -330,10 +333,16 @@ export class HttpFront {
       }
       if (key) cache.set(key, s.model, s.version, outputs)
     }
+    const t2 = performance.now()
     if (binaryOut) {
       const {header, body: out} = encodeBinary(outputs, s.outputOrder)
+      vm.encodeSeconds.inc((performance.now() - t2) / 1000)
       send(res, 200, out, BINARY_TYPE, {[TENSORS_HEADER]: header})
-    } else send(res, 200, encodePredict(format, outputs, s.outputOrder))
+    } else {
+      const out = encodePredict(format, outputs, s.outputOrder)
+      vm.encodeSeconds.inc((performance.now() - t2) / 1000)
+      send(res, 200, out)
+    }
     return 200
   }
 
