@@ -4,6 +4,7 @@
  */
 import type {IncomingMessage} from 'node:http'
 import {TfsoptError} from '../errors.js'
+import type {BodyLease} from './body-budget.js'
 
 export class BodyTooLarge extends TfsoptError {
   constructor(limit: number) {
@@ -13,16 +14,24 @@ export class BodyTooLarge extends TfsoptError {
 
 const aborted = () => new TfsoptError('E_BAD_REQUEST', 'the client closed the connection before the request body was complete')
 
+/** The body's declared length (Content-Length), or undefined when it is chunked. */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  const h = req.headers['content-length']
+  return h === undefined ? undefined : Number(h)
+}
+
 /**
  * Reads the whole body, refusing (413) as soon as it passes `limit` — by the declared length before a
  * byte is read, else by the bytes actually received — so nothing beyond the limit is ever buffered. An
  * upload cut off by the client settles too (no request is left in flight, which would stall a drain).
+ * A declared length is read into one buffer of that size (no second copy to join chunks). Without one,
+ * `lease` grows with every chunk, and the body is refused (503) when the server-wide budget is full.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'])
-  if (declared > limit) return Promise.reject(new BodyTooLarge(limit))
+export function readBody(req: IncomingMessage, limit: number, lease?: BodyLease): Promise<Buffer> {
+  const declared = declaredLength(req)
+  if (declared !== undefined && declared > limit) return Promise.reject(new BodyTooLarge(limit))
   return new Promise((resolve, reject) => {
-    const st: BodyState = {limit, n: 0, first: undefined, chunks: undefined, resolve, reject}
+    const st: BodyState = {limit, n: 0, first: undefined, chunks: undefined, whole: undefined, declared, lease, resolve, reject}
     ;(req as ReqWithBody)[BODY] = st
     req.on('data', onBodyData)
     req.on('end', onBodyEnd)
@@ -39,6 +48,10 @@ interface BodyState {
   n: number
   first: Buffer | undefined
   chunks: Buffer[] | undefined
+  /** The body's own buffer, when its length was declared. */
+  whole: Buffer | undefined
+  declared: number | undefined
+  lease: BodyLease | undefined
   resolve(b: Buffer): void
   reject(e: Error): void
 }
@@ -54,7 +67,8 @@ function finishBody(req: ReqWithBody, err: Error | undefined): void {
     // Stop buffering; node discards whatever else arrives, and the error answer closes the connection.
     req.resume()
     st.reject(err)
-  } else st.resolve(st.chunks ? Buffer.concat(st.chunks, st.n) : (st.first ?? Buffer.alloc(0)))
+  } else if (st.whole) st.resolve(st.n === st.whole.length ? st.whole : st.whole.subarray(0, st.n))
+  else st.resolve(st.chunks ? Buffer.concat(st.chunks, st.n) : (st.first ?? Buffer.alloc(0)))
 }
 
 function onBodyData(this: ReqWithBody, c: Buffer): void {
@@ -63,6 +77,20 @@ function onBodyData(this: ReqWithBody, c: Buffer): void {
   st.n += c.length
   if (st.n > st.limit) {
     finishBody(this, new BodyTooLarge(st.limit))
+    return
+  }
+  if (st.declared !== undefined) {
+    if (st.whole) c.copy(st.whole, st.n - c.length)
+    else if (st.n === st.declared)
+      st.first = c // the whole body in one chunk: keep it as it is
+    else {
+      st.whole = Buffer.allocUnsafe(st.declared)
+      c.copy(st.whole, 0)
+    }
+    return
+  }
+  if (st.lease && !st.lease.grow(c.length)) {
+    finishBody(this, st.lease.refuse())
     return
   }
   if (!st.first) st.first = c

@@ -7,7 +7,8 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import {TfsoptError, errorMessage, notFound} from '../errors.js'
 import {handleAdmin} from './admin-handlers.js'
 import {makeAuthCheck} from './auth.js'
-import {BodyTooLarge, hasLargeBody, readBody} from './body-reader.js'
+import type {BodyBudget, BodyLease} from './body-budget.js'
+import {BodyTooLarge, declaredLength, hasLargeBody, readBody} from './body-reader.js'
 import type {ResponseCache} from './cache.js'
 import {notAllowed, onClientError, sendError} from './http-reply.js'
 import type {ServerMetrics, VersionMetrics} from './metrics.js'
@@ -21,6 +22,8 @@ export interface HttpContext {
   cache: ResponseCache
   apiKey?: string
   maxBodyBytes: number
+  /** Server-wide bound on request-body bytes in flight (--max-inflight-body-bytes). */
+  budget: BodyBudget
   testHooks: boolean
   headersTimeoutMs?: number
   requestTimeoutMs?: number
@@ -77,6 +80,7 @@ export class HttpFront {
     let vm: VersionMetrics | undefined
     let status = 500
     let bodyRead = false
+    let lease: BodyLease | undefined
     try {
       const r = this.routeOf(req.url ?? '/')
       if (this.draining) {
@@ -99,12 +103,16 @@ export class HttpFront {
         const pre = this.ctx.manager.resolve(r.model, r.version, r.label)
         vm = pre.metrics
         pre.checkCapacity()
-        const body = await readBody(req, this.ctx.maxBodyBytes)
+        // Room for the body in the server-wide budget first (a declared length at once, waiting briefly;
+        // a chunked body chunk by chunk); a body over --max-body-bytes gets its 413 from readBody.
+        const declared = declaredLength(req)
+        lease = await this.ctx.budget.acquire(declared !== undefined && declared <= this.ctx.maxBodyBytes ? declared : 0)
+        const body = await readBody(req, this.ctx.maxBodyBytes, lease)
         bodyRead = true
         // From here to submit() everything is synchronous: a version swap cannot slip in between.
         const s = this.ctx.manager.resolve(r.model, r.version, r.label)
         vm = s.metrics
-        status = await handlePredict(this.ctx.cache, s, req, res, body)
+        status = await handlePredict(this.ctx.cache, s, req, res, body, lease)
       } else {
         const served: {vm?: VersionMetrics} = {}
         status = await handleAdmin(this.ctx, r, req, res, served)
@@ -117,6 +125,7 @@ export class HttpFront {
       if (!res.headersSent) sendError(res, status, err instanceof TfsoptError ? err.message : `internal error: ${errorMessage(err)}`, extra)
       if (status === 500 && !(err instanceof TfsoptError)) this.ctx.log(`internal error on ${req.method} ${req.url}: ${(err as Error).stack ?? err}`)
     } finally {
+      lease?.release()
       if (vm) {
         vm.request(status)
         vm.requestLatency.observe((performance.now() - t0) / 1000)

@@ -286,6 +286,34 @@ export class ServerMetrics {
     ['model', 'version', 'worker', 'activity'],
   )
 
+  /** Request-body bytes held in flight and budget refusals (body-budget.ts); plain numbers, read at scrape. */
+  inflightBodyBytesNow = 0
+  bodyBudgetRefusalsNow = 0
+  readonly inflightBodyBytes = new Gauge({
+    name: 'tfsopt_inflight_body_bytes',
+    help: 'Bytes of request bodies held in flight, against --max-inflight-body-bytes',
+    registers: [this.registry],
+    collect: (() => {
+      const self = this
+      return function (this: Gauge) {
+        this.set(self.inflightBodyBytesNow)
+      }
+    })(),
+  })
+  readonly bodyBudgetRefusals = new Counter({
+    name: 'tfsopt_body_budget_refusals_total',
+    help: 'Requests refused with 503 because the in-flight request-body budget was full',
+    registers: [this.registry],
+    collect: (() => {
+      const self = this
+      let seen = 0
+      return function (this: Counter) {
+        if (self.bodyBudgetRefusalsNow > seen) this.inc(self.bodyBudgetRefusalsNow - seen)
+        seen = self.bodyBudgetRefusalsNow
+      }
+    })(),
+  })
+
   constructor() {
     collectDefaultMetrics({register: this.registry})
   }

@@ -1,15 +1,33 @@
 /** POST :predict once the body is read: decode → cache → batcher → encode, timing the codec work. */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Feeds, Tensor} from '../runtime/types.js'
+import type {BodyLease} from './body-budget.js'
 import {BINARY_TYPE, TENSORS_HEADER, decodeBinary, encodeBinary} from './binary-codec.js'
 import {cacheKey, type ResponseCache} from './cache.js'
 import {send} from './http-reply.js'
 import {parseJsonBody} from './json-body.js'
-import {DEFAULT_SIGNATURE, checkShapes, decodePredict, encodePredict, type PredictFormat} from './predict-codec.js'
+import {decodePredictBytes} from './predict-bytes.js'
+import {DEFAULT_SIGNATURE, checkShapes, decodePredict, type PredictFormat} from './predict-codec.js'
+import {encodePredictBytes} from './predict-encode.js'
 import type {Servable} from './servable.js'
 
 /** Answers one predict request; returns the HTTP status it answered. */
-export async function handlePredict(cache: ResponseCache, s: Servable, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<number> {
+/**
+ * What the JSON.parse path costs per body byte, beyond the body: the UTF-16 string (2 bytes per byte)
+ * and a JS array of boxed numbers (~8 bytes per byte of numeric JSON). Large bodies that need it reserve
+ * that much more of the in-flight budget, so memory stays bounded for every kind of body.
+ */
+const PARSE_TREE_FACTOR = 10
+const CHARGE_FROM = 1 << 20
+
+export async function handlePredict(
+  cache: ResponseCache,
+  s: Servable,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  lease?: BodyLease,
+): Promise<number> {
   const vm = s.metrics
   const binaryIn = req.headers['content-type']?.startsWith(BINARY_TYPE) ?? false
   const accept = req.headers.accept
@@ -22,7 +40,12 @@ export async function handlePredict(cache: ResponseCache, s: Servable, req: Inco
     feeds = decodeBinary(body, req.headers[TENSORS_HEADER] as string | undefined, s.info.inputs)
     checkShapes(feeds, s.info.inputs)
   } else {
-    const d = decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
+    // Bytes straight into typed arrays; the JSON.parse path takes (and words the errors of) the rest.
+    let d = decodePredictBytes(body, s.info.inputs)
+    if (!d) {
+      if (lease && body.length >= CHARGE_FROM && !lease.grow(PARSE_TREE_FACTOR * body.length)) throw lease.refuse()
+      d = decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
+    }
     feeds = d.feeds
     format = d.format
     signature = d.signature
@@ -52,7 +75,7 @@ export async function handlePredict(cache: ResponseCache, s: Servable, req: Inco
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out, BINARY_TYPE, {[TENSORS_HEADER]: header})
   } else {
-    const out = encodePredict(format, outputs, s.outputOrder)
+    const out = encodePredictBytes(format, outputs, s.outputOrder)
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out)
   }
