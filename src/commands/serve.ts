@@ -55,6 +55,10 @@ export default class Serve extends BaseCommand {
     'poll-seconds': Flags.integer({description: 'how often base paths are polled for new versions (0 = never)', default: SERVE_DEFAULTS.pollSeconds, min: 0}),
     'api-key': Flags.string({description: 'require "Authorization: Bearer KEY" (except GET /healthz)', env: 'TFSOPT_API_KEY'}),
     'max-body-bytes': Flags.integer({description: 'larger request bodies get 413', default: SERVE_DEFAULTS.maxBodyBytes, min: 1}),
+    'max-inflight-body-bytes': Flags.integer({
+      description: 'bytes of request bodies all requests together may hold; beyond it a request waits up to 2 s, then gets 503 (default: 1/16 of RAM)',
+      min: 1,
+    }),
     'drain-timeout': Flags.integer({
       description: 'seconds to finish queued and in-flight requests on SIGTERM/SIGINT',
       default: SERVE_DEFAULTS.drainTimeoutSeconds,
@@ -103,6 +107,7 @@ export default class Serve extends BaseCommand {
       pollSeconds: flags['poll-seconds'],
       apiKey: flags['api-key'],
       maxBodyBytes: flags['max-body-bytes'],
+      maxInflightBodyBytes: flags['max-inflight-body-bytes'],
       drainTimeoutSeconds: flags['drain-timeout'],
       injectLatencyMs: flags['inject-latency-ms'],
     })

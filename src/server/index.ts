@@ -5,6 +5,7 @@
  */
 import {availableParallelism} from 'node:os'
 import {usageError} from '../errors.js'
+import {BodyBudget, defaultInflightBodyBytes} from './body-budget.js'
 import {ResponseCache} from './cache.js'
 import {validateFlags} from './batching-config.js'
 import {HttpFront} from './http-server.js'
@@ -71,13 +72,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   })
   const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log)
   await manager.start(opts.pollSeconds ?? SERVE_DEFAULTS.pollSeconds)
+  const maxBodyBytes = opts.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes
+  const inflightBodyBytes = opts.maxInflightBodyBytes ?? defaultInflightBodyBytes(maxBodyBytes)
+  if (!Number.isInteger(inflightBodyBytes) || inflightBodyBytes < maxBodyBytes)
+    throw usageError(
+      `--max-inflight-body-bytes (${inflightBodyBytes}) must be an integer at least --max-body-bytes (${maxBodyBytes}), or no body could ever be read`,
+    )
+  const budget = new BodyBudget(inflightBodyBytes, {
+    onChange: (bytes) => {
+      metrics.inflightBodyBytesNow = bytes
+    },
+    onRefusal: () => {
+      metrics.bodyBudgetRefusalsNow++
+    },
+  })
   const front = new HttpFront({
+    budget,
     manager,
     metrics,
     cache,
     log,
     apiKey: opts.apiKey || process.env.TFSOPT_API_KEY || undefined,
-    maxBodyBytes: opts.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes,
+    maxBodyBytes,
     testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
     headersTimeoutMs: opts.headersTimeoutSeconds !== undefined ? opts.headersTimeoutSeconds * 1000 : undefined,
     requestTimeoutMs: opts.requestTimeoutSeconds !== undefined ? opts.requestTimeoutSeconds * 1000 : undefined,

@@ -9,6 +9,7 @@
  * by its `collect` hook at scrape time, and the histograms are our own registry members that render
  * exactly as prom-client's do (same names, buckets, label order and values).
  */
+import {performance} from 'node:perf_hooks'
 import {Counter, Gauge, Registry, collectDefaultMetrics} from 'prom-client'
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -137,6 +138,8 @@ export class FastHistogram {
   }
 }
 
+export type WorkerActivity = 'inference' | 'decode' | 'encode'
+
 export interface VersionMetrics {
   requestLatency: HistogramCell
   queueLatency: HistogramCell
@@ -149,6 +152,9 @@ export interface VersionMetrics {
   cacheMisses: CounterCell
   inflight: GaugeCell
   queued: GaugeCell
+  /** Main-thread codec seconds (JSON/binary decode of request bodies, encode of answers). */
+  decodeSeconds: CounterCell
+  encodeSeconds: CounterCell
   request(status: number): void
 }
 
@@ -251,8 +257,75 @@ export class ServerMetrics {
     registers: [this.registry],
   })
 
+  /**
+   * Busy time per thread, for calibrating per-station service demands (docs/QUEUEING.md): the main
+   * thread's event-loop active time (performance.eventLoopUtilization, counted from this server's
+   * start), and per worker slot the seconds it spent inside session.run and inside the JSON codec.
+   */
+  readonly mainThreadBusy = new Counter({
+    name: 'tfsopt_main_thread_busy_seconds_total',
+    help: 'Seconds the main (HTTP) thread event loop was busy since the server started (event-loop utilisation x wall time)',
+    registers: [this.registry],
+    collect: (() => {
+      let last = performance.eventLoopUtilization().active
+      return function (this: Counter) {
+        const now = performance.eventLoopUtilization().active
+        this.inc((now - last) / 1000)
+        last = now
+      }
+    })(),
+  })
+  readonly mainThreadCodec = this.counter(
+    'tfsopt_main_thread_codec_seconds_total',
+    'Seconds the main thread spent decoding request bodies and encoding responses, by direction (decode|encode)',
+    ['model', 'version', 'direction'],
+  )
+  readonly workerBusy = this.counter(
+    'tfsopt_worker_busy_seconds_total',
+    'Seconds each worker thread was busy, by activity: inference (session.run per batch), decode and encode (JSON codec)',
+    ['model', 'version', 'worker', 'activity'],
+  )
+
+  /** Request-body bytes held in flight and budget refusals (body-budget.ts); plain numbers, read at scrape. */
+  inflightBodyBytesNow = 0
+  bodyBudgetRefusalsNow = 0
+  readonly inflightBodyBytes = new Gauge({
+    name: 'tfsopt_inflight_body_bytes',
+    help: 'Bytes of request bodies held in flight, against --max-inflight-body-bytes',
+    registers: [this.registry],
+    collect: (() => {
+      const self = this
+      return function (this: Gauge) {
+        this.set(self.inflightBodyBytesNow)
+      }
+    })(),
+  })
+  readonly bodyBudgetRefusals = new Counter({
+    name: 'tfsopt_body_budget_refusals_total',
+    help: 'Requests refused with 503 because the in-flight request-body budget was full',
+    registers: [this.registry],
+    collect: (() => {
+      const self = this
+      let seen = 0
+      return function (this: Counter) {
+        if (self.bodyBudgetRefusalsNow > seen) this.inc(self.bodyBudgetRefusalsNow - seen)
+        seen = self.bodyBudgetRefusalsNow
+      }
+    })(),
+  })
+
   constructor() {
     collectDefaultMetrics({register: this.registry})
+  }
+
+  private busyCells = new Map<string, CounterCell>()
+
+  /** The busy-seconds cell of one worker slot (a replaced worker takes over its slot) and activity. */
+  workerBusyCell(model: string, version: string, worker: number, activity: WorkerActivity): CounterCell {
+    const key = `${model}\0${version}\0${worker}\0${activity}`
+    let c = this.busyCells.get(key)
+    if (!c) this.busyCells.set(key, (c = this.counterCell(this.workerBusy, {model, version, worker: String(worker), activity})))
+    return c
   }
 
   private children = new Map<string, VersionMetrics>()
@@ -276,6 +349,8 @@ export class ServerMetrics {
         cacheMisses: this.counterCell(this.cacheMisses, l),
         inflight: this.gaugeCell(this.inflight, l),
         queued: this.gaugeCell(this.queued, l),
+        decodeSeconds: this.counterCell(this.mainThreadCodec, {model, version, direction: 'decode'}),
+        encodeSeconds: this.counterCell(this.mainThreadCodec, {model, version, direction: 'encode'}),
         request: (status) => {
           let ch = byStatus.get(status)
           if (!ch) byStatus.set(status, (ch = this.counterCell(this.requests, {model, version, status: String(status)})))

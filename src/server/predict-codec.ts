@@ -96,9 +96,9 @@ export function checkShapes(feeds: Feeds, inputs: TensorInfo[]): void {
 }
 
 /** Output names ending in _bytes carry binary strings: TF Serving answers them as {"b64": ...}. */
-const asB64 = (name: string, t: Tensor) => t.dtype === 'string' && name.endsWith('_bytes')
+export const asB64 = (name: string, t: Tensor) => t.dtype === 'string' && name.endsWith('_bytes')
 
-function outputKeys(outputs: Record<string, Tensor>, order: string[]): string[] {
+export function outputKeys(outputs: Record<string, Tensor>, order: string[]): string[] {
   const keys: string[] = []
   for (const k of order) if (k in outputs) keys.push(k)
   if (keys.length !== order.length || Object.keys(outputs).length !== keys.length) for (const k in outputs) if (!keys.includes(k)) keys.push(k)

@@ -54,6 +54,7 @@ export class Servable {
           log(`${model} v${version}: ${reason}; starting a replacement worker`)
         },
         onWorkersChanged: (n) => metrics.workers.set(this.labels, n),
+        onBusy: (slot, activity, seconds) => metrics.workerBusyCell(model, this.labels.version, slot, activity).inc(seconds),
         log: (line) => log(`${model} v${version}: ${line}`),
       },
     )

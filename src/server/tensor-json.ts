@@ -266,7 +266,7 @@ export function encodeRange(t: Tensor, offset: number, dims: number[], asB64 = f
   return s
 }
 
-function leafFormatter(t: Tensor, asB64: boolean): (i: number) => string {
+export function leafFormatter(t: Tensor, asB64: boolean): (i: number) => string {
   const d = t.data
   switch (t.dtype) {
     case 'float32':

@@ -54,6 +54,8 @@ export interface ServerOptions extends Partial<RuntimeSettings> {
   pollSeconds?: number
   apiKey?: string
   maxBodyBytes?: number
+  /** Server-wide bound on request-body bytes in flight (default: a sixteenth of the machine's memory). */
+  maxInflightBodyBytes?: number
   drainTimeoutSeconds?: number
   /** Slowloris bounds: a client gets this long to send its headers (default 20 s)... */
   headersTimeoutSeconds?: number

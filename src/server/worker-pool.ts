@@ -8,6 +8,7 @@
 import {Worker} from 'node:worker_threads'
 import {TfsoptError} from '../errors.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
+import type {WorkerActivity} from './metrics.js'
 import type {WorkerModelInfo} from './types.js'
 import type {WorkerInit} from './worker.js'
 import {workerEntry} from './worker-entry.js'
@@ -37,7 +38,14 @@ export class PoolWorker {
   inflight = 0
   private pending = new Map<number, Pending>()
   private nextId = 1
-  constructor(readonly thread: Worker) {}
+  /**
+   * @param slot a stable index (0..size-1) that a replacement worker takes over, so per-worker metrics
+   * keep a bounded label set across crashes.
+   */
+  constructor(
+    readonly thread: Worker,
+    readonly slot: number,
+  ) {}
 
   get busy(): boolean {
     return this.inflight > 0
@@ -89,6 +97,8 @@ export interface PoolEvents {
   onIdle(): void
   onRestart(reason: string): void
   onWorkersChanged(n: number): void
+  /** A worker slot spent `seconds` busy on `activity` (reported per batch by the worker). */
+  onBusy(slot: number, activity: WorkerActivity, seconds: number): void
   log(line: string): void
 }
 
@@ -105,15 +115,15 @@ export class WorkerPool {
 
   /** Starts every worker; resolves with the model's I/O once all are loaded and warmed up. */
   async start(): Promise<WorkerModelInfo> {
-    const infos = await Promise.all(Array.from({length: this.size}, () => this.spawn()))
+    const infos = await Promise.all(Array.from({length: this.size}, (_, slot) => this.spawn(slot)))
     this.info = infos[0]
     return this.info!
   }
 
-  private spawn(): Promise<WorkerModelInfo> {
+  private spawn(slot: number): Promise<WorkerModelInfo> {
     const entry = workerEntry()
     const thread = new Worker(entry.source, {workerData: this.init, eval: entry.eval})
-    const w = new PoolWorker(thread)
+    const w = new PoolWorker(thread, slot)
     return new Promise((resolve, reject) => {
       let ready = false
       thread.on('message', (msg: {type: string; info?: WorkerModelInfo; message?: string; id?: number}) => {
@@ -129,6 +139,10 @@ export class WorkerPool {
         } else if (msg.type === 'log') {
           this.events.log(msg.message ?? '')
         } else {
+          const m = msg as {computeSeconds?: number; decodeSeconds?: number; encodeSeconds?: number}
+          if (m.computeSeconds) this.events.onBusy(slot, 'inference', m.computeSeconds)
+          if (m.decodeSeconds) this.events.onBusy(slot, 'decode', m.decodeSeconds)
+          if (m.encodeSeconds) this.events.onBusy(slot, 'encode', m.encodeSeconds)
           w.settle(msg as never)
           this.events.onIdle()
         }
@@ -148,16 +162,16 @@ export class WorkerPool {
         w.failAll(new TfsoptError('E_UNAVAILABLE', 'the worker running this request crashed; it is being replaced, retry the request'))
         if (this.closed) return
         this.events.onRestart(`worker exited with code ${code}`)
-        this.replace()
+        this.replace(slot)
       })
     })
   }
 
-  private replace(attempt = 0): void {
+  private replace(slot: number, attempt = 0): void {
     if (this.closed) return
-    this.spawn().catch((err: Error) => {
+    this.spawn(slot).catch((err: Error) => {
       this.events.log(`worker restart failed: ${err.message}; retrying`)
-      setTimeout(() => this.replace(attempt + 1), Math.min(5000, 250 * 2 ** attempt)).unref()
+      setTimeout(() => this.replace(slot, attempt + 1), Math.min(5000, 250 * 2 ** attempt)).unref()
     })
   }
 

@@ -1,0 +1,83 @@
+/** POST :predict once the body is read: decode → cache → batcher → encode, timing the codec work. */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Feeds, Tensor} from '../runtime/types.js'
+import type {BodyLease} from './body-budget.js'
+import {BINARY_TYPE, TENSORS_HEADER, decodeBinary, encodeBinary} from './binary-codec.js'
+import {cacheKey, type ResponseCache} from './cache.js'
+import {send} from './http-reply.js'
+import {parseJsonBody} from './json-body.js'
+import {decodePredictBytes} from './predict-bytes.js'
+import {DEFAULT_SIGNATURE, checkShapes, decodePredict, type PredictFormat} from './predict-codec.js'
+import {encodePredictBytes} from './predict-encode.js'
+import type {Servable} from './servable.js'
+
+/** Answers one predict request; returns the HTTP status it answered. */
+/**
+ * What the JSON.parse path costs per body byte, beyond the body: the UTF-16 string (2 bytes per byte)
+ * and a JS array of boxed numbers (~8 bytes per byte of numeric JSON). Large bodies that need it reserve
+ * that much more of the in-flight budget, so memory stays bounded for every kind of body.
+ */
+const PARSE_TREE_FACTOR = 10
+const CHARGE_FROM = 1 << 20
+
+export async function handlePredict(
+  cache: ResponseCache,
+  s: Servable,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  lease?: BodyLease,
+): Promise<number> {
+  const vm = s.metrics
+  const binaryIn = req.headers['content-type']?.startsWith(BINARY_TYPE) ?? false
+  const accept = req.headers.accept
+  const binaryOut = accept?.includes(BINARY_TYPE)
+  let feeds: Feeds
+  let format: PredictFormat = 'columnar'
+  let signature = DEFAULT_SIGNATURE
+  const t0 = performance.now()
+  if (binaryIn) {
+    feeds = decodeBinary(body, req.headers[TENSORS_HEADER] as string | undefined, s.info.inputs)
+    checkShapes(feeds, s.info.inputs)
+  } else {
+    // Bytes straight into typed arrays; the JSON.parse path takes (and words the errors of) the rest.
+    let d = decodePredictBytes(body, s.info.inputs)
+    if (!d) {
+      if (lease && body.length >= CHARGE_FROM && !lease.grow(PARSE_TREE_FACTOR * body.length)) throw lease.refuse()
+      d = decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
+    }
+    feeds = d.feeds
+    format = d.format
+    signature = d.signature
+  }
+  const t1 = performance.now()
+  vm.decodeSeconds.inc((t1 - t0) / 1000)
+  let outputs: Record<string, Tensor> | undefined
+  let key: string | undefined
+  if (cache.enabled) {
+    key = cacheKey(s.model, s.version, signature, feeds)
+    outputs = cache.get(key)
+    if (outputs) vm.cacheHits.inc()
+    else vm.cacheMisses.inc()
+  }
+  if (!outputs) {
+    vm.inflight.inc()
+    try {
+      outputs = await s.predict(feeds, signature)
+    } finally {
+      vm.inflight.dec()
+    }
+    if (key) cache.set(key, s.model, s.version, outputs)
+  }
+  const t2 = performance.now()
+  if (binaryOut) {
+    const {header, body: out} = encodeBinary(outputs, s.outputOrder)
+    vm.encodeSeconds.inc((performance.now() - t2) / 1000)
+    send(res, 200, out, BINARY_TYPE, {[TENSORS_HEADER]: header})
+  } else {
+    const out = encodePredictBytes(format, outputs, s.outputOrder)
+    vm.encodeSeconds.inc((performance.now() - t2) / 1000)
+    send(res, 200, out)
+  }
+  return 200
+}
