@@ -45,10 +45,16 @@ export function loadTfjs(device: Device = 'auto'): Promise<TfjsBackend> {
 }
 
 async function pick(device: Device): Promise<TfjsBackend> {
+  if (device === 'tensorrt' || device === 'webgpu')
+    throw new TfsoptError(
+      'E_DEVICE',
+      `--device ${device} is an onnxruntime execution provider; TF.js models run on cpu or, with tfjs-node-gpu, on --device gpu/cuda`,
+    )
   if (device !== 'cpu') {
     const gpu = await tryImport('@tensorflow/tfjs-node-gpu')
     if (gpu) return {tf: gpu, pkg: '@tensorflow/tfjs-node-gpu', backend: 'tensorflow', device: 'gpu', note: `${device} chose tfjs-node-gpu (installed)`}
-    if (device === 'gpu') throw new TfsoptError('E_DEVICE', `--device gpu: @tensorflow/tfjs-node-gpu is not installed; ${TFJS_GPU_FIX}`)
+    if (device === 'gpu' || device === 'cuda')
+      throw new TfsoptError('E_DEVICE', `--device ${device}: @tensorflow/tfjs-node-gpu is not installed; ${TFJS_GPU_FIX}`)
   }
   const node = await tryImport('@tensorflow/tfjs-node')
   if (node) return {tf: node, pkg: '@tensorflow/tfjs-node', backend: 'tensorflow', device: 'cpu', note: 'tfjs-node (libtensorflow, cpu)'}
