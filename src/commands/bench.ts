@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {writeFileSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
+import {DEVICES} from '../runtime/types.js'
 import {EXIT, TfsoptError, errorMessage, usageError} from '../errors.js'
 import {DEFAULT_MODEL_NAME} from '../fixtures.js'
 import {BenchEngine} from '../bench/run.js'
@@ -54,6 +55,10 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     'batch-timeout-micros': Flags.string({description: 'server batch timeout, µs (list; built-in server)'}),
     'cache-size': Flags.string({description: 'server response cache size (list; built-in server)'}),
     'repeat-ratio': Flags.string({description: 'fraction of requests repeating an earlier input, 0–1 (list): controls the cache hit ratio', default: '0'}),
+    device: Flags.string({
+      description: 'built-in server: --device for `tfsopt serve` (auto, cpu, gpu, cuda, tensorrt, webgpu); a GPU provider brings its batching defaults',
+      options: [...DEVICES],
+    }),
     'server-flags': Flags.string({description: 'extra flags for the built-in server, e.g. "--inject-latency-ms 5"'}),
     data: Flags.string({
       description: 'request data: eval-set JSON, JSON lines of instances, or ONNX test-data dir (default: generated from the model signature)',
@@ -103,6 +108,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     }
     const noLoad = !flags.concurrency && !flags.rate
     const defaultSweep = flags.sweep || (noLoad && !args.model && !flags.url)
+    if (flags.url && flags.device) throw usageError("--device picks the built-in server's device; a server at --url runs where it runs: leave out --device")
     if (flags.url && !flags['model-name']) throw usageError('--url needs --model-name (TF Serving URLs name the model)')
     const list = (f: string | undefined, name: string, o: {integer?: boolean; min?: number; max?: number} = {integer: true, min: 0}) => parseList(f, name, o)
     const o: BenchOptions = {
@@ -123,7 +129,8 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
         batchTimeoutMicros: list(flags['batch-timeout-micros'], 'batch-timeout-micros'),
         cacheSize: list(flags['cache-size'], 'cache-size'),
       },
-      serverFlags: splitFlags(flags['server-flags']),
+      // --device is passed through to every served child, as --server-flags would.
+      serverFlags: [...splitFlags(flags['server-flags']), ...(flags.device ? ['--device', flags.device] : [])],
       warmupS: num(flags.warmup, 'warmup'),
       windowS: num(flags.duration, 'duration'),
       minWindows: flags.windows,
