@@ -106,7 +106,15 @@ function startServe(path, name) {
       if (nl < 0) return
       const ready = JSON.parse(buf.slice(0, nl))
       if (ready.error) return reject(new Error(ready.error.message))
-      resolve({url: ready.url, ready, stop: () => new Promise((r) => (child.once('close', r), child.kill('SIGTERM')))})
+      resolve({
+        url: ready.url,
+        ready,
+        stop: () =>
+          new Promise((r) => {
+            child.once('close', r)
+            child.kill('SIGTERM')
+          }),
+      })
     })
     child.on('close', (code) => reject(new Error(`serve exited ${code}: ${err}`)))
   })
