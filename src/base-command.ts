@@ -1,5 +1,6 @@
 import {Command, Flags} from '@oclif/core'
 import {TfsoptError, EXIT} from './errors.js'
+import {DEVICES} from './runtime/types.js'
 
 /**
  * Every tfsopt command extends this. It keeps the contract the README promises:
@@ -44,8 +45,9 @@ export abstract class BaseCommand extends Command {
 /** Flags several commands share, spread into their `static flags`. */
 export const deviceFlags = {
   device: Flags.string({
-    description: 'where inference runs: auto picks a GPU provider when one is installed, else CPU',
-    options: ['auto', 'cpu', 'gpu'],
+    description:
+      'where ONNX inference runs: auto tries TensorRT → CUDA → WebGPU → CPU and says why each was not used; gpu fails instead of falling back to CPU; or one provider (cpu, cuda, tensorrt, webgpu)',
+    options: [...DEVICES],
     default: 'auto',
   }),
   backend: Flags.string({

@@ -30,6 +30,8 @@ export interface BenchFlags {
   batchTimeoutMicros?: number[]
   cacheSize?: number[]
   serverFlags?: string
+  /** --device for every built-in server (passed through like --server-flags). */
+  device?: string
   data?: string
   duration?: number
   warmup?: number
@@ -48,6 +50,7 @@ export interface BenchFlags {
 }
 
 export function buildBenchOptions(f: BenchFlags, args: {model?: string}): BenchOptions {
+  if (f.url && f.device) throw usageError("--device picks the built-in server's device; a server at --url runs where it runs: leave out --device")
   if (f.url && !f.modelName) throw usageError('--url needs --model-name (TF Serving URLs name the model)')
   const noLoad = !f.concurrency?.length && !f.rate?.length
   const sweep = f.sweep || (noLoad && !args.model && !f.url)
@@ -69,7 +72,7 @@ export function buildBenchOptions(f: BenchFlags, args: {model?: string}): BenchO
       batchTimeoutMicros: f.batchTimeoutMicros ?? [],
       cacheSize: f.cacheSize ?? [],
     },
-    serverFlags: splitFlags(f.serverFlags),
+    serverFlags: [...splitFlags(f.serverFlags), ...(f.device ? ['--device', f.device] : [])],
     // Shorter windows than the single-point defaults keep the whole sweep near two minutes.
     warmupS: f.warmup ?? (sweep ? DEFAULT_SWEEP.warmupS : POINT_DEFAULTS.warmupS),
     windowS: f.duration ?? (sweep ? DEFAULT_SWEEP.windowS : POINT_DEFAULTS.windowS),

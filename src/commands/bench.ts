@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {writeFileSync} from 'node:fs'
 import {BaseCommand} from '../base-command.js'
+import {DEVICES} from '../runtime/types.js'
 import {alphaFlag, fractionFlag, numberFlag, numberListFlag} from '../cli/flags.js'
 import {EXIT, TfsoptError, errorMessage} from '../errors.js'
 import {buildBenchOptions, POINT_DEFAULTS} from '../bench/build-options.js'
@@ -53,6 +54,10 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     'batch-timeout-micros': numberListFlag('server batch timeout, µs (list; built-in server)', whole),
     'cache-size': numberListFlag('server response cache size (list; built-in server)', whole),
     'repeat-ratio': numberListFlag('fraction of requests repeating an earlier input, 0–1 (list; default 0): controls the cache hit ratio', {min: 0, max: 1}),
+    device: Flags.string({
+      description: 'built-in server: --device for `tfsopt serve` (auto, cpu, gpu, cuda, tensorrt, webgpu); a GPU provider brings its batching defaults',
+      options: [...DEVICES],
+    }),
     'server-flags': Flags.string({description: 'extra flags for the built-in server, e.g. "--inject-latency-ms 5"'}),
     data: Flags.string({
       description: 'request data: eval-set JSON, JSON lines of instances, or ONNX test-data dir (default: generated from the model signature)',
@@ -116,6 +121,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
         batchTimeoutMicros: flags['batch-timeout-micros'],
         cacheSize: flags['cache-size'],
         serverFlags: flags['server-flags'],
+        device: flags.device,
         data: flags.data,
         duration: flags.duration,
         warmup: flags.warmup,

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
+import {DEVICES, type Device} from '../runtime/types.js'
 import {TfsoptError} from '../errors.js'
 import {quantizeModel, type OptimizeReport} from '../optimizers/service/quantize.js'
 import {renderReport} from '../optimizers/service/render.js'
@@ -45,6 +46,11 @@ export default class Quantize extends BaseCommand {
       description:
         'with --max-accuracy-drop: at most N float32-fallback trials (default: until every quantised node is back in float32, which always meets the budget)',
     }),
+    device: Flags.string({
+      description: "where both models' latency is measured: cpu (default), auto (TensorRT → CUDA → WebGPU → CPU), gpu, or one provider",
+      options: [...DEVICES],
+      default: 'cpu',
+    }),
     threads: Flags.integer({min: 1, default: 1, description: 'intra-op threads for every latency measurement (both models)'}),
     'latency-batches': Flags.string({default: '1,32', description: 'batch sizes for the latency comparison'}),
     'strip-names': Flags.boolean({
@@ -84,6 +90,7 @@ export default class Quantize extends BaseCommand {
       force: flags.force,
       stripNames: flags['strip-names'],
       threads: flags.threads,
+      device: flags.device as Device,
       latencyBatches: (splitList(flags['latency-batches']) ?? []).map((b) => num(b, 'latency-batches', 1, 4096)!),
       log: (m) => this.say(m),
     })

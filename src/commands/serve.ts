@@ -6,6 +6,7 @@ import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
 import {readModelConfig, startServer, SERVE_DEFAULTS, type ModelSpec} from '../server/index.js'
 import {describeBatching} from '../server/batching-config.js'
 import {validateModelName} from '../server/model-config.js'
+import type {Device} from '../runtime/types.js'
 
 /** Model name from a path: the file name without extension, or the base path's directory name. */
 function nameFor(path: string): string {
@@ -90,7 +91,7 @@ export default class Serve extends BaseCommand {
       host: flags.host,
       port: flags.port,
       backend: flags.backend as 'auto' | 'onnx' | 'tfjs',
-      device: flags.device as 'auto' | 'cpu' | 'gpu',
+      device: flags.device as Device,
       workers: flags.workers,
       intraOpThreads: flags['intra-op-threads'],
       interOpThreads: flags['inter-op-threads'],
@@ -113,8 +114,10 @@ export default class Serve extends BaseCommand {
     })
     const served = server.models()
     if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({event: 'ready', url: server.url, pid: server.pid, models: served})}\n`)
+      const device = {provider: server.device.provider, note: server.device.note, attempts: server.device.attempts}
+      process.stdout.write(`${JSON.stringify({event: 'ready', url: server.url, pid: server.pid, device, models: served})}\n`)
     } else {
+      this.say(`device: ${server.device.note}`)
       for (const m of served) {
         this.say(
           `${m.name} v${m.version}: ${m.backend} on ${m.device}, ${m.workers} worker(s) × ${m.intraOpThreads ?? 'auto'} thread(s), ${describeBatching(m.batching)}${m.cache.maxEntries ? `, cache ${m.cache.maxEntries} entries` : ''} → ${server.url}/v1/models/${m.name}:predict`,

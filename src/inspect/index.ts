@@ -12,6 +12,7 @@ import {onnxCompute} from './onnx-compute.js'
 import {kerasCompute, kerasLayerHistogram} from './keras-layers.js'
 import {tfjsGraphCompute, type GraphNode} from './tfjs-graph.js'
 import {runtimePlan} from './runtime-plan.js'
+import {onnxDeviceRun} from './device-run.js'
 import type {ComputeEstimate, InspectOptions, InspectReport} from './types.js'
 
 export type {InspectReport, InspectOptions, ComputeEstimate} from './types.js'
@@ -42,7 +43,11 @@ export async function inspectModel(input: string, opts: InspectOptions = {}): Pr
     )
   }
   const runtime = runtimePlan(det.format)
-  if (det.format === 'onnx') return inspectOnnx(det.path, runtime, opts)
+  if (det.format === 'onnx') {
+    const report = await inspectOnnx(det.path, runtime, opts)
+    if (opts.device) report.runtime = await onnxDeviceRun(det.path, report.inputs, opts.device, opts.inputShapes)
+    return report
+  }
   return inspectTfjs(det.path, runtime, opts)
 }
 

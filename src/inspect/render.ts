@@ -2,6 +2,7 @@
 import Table from 'cli-table3'
 import {formatShape} from '../models/dtypes.js'
 import type {InspectReport} from './types.js'
+import {describePlacement} from '../runtime/placement.js'
 
 export const humanBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(2)} MiB`)
 export const humanCount = (n: number) =>
@@ -15,6 +16,7 @@ export function renderInspect(r: InspectReport): string {
     {Format: `${r.kind}${r.producer ? ` (${r.producer})` : ''}`},
     {'File size': `${humanBytes(r.fileBytes)}${r.files.length > 1 ? ` in ${r.files.length} files` : ''}`},
     {Runtime: `${r.runtime.engine} on ${r.runtime.device}: ${r.runtime.note}`},
+    ...(r.runtime.placement ? [{Placement: describePlacement(r.runtime.placement)}] : []),
     {
       Opset: r.opset
         ? Object.entries(r.opset)

@@ -1,6 +1,9 @@
 /** What `tfsopt inspect` reports: one stable JSON shape for every model format. */
 import type {TensorInfo} from '../models/dtypes.js'
 import type {ModelFormat} from '../models/detect.js'
+import type {Device} from '../runtime/types.js'
+import type {ProviderAttempt} from '../runtime/devices.js'
+import type {Placement} from '../runtime/placement.js'
 
 export interface ComputeEstimate {
   /** Multiply-accumulates per sample in the op types listed in `counted`. */
@@ -30,7 +33,16 @@ export interface InspectReport {
   producer?: string
   /** ONNX: opset per domain ('' = ai.onnx); TF.js: null. */
   opset: Record<string, number> | null
-  runtime: {backend: 'onnx' | 'tfjs'; engine: string; device: string; note: string}
+  runtime: {
+    backend: 'onnx' | 'tfjs'
+    engine: string
+    device: string
+    note: string
+    /** With --device (ONNX): every provider considered and why it was or was not used. */
+    attempts?: ProviderAttempt[]
+    /** With --device (ONNX): where each node of one profiled run ran. */
+    placement?: Placement
+  }
   inputs: TensorInfo[]
   outputs: TensorInfo[]
   /** Op type (ONNX/graph) or layer class (layers) → count, most frequent first. */
@@ -49,4 +61,6 @@ export interface InspectOptions {
   inputShapes?: Record<string, number[]>
   /** Skip the FLOPs estimate (no model run). */
   noCompute?: boolean
+  /** Open the model on this device and profile one run (ONNX); without it the runtime is described, not started. */
+  device?: Device
 }

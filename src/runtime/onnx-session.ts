@@ -1,59 +1,22 @@
 /** onnxruntime-node backend, with execution providers picked from what the installed binary has. */
 import {createRequire} from 'node:module'
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import type * as OrtNs from 'onnxruntime-node'
 import {TfsoptError} from '../errors.js'
 import {readModel} from '../models/onnx/proto.js'
 import {valueInfoToTensorInfo} from '../models/onnx/tensor.js'
 import type {TensorInfo} from '../models/dtypes.js'
 import type {Feeds, InferenceSession, SessionOptions, Tensor} from './types.js'
+import {type DeviceChoice, type ProviderAttempt, ORT_PROVIDER_NAMES, fixedChoice, selectDevice} from './devices.js'
+import {placementFromProfile, type Placement, type TraceEvent} from './placement.js'
 
 const require = createRequire(import.meta.url)
 let ortCache: typeof OrtNs | undefined
 export function ort(): typeof OrtNs {
   ortCache ??= require('onnxruntime-node') as typeof OrtNs
   return ortCache
-}
-
-export const ORT_GPU_FIX =
-  'install onnxruntime-node with its CUDA binaries: `npm install onnxruntime-node --onnxruntime-node-install=cuda12` (needs CUDA 12 and cuDNN 9), or run with --device cpu'
-
-/** Execution providers this onnxruntime-node build can use, best first. */
-export function availableGpuProviders(): string[] {
-  const list = (ort() as unknown as {listSupportedBackends?: () => {name: string; bundled: boolean}[]}).listSupportedBackends?.() ?? []
-  const have = new Set(list.filter((b) => b.bundled || installedProvider(b.name)).map((b) => b.name))
-  return ['tensorrt', 'cuda', 'webgpu'].filter((p) => have.has(p))
-}
-
-/** cuda/tensorrt are "not bundled" but usable when the CUDA provider library was installed alongside. */
-function installedProvider(name: string): boolean {
-  if (name !== 'cuda' && name !== 'tensorrt') return false
-  try {
-    const dir = require.resolve('onnxruntime-node/package.json').replace(/package\.json$/, '')
-    const lib = name === 'cuda' ? 'libonnxruntime_providers_cuda.so' : 'libonnxruntime_providers_tensorrt.so'
-    readFileSync(`${dir}bin/napi-v6/${process.platform}/${process.arch}/${lib}`, {flag: 'r'}).subarray(0, 1)
-    return true
-  } catch {
-    return false
-  }
-}
-
-export interface ProviderChoice {
-  providers: string[]
-  device: string
-  note: string
-}
-
-export function chooseProviders(device: SessionOptions['device'] = 'auto'): ProviderChoice {
-  if (device === 'cpu') return {providers: ['cpu'], device: 'cpu', note: 'cpu requested'}
-  // WebGPU is bundled but needs a GPU adapter; it is only used when asked for explicitly.
-  const gpus = availableGpuProviders().filter((p) => p !== 'webgpu' || device === 'gpu')
-  if (device === 'gpu') {
-    if (gpus.length === 0) throw new TfsoptError('E_DEVICE', `--device gpu: this onnxruntime-node has no GPU execution provider; ${ORT_GPU_FIX}`)
-    return {providers: [...gpus, 'cpu'], device: gpus[0]!, note: `gpu requested: ${gpus.join(' > ')}`}
-  }
-  if (gpus.length) return {providers: [...gpus, 'cpu'], device: gpus[0]!, note: `auto chose ${gpus[0]} (installed)`}
-  return {providers: ['cpu'], device: 'cpu', note: 'auto chose cpu: no CUDA/TensorRT provider installed'}
 }
 
 function toOrtTensor(t: Tensor): OrtNs.Tensor {
@@ -68,14 +31,21 @@ function fromOrtTensor(t: OrtNs.Tensor): Tensor {
 export class OnnxSession implements InferenceSession {
   readonly backend = 'onnx' as const
   readonly engine: string
+  readonly device: string
+  readonly deviceNote: string
+  readonly attempts: ProviderAttempt[]
   constructor(
     private readonly session: OrtNs.InferenceSession,
     readonly inputs: TensorInfo[],
     readonly outputs: TensorInfo[],
-    readonly device: string,
-    readonly deviceNote: string,
+    readonly choice: DeviceChoice,
+    /** The profiler's output directory while profiling is on (see profileOnce). */
+    private profileDir?: string,
   ) {
     this.engine = `onnxruntime-node ${ort().env.versions.node ?? ''}`.trim()
+    this.device = choice.provider
+    this.deviceNote = choice.note
+    this.attempts = choice.attempts
   }
 
   static async load(path: string, opts: SessionOptions = {}): Promise<OnnxSession> {
@@ -83,9 +53,11 @@ export class OnnxSession implements InferenceSession {
     const initNames = new Set((model.graph!.initializer ?? []).map((t) => t.name))
     const inputs = (model.graph!.input ?? []).filter((v) => !initNames.has(v.name ?? '')).map(valueInfoToTensorInfo)
     const outputs = (model.graph!.output ?? []).map(valueInfoToTensorInfo)
-    const choice = chooseProviders(opts.device)
+    const choice = opts.provider
+      ? fixedChoice(opts.provider, opts.device ?? 'auto', `${opts.device ?? 'auto'} chose ${opts.provider}`)
+      : await selectDevice(opts.device)
     const options: OrtNs.InferenceSession.SessionOptions = {
-      executionProviders: choice.providers as never,
+      executionProviders: choice.executionProviders as never,
       graphOptimizationLevel: 'all',
     }
     if (opts.intraOpThreads) options.intraOpNumThreads = opts.intraOpThreads
@@ -93,21 +65,27 @@ export class OnnxSession implements InferenceSession {
     if (opts.interOpThreads && opts.interOpThreads > 1) options.executionMode = 'parallel'
     // Session config entries (onnxruntime_session_options_config_keys.h), passed through `extra`.
     if (!opts.allowSpinning) options.extra = {session: {intra_op: {allow_spinning: '0'}, inter_op: {allow_spinning: '0'}}}
+    // The profiler writes <prefix>_<date>.json when it is stopped; a private directory makes it findable.
+    const profileDir = opts.profile ? mkdtempSync(join(tmpdir(), 'tfsopt-profile-')) : undefined
+    if (profileDir) {
+      options.enableProfiling = true
+      options.profileFilePrefix = join(profileDir, 'run')
+    }
     let session: OrtNs.InferenceSession
     try {
       session = await ort().InferenceSession.create(path, options)
     } catch (err) {
+      if (profileDir) rmSync(profileDir, {recursive: true, force: true})
       const msg = (err as Error).message.split('\n')[0]
-      // A GPU provider that is present but cannot start (e.g. webgpu with no adapter) is a device
-      // problem with a known fix, not a broken model.
-      if (choice.device !== 'cpu')
+      // The provider started on the probe model but not on this one: a device problem, not a broken model.
+      if (choice.provider !== 'cpu')
         throw new TfsoptError(
           'E_DEVICE',
-          `--device ${opts.device ?? 'auto'}: onnxruntime could not start the ${choice.device} execution provider (${msg}); ${ORT_GPU_FIX}`,
+          `--device ${choice.request}: onnxruntime could not open ${path} on the ${choice.provider} execution provider (${msg}); run with --device cpu`,
         )
       throw new TfsoptError('E_RUNTIME', `onnxruntime could not load ${path}: ${msg}`)
     }
-    return new OnnxSession(session, inputs, outputs, choice.device, choice.note)
+    return new OnnxSession(session, inputs, outputs, choice, profileDir)
   }
 
   async run(feeds: Feeds, outputNames?: string[]): Promise<Record<string, Tensor>> {
@@ -119,7 +97,25 @@ export class OnnxSession implements InferenceSession {
     return out
   }
 
+  /** One profiled run; onnxruntime's profiler stops at endProfiling, so later runs cost nothing extra. */
+  async profileOnce(feeds: Feeds): Promise<Placement> {
+    const dir = this.profileDir
+    if (!dir) throw new TfsoptError('E_RUNTIME', 'profileOnce needs a session opened with {profile: true}, and runs once')
+    this.profileDir = undefined
+    try {
+      await this.run(feeds)
+      await this.session.endProfiling()
+      const file = readdirSync(dir).find((f) => f.endsWith('.json'))
+      if (!file) throw new TfsoptError('E_RUNTIME', 'onnxruntime wrote no profile')
+      const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as TraceEvent[]
+      return placementFromProfile(events, this.choice.provider === 'cpu' ? undefined : ORT_PROVIDER_NAMES[this.choice.provider])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }
+
   async dispose(): Promise<void> {
+    if (this.profileDir) rmSync(this.profileDir, {recursive: true, force: true})
     await this.session.release()
   }
 }

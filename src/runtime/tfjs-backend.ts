@@ -70,15 +70,20 @@ export async function pickTfjs(device: Device, from: string | URL = import.meta.
   // Load failures of packages passed over, so the backend finally chosen says why it was not them.
   const failed: string[] = []
   const why = (note: string) => [...failed, note].join('; ')
+  if (device === 'tensorrt' || device === 'webgpu')
+    throw new TfsoptError(
+      'E_DEVICE',
+      `--device ${device} is an onnxruntime execution provider; TF.js models run on cpu or, with tfjs-node-gpu, on --device gpu/cuda`,
+    )
   if (device !== 'cpu') {
     const gpu = await importOptional(GPU_PKG, from)
     if (gpu.loaded) return {tf: gpu.mod, pkg: GPU_PKG, backend: 'tensorflow', device: 'gpu', note: `${device} chose tfjs-node-gpu (installed)`}
-    if (device === 'gpu')
+    if (device === 'gpu' || device === 'cuda')
       throw new TfsoptError(
         'E_DEVICE',
         gpu.installed
-          ? `--device gpu: ${GPU_PKG} is installed but failed to load: ${gpu.error}; ${TFJS_GPU_LOAD_FIX}`
-          : `--device gpu: ${GPU_PKG} is not installed; ${TFJS_GPU_FIX}`,
+          ? `--device ${device}: ${GPU_PKG} is installed but failed to load: ${gpu.error}; ${TFJS_GPU_LOAD_FIX}`
+          : `--device ${device}: ${GPU_PKG} is not installed; ${TFJS_GPU_FIX}`,
       )
     if (gpu.installed) failed.push(`${GPU_PKG} is installed but failed to load (${gpu.error})`)
   }

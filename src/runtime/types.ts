@@ -3,8 +3,12 @@
  * dispose. The server's workers, the optimisers' evaluations and `inspect` only ever talk to this.
  */
 import type {DType, TensorInfo} from '../models/dtypes.js'
+import type {Provider, ProviderAttempt} from './devices.js'
+import type {Placement} from './placement.js'
 
-export type Device = 'auto' | 'cpu' | 'gpu'
+/** What --device asks for: a policy (auto, gpu), or one provider (cpu, cuda, tensorrt, webgpu). See devices.ts. */
+export type Device = 'auto' | 'cpu' | 'gpu' | 'cuda' | 'tensorrt' | 'webgpu'
+export const DEVICES: readonly Device[] = ['auto', 'cpu', 'gpu', 'cuda', 'tensorrt', 'webgpu']
 export type BackendKind = 'onnx' | 'tfjs'
 
 /** A tensor on the host, in a form every runtime can take (and a worker thread can transfer). */
@@ -27,6 +31,13 @@ export interface SessionOptions {
    * matmul-heavy model at 40 runs/s), which a server's HTTP thread on the same cores pays for.
    */
   allowSpinning?: boolean
+  /**
+   * ONNX: the provider already chosen (the server's main thread probes once and tells its workers), so
+   * no probe runs here. Without it `device` is resolved by devices.ts selectDevice.
+   */
+  provider?: Provider
+  /** ONNX: profile the next run (see InferenceSession.profileOnce) to learn where each node ran. */
+  profile?: boolean
 }
 
 export interface InferenceSession {
@@ -38,6 +49,13 @@ export interface InferenceSession {
   readonly deviceNote: string
   readonly inputs: TensorInfo[]
   readonly outputs: TensorInfo[]
+  /** ONNX with a GPU provider: the providers tried and why the others did not run. */
+  readonly attempts?: ProviderAttempt[]
   run(feeds: Feeds, outputNames?: string[]): Promise<Record<string, Tensor>>
+  /**
+   * Opened with `profile`: runs `feeds` once under onnxruntime's profiler, stops it, and says where each
+   * node ran and what the host↔device copies cost. Undefined for runtimes without a profiler.
+   */
+  profileOnce?(feeds: Feeds): Promise<Placement>
   dispose(): Promise<void>
 }

@@ -8,7 +8,13 @@ import {usageError} from '../errors.js'
 import {formatShape, hasDynamicBatch, type TensorInfo} from '../models/dtypes.js'
 import type {BatchingConfig, BatchingFlags} from './types.js'
 
-export const BATCHING_DEFAULTS = {maxBatchSize: 64, batchTimeoutMicros: 0, maxEnqueuedBatches: 128} as const
+export const BATCHING_DEFAULTS = {maxBatchSize: 64, batchTimeoutMicros: 0, maxEnqueuedBatches: 128}
+/**
+ * On a GPU provider (TF Serving's batching guide: a GPU wants full batches, so a batch may wait a little
+ * for company). A GPU runs one batch at a time per worker, so a short wait that fills it is cheaper than
+ * another kernel launch and copy; 1 ms keeps an idle server's added latency small.
+ */
+export const GPU_BATCHING_DEFAULTS = {maxBatchSize: 32, batchTimeoutMicros: 1000, maxEnqueuedBatches: 128}
 
 /** Why the model cannot be batched along dimension 0, or undefined when it can. */
 export function unbatchableReason(inputs: TensorInfo[], outputs: TensorInfo[]): string | undefined {
@@ -37,10 +43,16 @@ export function validateFlags(f: BatchingFlags): void {
   }
 }
 
-export function resolveBatching(model: string, f: BatchingFlags, inputs: TensorInfo[], outputs: TensorInfo[]): BatchingConfig {
+export function resolveBatching(
+  model: string,
+  f: BatchingFlags,
+  inputs: TensorInfo[],
+  outputs: TensorInfo[],
+  defaults: typeof BATCHING_DEFAULTS = BATCHING_DEFAULTS,
+): BatchingConfig {
   validateFlags(f)
   const why = unbatchableReason(inputs, outputs)
-  const maxEnqueuedBatches = f.maxEnqueuedBatches ?? BATCHING_DEFAULTS.maxEnqueuedBatches
+  const maxEnqueuedBatches = f.maxEnqueuedBatches ?? defaults.maxEnqueuedBatches
   const wantsBatching = (f.maxBatchSize !== undefined && f.maxBatchSize > 1) || f.batchTimeoutMicros !== undefined || (f.allowedBatchSizes?.length ?? 0) > 0
   if (why) {
     if (wantsBatching)
@@ -50,11 +62,11 @@ export function resolveBatching(model: string, f: BatchingFlags, inputs: TensorI
     return {enabled: false, maxBatchSize: 0, batchTimeoutMicros: 0, maxEnqueuedBatches, allowedBatchSizes: []}
   }
   const allowed = f.allowedBatchSizes ?? []
-  const maxBatchSize = f.maxBatchSize ?? (allowed.length ? allowed[allowed.length - 1]! : BATCHING_DEFAULTS.maxBatchSize)
+  const maxBatchSize = f.maxBatchSize ?? (allowed.length ? allowed[allowed.length - 1]! : defaults.maxBatchSize)
   return {
     enabled: true,
     maxBatchSize,
-    batchTimeoutMicros: f.batchTimeoutMicros ?? BATCHING_DEFAULTS.batchTimeoutMicros,
+    batchTimeoutMicros: f.batchTimeoutMicros ?? defaults.batchTimeoutMicros,
     maxEnqueuedBatches,
     allowedBatchSizes: allowed,
   }

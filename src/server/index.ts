@@ -13,6 +13,7 @@ import {ServerMetrics} from './metrics.js'
 import {ModelManager} from './model-manager.js'
 import {validateModelName} from './model-config.js'
 import type {RuntimeSettings, ServedModelSummary, ServerOptions} from './types.js'
+import {type DeviceChoice, selectDevice} from '../runtime/devices.js'
 
 export type {ServerOptions, ModelSpec, ServedModelSummary, BatchingConfig, BatchingFlags} from './types.js'
 export {readModelConfig} from './model-config.js'
@@ -23,6 +24,8 @@ export interface RunningServer {
   pid: number
   models(): ServedModelSummary[]
   metrics: ServerMetrics
+  /** The ONNX execution provider chosen for --device, and why the others were not. */
+  device: DeviceChoice
   /** Stops accepting, finishes queued and in-flight requests (bounded by the drain timeout), stops workers. */
   close(): Promise<void>
 }
@@ -37,10 +40,14 @@ export const SERVE_DEFAULTS = {
   warmup: 1,
 } as const
 
-/** Default threads: half the cores as workers (at least one), the cores shared among them. */
-export function defaultThreads(workers?: number, intra?: number): {workers: number; intraOpThreads: number} {
+/**
+ * Default threads: half the cores as workers (at least one), the cores shared among them. On a GPU
+ * provider one worker: onnxruntime puts every session on GPU 0, and a second session there only
+ * competes for the same device (and its memory) while the batcher already keeps one busy.
+ */
+export function defaultThreads(workers?: number, intra?: number, onGpu = false): {workers: number; intraOpThreads: number} {
   const cores = availableParallelism()
-  const w = workers ?? Math.max(1, Math.floor(cores / 2))
+  const w = workers ?? (onGpu ? 1 : Math.max(1, Math.floor(cores / 2)))
   return {workers: w, intraOpThreads: intra ?? Math.max(1, Math.floor(cores / w))}
 }
 
@@ -51,10 +58,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1))
     throw usageError(`--workers must be a positive integer, got ${opts.workers}`)
   validateFlags(opts.batching ?? {})
-  const threads = defaultThreads(opts.workers, opts.intraOpThreads)
+  // Probed once here (not in every worker); `--device gpu` with no GPU provider fails before any worker starts.
+  const device = await selectDevice(opts.device ?? 'auto')
+  const threads = defaultThreads(opts.workers, opts.intraOpThreads, device.provider !== 'cpu')
   const runtime: RuntimeSettings = {
     backend: opts.backend ?? 'auto',
     device: opts.device ?? 'auto',
+    provider: device.provider,
     workers: threads.workers,
     intraOpThreads: threads.intraOpThreads,
     interOpThreads: opts.interOpThreads,
@@ -113,6 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     pid: process.pid,
     metrics,
+    device,
     models: () =>
       manager.available().map((s) => ({
         name: s.model,

@@ -7,7 +7,9 @@ import {badRequest, TfsoptError} from '../errors.js'
 import type {DetectedModel} from '../models/detect.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
 import {Batcher} from './batcher.js'
-import {resolveBatching} from './batching-config.js'
+import {GPU_BATCHING_DEFAULTS, resolveBatching} from './batching-config.js'
+import {isGpuProvider} from '../runtime/devices.js'
+import {gpuMetricsFor} from './gpu-metrics.js'
 import type {ServerMetrics, VersionMetrics} from './metrics.js'
 import type {BatchingConfig, BatchingFlags, RuntimeSettings, WorkerModelInfo} from './types.js'
 import {WorkerPool} from './worker-pool.js'
@@ -40,6 +42,7 @@ export class Servable {
         model: detected,
         backend: runtime.backend,
         device: runtime.device,
+        provider: runtime.provider,
         intraOpThreads: runtime.intraOpThreads,
         interOpThreads: runtime.interOpThreads,
         allowSpinning: runtime.allowSpinning,
@@ -63,7 +66,9 @@ export class Servable {
   async load(): Promise<void> {
     try {
       this.info = await this.pool.start()
-      this.batching = resolveBatching(this.model, this.batchingFlags, this.info.inputs, this.info.outputs)
+      const onGpu = isGpuProvider(this.info.device)
+      this.batching = resolveBatching(this.model, this.batchingFlags, this.info.inputs, this.info.outputs, onGpu ? GPU_BATCHING_DEFAULTS : undefined)
+      if (onGpu && this.info.placement) gpuMetricsFor(this.serverMetrics.registry)?.recordVersion(this.model, this.labels.version, this.info.placement)
       this.outputOrder = this.info.outputs.map((o) => o.name)
     } catch (err) {
       await this.pool.close()
@@ -136,6 +141,7 @@ export class Servable {
     await this.pool.close()
     this.serverMetrics.workers.set(this.labels, 0)
     this.metrics.queued.set(0)
+    gpuMetricsFor(this.serverMetrics.registry, false)?.removeVersion(this.model, this.labels.version)
   }
 }
 

@@ -1,6 +1,8 @@
 /** Types the server's parts share: options, batching settings, the model a worker runs. */
 import type {TensorInfo} from '../models/dtypes.js'
 import type {BackendKind, Device} from '../runtime/types.js'
+import type {Provider} from '../runtime/devices.js'
+import type {Placement} from '../runtime/placement.js'
 
 /** Batching flags as the user gave them: undefined means "not given", so defaults can suit the model. */
 export interface BatchingFlags {
@@ -35,6 +37,8 @@ export interface ModelSpec {
 export interface RuntimeSettings {
   backend: 'auto' | BackendKind
   device: Device
+  /** The ONNX execution provider chosen for `device` (probed once at start-up). */
+  provider?: Provider
   workers: number
   intraOpThreads?: number
   interOpThreads?: number
@@ -75,6 +79,8 @@ export interface WorkerModelInfo {
   engine: string
   device: string
   deviceNote: string
+  /** On a GPU provider: where the profiled warm-up run's nodes ran and what its copies cost. */
+  placement?: Placement
 }
 
 /** One served model version as the ready line and the start-up log describe it. */

@@ -6,15 +6,20 @@
  */
 import {parentPort, workerData} from 'node:worker_threads'
 import {openSession} from '../runtime/load.js'
-import type {Feeds, InferenceSession, Tensor} from '../runtime/types.js'
+import type {Device, Feeds, InferenceSession, Tensor} from '../runtime/types.js'
+import type {Provider} from '../runtime/devices.js'
+import type {Placement} from '../runtime/placement.js'
 import type {DetectedModel} from '../models/detect.js'
 import type {WorkerModelInfo} from './types.js'
 import {errorMessage} from '../errors.js'
+import {syntheticFeeds} from '../runtime/synthetic-feeds.js'
 
 export interface WorkerInit {
   model: DetectedModel
   backend: 'auto' | 'onnx' | 'tfjs'
-  device: 'auto' | 'cpu' | 'gpu'
+  device: Device
+  /** The ONNX provider the main thread chose (probed once there, not per worker). */
+  provider?: Provider
   intraOpThreads?: number
   interOpThreads?: number
   allowSpinning?: boolean
@@ -27,39 +32,6 @@ const port = parentPort!
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 let crashNext = false
 
-/** Synthetic zeros (batch 1 where a dimension is free) used to warm a fresh session up. */
-function warmupFeeds(session: InferenceSession): Feeds {
-  const feeds: Feeds = {}
-  for (const i of session.inputs) {
-    const dims = (i.shape ?? [1]).map((d) => (typeof d === 'number' && d > 0 ? d : 1))
-    const n = dims.reduce((a, b) => a * b, 1)
-    const data: Tensor['data'] =
-      i.dtype === 'string'
-        ? new Array<string>(n).fill('')
-        : i.dtype === 'int64'
-          ? new BigInt64Array(n)
-          : i.dtype === 'uint64'
-            ? new BigUint64Array(n)
-            : i.dtype === 'float64'
-              ? new Float64Array(n)
-              : i.dtype === 'int32'
-                ? new Int32Array(n)
-                : i.dtype === 'uint8' || i.dtype === 'bool'
-                  ? new Uint8Array(n)
-                  : i.dtype === 'int8'
-                    ? new Int8Array(n)
-                    : i.dtype === 'int16'
-                      ? new Int16Array(n)
-                      : i.dtype === 'uint16' || i.dtype === 'float16'
-                        ? new Uint16Array(n)
-                        : i.dtype === 'uint32'
-                          ? new Uint32Array(n)
-                          : new Float32Array(n)
-    feeds[i.name] = {dtype: i.dtype, dims, data}
-  }
-  return feeds
-}
-
 function transferables(outputs: Record<string, Tensor>): ArrayBuffer[] {
   const seen = new Set<ArrayBuffer>()
   for (const t of Object.values(outputs)) if (!Array.isArray(t.data) && t.data.buffer instanceof ArrayBuffer) seen.add(t.data.buffer)
@@ -68,17 +40,23 @@ function transferables(outputs: Record<string, Tensor>): ArrayBuffer[] {
 
 async function main(): Promise<void> {
   let session: InferenceSession
+  let placement: Placement | undefined
+  // On a GPU provider the first warm-up run is profiled: where each node ran and what the copies cost.
+  const profile = init.provider !== undefined && init.provider !== 'cpu' && init.warmup > 0
   try {
     session = await openSession(init.model, {
       backend: init.backend,
       device: init.device,
+      provider: init.provider,
+      profile,
       intraOpThreads: init.intraOpThreads,
       interOpThreads: init.interOpThreads,
       allowSpinning: init.allowSpinning,
     })
     for (let i = 0; i < init.warmup; i++) {
       try {
-        await session.run(warmupFeeds(session))
+        if (i === 0 && session.profileOnce && profile) placement = await session.profileOnce(syntheticFeeds(session.inputs))
+        else await session.run(syntheticFeeds(session.inputs))
       } catch (err) {
         // Warmup with synthetic inputs may not suit every model (e.g. data-dependent shapes): say so, serve anyway.
         port.postMessage({type: 'log', message: `warmup run skipped: ${errorMessage(err)}`})
@@ -96,6 +74,7 @@ async function main(): Promise<void> {
     engine: session.engine,
     device: session.device,
     deviceNote: session.deviceNote,
+    placement,
   }
   port.postMessage({type: 'ready', info})
   // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not

@@ -14,7 +14,7 @@ export * from '../support/models.js'
 export const quiet = () => {}
 
 export async function serve(opts: ServerOptions) {
-  return startServer({port: 0, workers: 1, intraOpThreads: 1, warmup: 0, pollSeconds: 0, log: quiet, ...opts})
+  return startServer({port: 0, device: 'cpu', workers: 1, intraOpThreads: 1, warmup: 0, pollSeconds: 0, log: quiet, ...opts})
 }
 
 export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{status: number; json: any; text: string}> {

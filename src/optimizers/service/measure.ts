@@ -1,6 +1,6 @@
 /** The before/after figures every optimiser run reports: fidelity, accuracy, latency. */
 import type {Dataset} from '../../data/dataset.js'
-import type {InferenceSession} from '../../runtime/types.js'
+import type {Device, InferenceSession} from '../../runtime/types.js'
 import {openSession} from '../../runtime/load.js'
 import {TfsoptError} from '../../errors.js'
 import {fixedBatch} from '../../models/dtypes.js'
@@ -19,17 +19,20 @@ export interface Measurement {
   accuracy?: AccuracyPair
   latency: LatencyPair[]
   threads: number
+  /** Where the latencies were measured (the candidate's provider, e.g. cpu or cuda). */
+  device: string
 }
 
-export async function open(path: string, threads: number): Promise<InferenceSession> {
-  return openSession(path, {device: 'cpu', intraOpThreads: threads})
+/** Latency is measured on CPU unless `quantize --device` asks for another device. */
+export async function open(path: string, threads: number, device: Device = 'cpu'): Promise<InferenceSession> {
+  return openSession(path, {device, intraOpThreads: threads})
 }
 
 /** Loads the written candidate and runs one sample: the check that decides whether it is kept. */
-export async function smokeTest(path: string, ds: Dataset, threads: number): Promise<InferenceSession> {
+export async function smokeTest(path: string, ds: Dataset, threads: number, device: Device = 'cpu'): Promise<InferenceSession> {
   let s: InferenceSession | undefined
   try {
-    s = await open(path, threads)
+    s = await open(path, threads, device)
     const o = await runAll(s, ds, 1, 1)
     for (const [k, v] of Object.entries(o.data)) if (v.some((x) => !Number.isFinite(x))) throw new Error(`output ${k} holds NaN/Inf`)
     return s
@@ -67,5 +70,5 @@ export async function measure(
   // a model with a fixed first dimension runs at that batch only
   const fixed = fixedBatch(orig.inputs)
   for (const b of fixed ? [fixed] : opts.batches) latency.push(await compareLatency(orig, cand, latencyDs, b))
-  return {fidelity: fid, accuracy: acc, latency, threads: opts.threads}
+  return {fidelity: fid, accuracy: acc, latency, threads: opts.threads, device: cand.device}
 }

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {detectModel} from '../../models/detect.js'
 import {TfsoptError} from '../../errors.js'
 import type {Dataset} from '../../data/dataset.js'
-import type {InferenceSession} from '../../runtime/types.js'
+import type {Device, InferenceSession} from '../../runtime/types.js'
 import {runAll, type Outputs} from '../evaluate/run.js'
 import {argmaxRows, accuracy} from '../evaluate/metrics.js'
 import type {QType} from '../quant/math.js'
@@ -44,6 +44,8 @@ export interface QuantizeArgs {
   /** ONNX only: replace internal tensor names by short ids (see onnx/strip-names.ts) */
   stripNames?: boolean
   threads?: number
+  /** Where both models' latency is measured (default cpu). */
+  device?: Device
   latencyBatches?: number[]
   log?: (msg: string) => void
 }
@@ -115,7 +117,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
       'TF.js weight quantisation ignores --calibration-data, --per-channel and --op-types (weights are quantised per tensor, selected by --include/--exclude)',
     )
 
-  const orig = await open(det.path, threads)
+  const orig = await open(det.path, threads, a.device)
   const work = trackTemp(mkdtempSync(join(tmpdir(), 'tfsopt-q-')))
   let finalTmp: string | undefined
   try {
@@ -167,7 +169,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     ): Promise<{plan: ReturnType<Builder>['plan']; path: string; session: InferenceSession}> => {
       const p = candidatePath()
       built.write(p)
-      const session = await smokeTest(format === 'onnx' ? p : join(p, 'model.json'), ds, threads)
+      const session = await smokeTest(format === 'onnx' ? p : join(p, 'model.json'), ds, threads, a.device)
       return {plan: built.plan, path: p, session}
     }
 
@@ -231,7 +233,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     const keep = new Set(fallback?.best.keptFloat ?? [])
     const final = builder.build(keep)
     final.write(finalTmp)
-    await (await smokeTest(format === 'onnx' ? finalTmp : join(finalTmp, 'model.json'), ds, threads)).dispose()
+    await (await smokeTest(format === 'onnx' ? finalTmp : join(finalTmp, 'model.json'), ds, threads, a.device)).dispose()
     commit(finalTmp, a.out)
     finalTmp = undefined
     const before = modelSize(det.path)

@@ -16,7 +16,7 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
   t.push(['size (gzip)', kb(r.size.before.gzipBytes), kb(r.size.after.gzipBytes), r.size.gzipRatio.toFixed(3)])
   for (const l of r.measurement.latency)
     t.push([
-      `latency batch ${l.batch} (median, ${r.measurement.threads} thread${r.measurement.threads > 1 ? 's' : ''})`,
+      `latency batch ${l.batch} (median, ${r.measurement.threads} thread${r.measurement.threads > 1 ? 's' : ''}${r.measurement.device && r.measurement.device !== 'cpu' ? `, ${r.measurement.device}` : ''})`,
       ms(l.beforeMs),
       ms(l.afterMs),
       l.ratio.toFixed(3),
