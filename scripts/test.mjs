@@ -17,5 +17,17 @@ const walk = (d) => {
 walk('test')
 files.sort()
 const concurrency = process.env.TFSOPT_TEST_CONCURRENCY ?? '2'
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {stdio: 'inherit'})
+// A test that hangs fails after 5 minutes; a file that never exits (a worker thread or socket left
+// open after its tests passed) cannot be timed out by the runner, so the whole suite has a watchdog:
+// CI then fails in minutes, saying so, instead of running into its 90-minute limit.
+const suiteLimitMin = Number(process.env.TFSOPT_TEST_SUITE_MINUTES ?? 25)
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', ...files],
+  {stdio: 'inherit', timeout: suiteLimitMin * 60_000, killSignal: 'SIGKILL'},
+)
+if (r.error?.code === 'ETIMEDOUT' || r.signal === 'SIGKILL') {
+  console.error(`\nthe test suite did not finish within ${suiteLimitMin} minutes: a test file keeps the process alive (a leaked worker, server or timer?)`)
+  process.exit(1)
+}
 process.exit(r.status ?? 1)
