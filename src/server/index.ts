@@ -58,6 +58,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 1))
     throw usageError(`--workers must be a positive integer, got ${opts.workers}`)
   validateFlags(opts.batching ?? {})
+  // Every check on the options comes before the workers start: a refusal after it would leave them running.
+  const maxBodyBytes = opts.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes
+  const inflightBodyBytes = opts.maxInflightBodyBytes ?? defaultInflightBodyBytes(maxBodyBytes)
+  if (!Number.isInteger(inflightBodyBytes) || inflightBodyBytes < maxBodyBytes)
+    throw usageError(
+      `--max-inflight-body-bytes (${inflightBodyBytes}) must be an integer at least --max-body-bytes (${maxBodyBytes}), or no body could ever be read`,
+    )
   // Probed once here (not in every worker); `--device gpu` with no GPU provider fails before any worker starts.
   const device = await selectDevice(opts.device ?? 'auto')
   const threads = defaultThreads(opts.workers, opts.intraOpThreads, device.provider !== 'cpu')
@@ -82,12 +89,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   })
   const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log)
   await manager.start(opts.pollSeconds ?? SERVE_DEFAULTS.pollSeconds)
-  const maxBodyBytes = opts.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes
-  const inflightBodyBytes = opts.maxInflightBodyBytes ?? defaultInflightBodyBytes(maxBodyBytes)
-  if (!Number.isInteger(inflightBodyBytes) || inflightBodyBytes < maxBodyBytes)
-    throw usageError(
-      `--max-inflight-body-bytes (${inflightBodyBytes}) must be an integer at least --max-body-bytes (${maxBodyBytes}), or no body could ever be read`,
-    )
   const budget = new BodyBudget(inflightBodyBytes, {
     onChange: (bytes) => {
       metrics.inflightBodyBytesNow = bytes
