@@ -38,6 +38,15 @@ export default class Serve extends BaseCommand {
     'model-name': Flags.string({description: 'name the model is served under (default: from the path; "mnist" for the bundled model)'}),
     host: Flags.string({description: 'address to bind; 127.0.0.1 keeps it local', default: SERVE_DEFAULTS.host}),
     port: Flags.integer({description: 'port (0 picks a free one)', default: SERVE_DEFAULTS.port, min: 0, max: 65535}),
+    'grpc-port': Flags.integer({
+      description: "also serve TF Serving's gRPC API (and KServe v2 gRPC) on this port (0 picks a free one; TF Serving uses 8500); off unless given",
+      min: 0,
+      max: 65535,
+    }),
+    'grpc-tensor-content': Flags.boolean({
+      description:
+        "gRPC Predict answers numeric outputs as tensor_content instead of the typed *_val fields (TF Serving's --enable_serialization_as_tensor_content)",
+    }),
     workers: Flags.integer({description: 'inference worker threads per model version (default: half the cores, at least 1)', min: 1}),
     'intra-op-threads': Flags.integer({description: 'onnxruntime intra-op threads per worker (default: cores ÷ workers)', min: 1}),
     'inter-op-threads': Flags.integer({description: 'onnxruntime inter-op threads per worker', min: 1}),
@@ -90,6 +99,8 @@ export default class Serve extends BaseCommand {
       models,
       host: flags.host,
       port: flags.port,
+      grpcPort: flags['grpc-port'],
+      grpcTensorContent: flags['grpc-tensor-content'],
       backend: flags.backend as 'auto' | 'onnx' | 'tfjs',
       device: flags.device as Device,
       workers: flags.workers,
@@ -115,7 +126,9 @@ export default class Serve extends BaseCommand {
     const served = server.models()
     if (this.jsonEnabled()) {
       const device = {provider: server.device.provider, note: server.device.note, attempts: server.device.attempts}
-      process.stdout.write(`${JSON.stringify({event: 'ready', url: server.url, pid: server.pid, device, models: served})}\n`)
+      process.stdout.write(
+        `${JSON.stringify({event: 'ready', url: server.url, ...(server.grpcTarget ? {grpc: server.grpcTarget} : {}), pid: server.pid, device, models: served})}\n`,
+      )
     } else {
       this.say(`device: ${server.device.note}`)
       for (const m of served) {
@@ -123,6 +136,7 @@ export default class Serve extends BaseCommand {
           `${m.name} v${m.version}: ${m.backend} on ${m.device}, ${m.workers} worker(s) × ${m.intraOpThreads ?? 'auto'} thread(s), ${describeBatching(m.batching)}${m.cache.maxEntries ? `, cache ${m.cache.maxEntries} entries` : ''} → ${server.url}/v1/models/${m.name}:predict`,
         )
       }
+      if (server.grpcTarget) this.say(`gRPC (TF Serving PredictionService/ModelService, KServe v2 GRPCInferenceService): ${server.grpcTarget}`)
       this.say(`metrics: ${server.url}/monitoring/prometheus/metrics — Ctrl-C drains and stops`)
     }
     await new Promise<void>((resolve) => {

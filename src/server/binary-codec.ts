@@ -19,7 +19,8 @@ import {elementCount} from './tensor-json.js'
 export const BINARY_TYPE = 'application/octet-stream'
 export const TENSORS_HEADER = 'x-tfsopt-tensors'
 
-const CTORS: Partial<Record<DType, new (b: ArrayBuffer) => Exclude<Tensor['data'], string[]>>> = {
+/** The typed array each numeric dtype lives in (float16 as its bit patterns, bool as bytes); shared by every binary codec. */
+export const CTORS: Partial<Record<DType, new (b: ArrayBuffer | number) => Exclude<Tensor['data'], string[]>>> = {
   float32: Float32Array,
   float64: Float64Array,
   float16: Uint16Array,

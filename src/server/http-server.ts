@@ -15,6 +15,9 @@ import type {ServerMetrics, VersionMetrics} from './metrics.js'
 import type {ModelManager} from './model-manager.js'
 import {handlePredict} from './predict-handler.js'
 import {route, type Route} from './routes.js'
+import {serveV2} from './kserve/v2-http.js'
+import {v2IsPublic} from './kserve/v2-handler.js'
+import {makePredictPath, type PredictPath} from './predict-path.js'
 
 export interface HttpContext {
   manager: ModelManager
@@ -43,9 +46,12 @@ export class HttpFront {
   private readonly authorized: (h: string | undefined) => boolean
   /** Raw URL → route: the regex and percent-decoding run once per distinct URL, not per request. */
   private routes = new Map<string, Route>()
+  /** What the KServe v2 endpoints run on (the same manager, cache and key as TF Serving REST). */
+  private readonly path: PredictPath
 
   constructor(private readonly ctx: HttpContext) {
     this.authorized = makeAuthCheck(ctx.apiKey)
+    this.path = makePredictPath(ctx.manager, ctx.cache, ctx.apiKey)
     const requestTimeout = ctx.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
     // node refuses a headers timeout longer than the request timeout (0 turns the latter off).
     const headersTimeout = Math.min(ctx.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout || Infinity)
@@ -87,7 +93,7 @@ export class HttpFront {
         status = 503
         return sendError(res, 503, 'the server is shutting down; retry against another instance', {connection: 'close'})
       }
-      if (r.kind !== 'health' && !this.authorized(req.headers.authorization)) {
+      if (r.kind !== 'health' && !(r.kind === 'v2' && v2IsPublic(r.v2)) && !this.authorized(req.headers.authorization)) {
         status = 401
         return sendError(res, 401, 'missing or wrong API key: send "Authorization: Bearer <key>" (the key given with --api-key or TFSOPT_API_KEY)', {
           'www-authenticate': 'Bearer',
@@ -95,6 +101,7 @@ export class HttpFront {
       }
       // Requests for a served model count under {model, version: ''} until a version is resolved.
       if ('model' in r && this.ctx.manager.has(r.model)) vm = this.ctx.metrics.forVersion(r.model, '')
+      if (r.kind === 'v2' && 'model' in r.v2 && this.ctx.manager.has(r.v2.model)) vm = this.ctx.metrics.forVersion(r.v2.model, '')
       if (r.kind === 'predict') {
         // The hot path, inline: body → resolve → predict.
         if (req.method !== 'POST') throw notAllowed(req.method, 'POST')
@@ -105,14 +112,24 @@ export class HttpFront {
         pre.checkCapacity()
         // Room for the body in the server-wide budget first (a declared length at once, waiting briefly;
         // a chunked body chunk by chunk); a body over --max-body-bytes gets its 413 from readBody.
-        const declared = declaredLength(req)
-        lease = await this.ctx.budget.acquire(declared !== undefined && declared <= this.ctx.maxBodyBytes ? declared : 0)
+        lease = await this.acquireFor(req)
         const body = await readBody(req, this.ctx.maxBodyBytes, lease)
         bodyRead = true
         // From here to submit() everything is synchronous: a version swap cannot slip in between.
         const s = this.ctx.manager.resolve(r.model, r.version, r.label)
         vm = s.metrics
         status = await handlePredict(this.ctx.cache, s, req, res, body, lease)
+      } else if (r.kind === 'v2') {
+        // KServe v2 bodies share the in-flight budget and the size limit with TF Serving REST.
+        const read = async () => {
+          lease = await this.acquireFor(req)
+          const body = await readBody(req, this.ctx.maxBodyBytes, lease)
+          bodyRead = true
+          return body
+        }
+        const a = await serveV2(r.v2, req, res, this.path, read)
+        if (a.servable) vm = a.servable.metrics
+        status = a.status
       } else {
         const served: {vm?: VersionMetrics} = {}
         status = await handleAdmin(this.ctx, r, req, res, served)
@@ -133,6 +150,12 @@ export class HttpFront {
       this.inflight--
       if (this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w()
     }
+  }
+
+  /** Room in the server-wide budget for a body: its declared length at once, or chunk by chunk (readBody). */
+  private acquireFor(req: IncomingMessage): Promise<BodyLease> {
+    const declared = declaredLength(req)
+    return this.ctx.budget.acquire(declared !== undefined && declared <= this.ctx.maxBodyBytes ? declared : 0)
   }
 
   listen(port: number, host: string): Promise<number> {

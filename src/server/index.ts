@@ -8,10 +8,12 @@ import {usageError} from '../errors.js'
 import {BodyBudget, defaultInflightBodyBytes} from './body-budget.js'
 import {ResponseCache} from './cache.js'
 import {validateFlags} from './batching-config.js'
+import {GrpcFront} from './grpc/grpc-server.js'
 import {HttpFront} from './http-server.js'
 import {ServerMetrics} from './metrics.js'
 import {ModelManager} from './model-manager.js'
 import {validateModelName} from './model-config.js'
+import {makePredictPath} from './predict-path.js'
 import type {RuntimeSettings, ServedModelSummary, ServerOptions} from './types.js'
 import {type DeviceChoice, selectDevice} from '../runtime/devices.js'
 
@@ -21,6 +23,9 @@ export {readModelConfig} from './model-config.js'
 export interface RunningServer {
   url: string
   port: number
+  /** The gRPC port and its host:port target, when --grpc-port was given. */
+  grpcPort?: number
+  grpcTarget?: string
   pid: number
   models(): ServedModelSummary[]
   metrics: ServerMetrics
@@ -89,6 +94,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   })
   const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log)
   await manager.start(opts.pollSeconds ?? SERVE_DEFAULTS.pollSeconds)
+  const apiKey = opts.apiKey || process.env.TFSOPT_API_KEY || undefined
   const budget = new BodyBudget(inflightBodyBytes, {
     onChange: (bytes) => {
       metrics.inflightBodyBytesNow = bytes
@@ -103,7 +109,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     metrics,
     cache,
     log,
-    apiKey: opts.apiKey || process.env.TFSOPT_API_KEY || undefined,
+    apiKey,
     maxBodyBytes,
     testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
     headersTimeoutMs: opts.headersTimeoutSeconds !== undefined ? opts.headersTimeoutSeconds * 1000 : undefined,
@@ -117,11 +123,35 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await manager.close(0)
     throw usageError(`cannot listen on ${host}:${opts.port}: ${(err as Error).message}`)
   }
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const hostPart = host.includes(':') ? `[${host}]` : host
+  const url = `http://${hostPart}:${port}`
+  let grpc: GrpcFront | undefined
+  let grpcPort: number | undefined
+  if (opts.grpcPort !== undefined) {
+    grpc = new GrpcFront({
+      path: makePredictPath(manager, cache, apiKey),
+      metrics,
+      maxMessageBytes: maxBodyBytes,
+      maxTensorBytes: maxBodyBytes,
+      tensorContent: opts.grpcTensorContent ?? false,
+      log,
+    })
+    try {
+      grpcPort = await grpc.listen(opts.grpcPort, host)
+    } catch (err) {
+      grpc.closeAll()
+      await front.drain(0)
+      front.closeAll()
+      await manager.close(0)
+      throw usageError(`cannot listen for gRPC on ${host}:${opts.grpcPort}: ${(err as Error).message}`)
+    }
+  }
   let closing: Promise<void> | undefined
   return {
     url,
     port,
+    grpcPort,
+    grpcTarget: grpcPort === undefined ? undefined : `${hostPart}:${grpcPort}`,
     pid: process.pid,
     metrics,
     device,
@@ -140,9 +170,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     close: () => {
       closing ??= (async () => {
         const drainMs = (opts.drainTimeoutSeconds ?? SERVE_DEFAULTS.drainTimeoutSeconds) * 1000
-        const left = await front.drain(drainMs)
+        // Both fronts stop taking requests at once; the workers stop when both have drained.
+        const left = Math.min(...(await Promise.all([front.drain(drainMs), grpc?.drain(drainMs) ?? drainMs])))
         await manager.close(left)
         front.closeAll()
+        grpc?.closeAll()
       })()
       return closing
     },

@@ -1,4 +1,5 @@
 /** URL → route. Model names come only from this match and are looked up in a map, never used as paths. */
+import {v2Route, type V2Route} from './kserve/v2-handler.js'
 export type Route =
   | {kind: 'health'}
   | {kind: 'metrics'}
@@ -6,11 +7,14 @@ export type Route =
   | {kind: 'status' | 'metadata'; model: string; version?: number; label?: string}
   | {kind: 'predict'; model: string; version?: number; label?: string}
   | {kind: 'unsupported-method'; model: string; method: string}
+  | {kind: 'v2'; v2: V2Route}
   | {kind: 'none'}
 
 const MODEL = /^\/v1\/models\/([^/:]+)(?:\/versions\/([^/:]+)|\/labels\/([^/:]+))?(\/metadata|:[A-Za-z]+)?\/?$/
 
 export function route(pathname: string): Route {
+  const v2 = v2Route(pathname)
+  if (v2) return {kind: 'v2', v2}
   if (pathname === '/healthz') return {kind: 'health'}
   if (pathname === '/metrics' || pathname === '/monitoring/prometheus/metrics') return {kind: 'metrics'}
   if (pathname === '/v1/_test/kill-worker') return {kind: 'kill-worker'}

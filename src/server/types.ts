@@ -52,6 +52,10 @@ export interface ServerOptions extends Partial<RuntimeSettings> {
   host?: string
   /** 0 picks a free port. */
   port?: number
+  /** TF Serving gRPC (and KServe v2 gRPC) on this port; off when undefined, 0 picks a free port. */
+  grpcPort?: number
+  /** gRPC Predict answers numeric outputs as tensor_content rather than the typed *_val fields. */
+  grpcTensorContent?: boolean
   batching?: BatchingFlags
   cacheSize?: number
   cacheBytes?: number

@@ -261,7 +261,16 @@ const unknownTarget: Gen = (rng) => {
   if (v === 8)
     return req({
       method: 'GET',
-      path: pick(rng, ['/v2/models/multi', '/v1/models', '/v1/models/', '/', '/v1', '/v1/models/multi/versions', '/v1/models/multi/metadata/x']),
+      path: pick(rng, [
+        '/v3/models/multi',
+        '/v2/models/multi/explain',
+        '/v1/models',
+        '/v1/models/',
+        '/',
+        '/v1',
+        '/v1/models/multi/versions',
+        '/v1/models/multi/metadata/x',
+      ]),
     })
   if (v === 9) return req({method: 'GET', path: `/v1/models/${word}/metadata`})
   if (v === 10) return req({method: 'GET', path: `/v1/models/multi/labels/${pick(rng, ['nope', '__proto__', 'valueOf'])}`})

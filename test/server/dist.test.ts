@@ -1,7 +1,7 @@
 /**
  * The compiled CLI (`node bin/run.js`, dist/ — `npm run build` first): the worker threads start from
  * dist/server/worker.js, not through tsx, so this is the path users run. Predict (JSON and binary), a
- * crashed worker replaced from dist, metrics, and a clean SIGTERM exit.
+ * crashed worker replaced from dist, metrics, gRPC on --grpc-port, and a clean SIGTERM exit.
  */
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
@@ -9,7 +9,12 @@ import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
+import {Metadata} from '@grpc/grpc-js'
+import {create} from '@bufbuild/protobuf'
 import {get, metric, post, scaleModel, tmp} from './helpers.js'
+import {call, predictionClient} from '../../src/server/grpc/client.js'
+import {DataType} from '../../src/server/grpc/gen/tensorflow/core/framework/types_pb.js'
+import {PredictRequestSchema} from '../../src/server/grpc/gen/tensorflow_serving/apis/predict_pb.js'
 
 const scale = scaleModel(join(tmp(), 'scale.onnx'), 5)
 
@@ -17,7 +22,25 @@ test('node bin/run.js serve predicts through the compiled worker, replaces a cra
   assert.ok(existsSync('dist/server/worker.js'), 'dist/server/worker.js is missing: run `npm run build` first')
   const child = spawn(
     process.execPath,
-    ['bin/run.js', 'serve', scale, '--json', '--port', '0', '--workers', '2', '--intra-op-threads', '1', '--warmup', '1', '--model-name', 'sc'],
+    [
+      'bin/run.js',
+      'serve',
+      scale,
+      '--json',
+      '--port',
+      '0',
+      '--workers',
+      '2',
+      '--intra-op-threads',
+      '1',
+      '--warmup',
+      '1',
+      '--model-name',
+      'sc',
+      '--grpc-port',
+      '0',
+      '--grpc-tensor-content',
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {...process.env, TFSOPT_TEST_HOOKS: '1'},
@@ -64,6 +87,20 @@ test('node bin/run.js serve predicts through the compiled worker, replaces a cra
     assert.equal(metric(m, 'tfsopt_workers', {model: 'sc'}), 2, 'the killed worker was not replaced')
     assert.equal(metric(m, 'tfsopt_worker_restarts_total', {model: 'sc'}), 1)
     assert.equal(metric(m, 'tfsopt_requests_total', {model: 'sc', status: '200'}), 6)
+
+    // --grpc-port 0: the ready event names the gRPC target; --grpc-tensor-content answers raw bytes.
+    assert.match(ready.grpc, /^127\.0\.0\.1:\d+$/)
+    const c = predictionClient(ready.grpc)
+    try {
+      const req = create(PredictRequestSchema, {
+        modelSpec: {name: 'sc'},
+        inputs: {x: {dtype: DataType.DT_FLOAT, tensorShape: {dim: [{size: 1n}, {size: 4n}]}, floatVal: [1, 2, 3, 4]}},
+      })
+      const res = await call(c.predict, c, req, new Metadata())
+      assert.deepEqual([...new Float32Array(Uint8Array.from(res.outputs.y!.tensorContent).buffer)], [5, 10, 15, 20])
+    } finally {
+      c.close()
+    }
   } finally {
     child.kill('SIGTERM')
     assert.equal(await exited, 0, stderr)

@@ -1,0 +1,67 @@
+/**
+ * What every protocol front (TF Serving REST, TF Serving gRPC, KServe v2) needs from the server core,
+ * and nothing about HTTP: resolve a model version, run decoded inputs through the response cache and
+ * the version's batcher, report versions' states, check the API key, and say whether it is draining.
+ */
+import type {Feeds, Tensor} from '../runtime/types.js'
+import {makeAuthCheck} from './auth.js'
+import {cacheKey, type ResponseCache} from './cache.js'
+import type {ModelManager} from './model-manager.js'
+import type {Servable} from './servable.js'
+
+/** One version's entry in TF Serving's GetModelStatus answer (the REST form; gRPC converts it). */
+export interface VersionStatus {
+  version: string
+  state: string
+  status: {error_code: string; error_message: string}
+}
+
+export interface PredictPath {
+  /** The servable a request addresses: a version, a label, or (neither) the latest AVAILABLE one. */
+  resolve(model: string, version?: number, label?: string): Servable
+  /** Whether the model name is served here at all. */
+  has(model: string): boolean
+  status(model: string, version?: number, label?: string): {model_version_status: VersionStatus[]}
+  /** Every version AVAILABLE now (for readiness and repository listings). */
+  available(): Servable[]
+  /** Whether every served model has an AVAILABLE version. */
+  ready(): boolean
+  /** Runs the inputs (already checked against the model) through the cache and the batcher. */
+  predict(s: Servable, feeds: Feeds, signature: string): Promise<Record<string, Tensor>>
+  /** Checks an `Authorization` value ("Bearer <key>"); always true without an API key. */
+  authorized(header: string | undefined): boolean
+}
+
+export function makePredictPath(manager: ModelManager, cache: ResponseCache, apiKey: string | undefined): PredictPath {
+  const authorized = makeAuthCheck(apiKey)
+  return {
+    resolve: (model, version, label) => manager.resolve(model, version, label),
+    has: (model) => manager.has(model),
+    status: (model, version, label) => manager.status(model, version, label) as {model_version_status: VersionStatus[]},
+    available: () => manager.available(),
+    ready: () => manager.allAvailable(),
+    authorized,
+    async predict(s, feeds, signature) {
+      const vm = s.metrics
+      let key: string | undefined
+      if (cache.enabled) {
+        key = cacheKey(s.model, s.version, signature, feeds)
+        const hit = cache.get(key)
+        if (hit) {
+          vm.cacheHits.inc()
+          return hit
+        }
+        vm.cacheMisses.inc()
+      }
+      vm.inflight.inc()
+      let outputs: Record<string, Tensor>
+      try {
+        outputs = await s.predict(feeds, signature)
+      } finally {
+        vm.inflight.dec()
+      }
+      if (key) cache.set(key, s.model, s.version, outputs)
+      return outputs
+    },
+  }
+}
