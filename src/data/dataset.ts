@@ -11,6 +11,8 @@
  *    value, or {"instance": <either>, "label": k}. A TF Serving body {"instances":[...]} per line works too.
  * 3. an ONNX test-data directory: test_data_set_N/input_K.pb (+ output_K.pb) TensorProto files, as ONNX
  *    model-zoo models ship them; several sets are concatenated along the batch dimension.
+ * 4. perf_analyzer's --input-data JSON, {"data": [{"IN": [...] | {"content", "shape"} | {"b64"}}, ...]}
+ *    (perf-analyzer-data.ts).
  */
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
@@ -19,10 +21,11 @@ import {decodeTensor, type TensorProto} from '../models/onnx/proto.js'
 import {tensorToHost, typedArrayFrom, elementCount, type TypedArray} from '../models/onnx/tensor.js'
 import type {DType, TensorInfo} from '../models/dtypes.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
+import {isPerfAnalyzerData, parsePerfAnalyzerData} from './perf-analyzer-data.js'
 
 export interface Dataset {
   source: string
-  format: 'evalset' | 'jsonl' | 'onnx-test-data'
+  format: 'evalset' | 'jsonl' | 'onnx-test-data' | 'perf-analyzer'
   count: number
   /** Keyed by input name, or '*' for "the model's only input". First dim is the sample index. */
   inputs: Record<string, Tensor>
@@ -44,6 +47,7 @@ export function loadDataset(path: string): Dataset {
       const obj = JSON.parse(text) as Record<string, unknown>
       if (obj.format === 'tfsopt-evalset') return parseEvalSet(obj, path)
       if (Array.isArray(obj.instances)) return parseJsonLines([text], path)
+      if (isPerfAnalyzerData(obj)) return parsePerfAnalyzerData(obj, path)
     } catch (err) {
       if (err instanceof TfsoptError) throw err
       /* not one JSON document: JSON lines */
