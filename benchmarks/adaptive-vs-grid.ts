@@ -17,6 +17,7 @@ const base: BenchOptions = {
   arrival: 'poisson',
   clientBatch: [1],
   repeatRatio: [0],
+  protocol: ['tfs-rest'],
   server: {workers: [], intraOpThreads: [], maxBatchSize: [1, 8, 32], batchTimeoutMicros: [], cacheSize: []},
   serverFlags: [],
   warmupS: 1,

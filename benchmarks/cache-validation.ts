@@ -22,6 +22,7 @@ const o: BenchOptions = {
   arrival: 'poisson',
   clientBatch: [1],
   repeatRatio: opt('--ratios', '0,0.25,0.5,0.75,1').split(',').map(Number),
+  protocol: ['tfs-rest'],
   server: {workers: [], intraOpThreads: [], maxBatchSize: [], batchTimeoutMicros: [], cacheSize: [Number(opt('--cache-size', '10000'))]},
   serverFlags: [],
   warmupS: 1,

@@ -22,6 +22,7 @@
 import {startServeProcess} from '../src/bench/server-process.ts'
 import {ClosedLoop} from '../src/bench/closed-loop.ts'
 import {OpenLoop} from '../src/bench/open-loop.ts'
+import {tfsRestRequests} from '../src/bench/http-requests.ts'
 import {measurePoint} from '../src/bench/measure-point.ts'
 import {BodySource, loadSamples} from '../src/bench/body-source.ts'
 import {fetchSignature} from '../src/bench/target.ts'
@@ -54,7 +55,10 @@ try {
   const c = Number(server.ready.models[0]!.workers ?? workers)
   const samples = loadSamples(undefined, await fetchSignature(server.url, name)).samples
   const bodies = () => new BodySource(samples, {clientBatch: 1, repeatRatio: 0})
-  const cal = await measurePoint(new ClosedLoop({url: server.url, model: name, concurrency: 1, bodies: bodies()}), {...meas, metricsBase: server.url})
+  const cal = await measurePoint(new ClosedLoop({url: server.url, concurrency: 1, requests: tfsRestRequests(name, bodies())}), {
+    ...meas,
+    metricsBase: server.url,
+  })
   const r1 = cal.latency.meanMs / 1000
   const sw = (cal.server?.computeMsPerBatch ?? NaN) / 1000
   const req = (cal.server?.requestMs ?? NaN) / 1000
@@ -80,7 +84,7 @@ try {
   let ok = true
   for (const rho of rhos) {
     const rate = rho / bottleneck
-    const m = await measurePoint(new OpenLoop({url: server.url, model: name, rate, arrival: 'poisson', bodies: bodies(), seed: 11}), {
+    const m = await measurePoint(new OpenLoop({url: server.url, rate, arrival: 'poisson', requests: tfsRestRequests(name, bodies()), seed: 11}), {
       ...meas,
       metricsBase: server.url,
     })

@@ -9,6 +9,7 @@ import {DEFAULT_MODEL_NAME} from '../fixtures.js'
 import {minSamplesPerSide} from '../stats/mann-whitney.js'
 import {DEFAULT_SWEEP} from './defaults.js'
 import {validateOptions, type BenchOptions} from './options.js'
+import type {Protocol} from './protocol-bodies.js'
 import type {Arrival} from './schedule.js'
 import {splitFlags} from './server-process.js'
 
@@ -24,6 +25,8 @@ export interface BenchFlags {
   arrival: Arrival
   clientBatch?: number[]
   repeatRatio?: number[]
+  protocol?: Protocol[]
+  grpcTarget?: string
   workers?: number[]
   intraOpThreads?: number[]
   maxBatchSize?: number[]
@@ -65,6 +68,8 @@ export function buildBenchOptions(f: BenchFlags, args: {model?: string}): BenchO
     arrival: f.arrival,
     clientBatch: f.clientBatch ?? [1],
     repeatRatio: f.repeatRatio ?? [0],
+    protocol: f.protocol ?? ['tfs-rest'],
+    grpcTarget: f.grpcTarget,
     server: {
       workers: f.workers ?? [],
       intraOpThreads: f.intraOpThreads ?? [],

@@ -18,13 +18,12 @@ import autocannon from 'autocannon'
 import {TfsoptError} from '../errors.js'
 import {recordMs} from './histogram.js'
 import {newWindow, type LoadGenerator, type WindowCounters} from './window.js'
-import type {BodySource} from './body-source.js'
+import type {HttpRequests} from './http-requests.js'
 
 export interface ClosedLoopOptions {
   url: string
-  model: string
   concurrency: number
-  bodies: BodySource
+  requests: HttpRequests
   timeoutS?: number
 }
 
@@ -36,9 +35,9 @@ export class ClosedLoop implements LoadGenerator {
   constructor(private readonly opts: ClosedLoopOptions) {}
 
   async start(): Promise<void> {
-    const {url, model, concurrency, bodies} = this.opts
-    const batch = bodies.clientBatch
-    const path = `/v1/models/${encodeURIComponent(model)}:predict`
+    const {url, concurrency, requests} = this.opts
+    const batch = requests.clientBatch
+    const path = requests.path
     let failure: Error | undefined
     this.done = new Promise((resolve) => {
       this.instance = autocannon(
@@ -59,7 +58,8 @@ export class ClosedLoop implements LoadGenerator {
               setupRequest: (req) => {
                 this.win.sent++
                 this.outstanding++
-                return {...req, body: bodies.next()}
+                const r = requests.next()
+                return {...req, body: r.body, headers: {...req.headers, ...r.headers}}
               },
             },
           ],

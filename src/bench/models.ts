@@ -24,7 +24,9 @@ export type {GroupFits}
 
 export const serverKeyOf = (p: PointResult) => {
   const c = p.config.client
-  return JSON.stringify([p.config.model, p.config.server, c.clientBatch, c.repeatRatio])
+  const key: unknown[] = [p.config.model, p.config.server, c.clientBatch, c.repeatRatio]
+  if (c.protocol) key.push(c.protocol)
+  return JSON.stringify(key)
 }
 
 /** The USL's X(N) at N = 1, 2, …, 8 then every 25%, and at the largest measured N: enough points for a smooth chart. */

@@ -14,17 +14,16 @@ import http from 'node:http'
 import {recordMs} from './histogram.js'
 import {Schedule, type Arrival} from './schedule.js'
 import {newWindow, type LoadGenerator, type WindowCounters} from './window.js'
-import type {BodySource} from './body-source.js'
+import type {HttpRequests} from './http-requests.js'
 
 /** Node timers fire at ~1 ms granularity; later than this is a late send. */
 export const LATE_SEND_MS = 2
 
 export interface OpenLoopOptions {
   url: string
-  model: string
   rate: number
   arrival: Arrival
-  bodies: BodySource
+  requests: HttpRequests
   seed?: number
   timeoutS?: number
   maxSockets?: number
@@ -40,13 +39,11 @@ export class OpenLoop implements LoadGenerator {
   private pending = 0
   private drained?: () => void
   private readonly target: URL
-  private readonly path: string
 
   constructor(private readonly opts: OpenLoopOptions) {
     this.agent = new http.Agent({keepAlive: true, maxSockets: opts.maxSockets ?? 2048})
     this.schedule = new Schedule(opts.rate, opts.arrival, opts.seed ?? 1)
     this.target = new URL(opts.url)
-    this.path = `/v1/models/${encodeURIComponent(opts.model)}:predict`
   }
 
   async start(): Promise<void> {
@@ -73,8 +70,8 @@ export class OpenLoop implements LoadGenerator {
   }
 
   private send(intendedS: number): void {
-    const body = this.opts.bodies.next()
-    const batch = this.opts.bodies.clientBatch
+    const {body, headers} = this.opts.requests.next()
+    const batch = this.opts.requests.clientBatch
     const intendedNs = this.t0 + BigInt(Math.round(intendedS * 1e9))
     this.win.sent++
     this.pending++
@@ -98,9 +95,9 @@ export class OpenLoop implements LoadGenerator {
         agent: this.agent,
         host: this.target.hostname,
         port: this.target.port,
-        path: this.path,
+        path: this.opts.requests.path,
         method: 'POST',
-        headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)},
+        headers: {...headers, 'content-length': Buffer.byteLength(body)},
       },
       (res) => {
         const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300

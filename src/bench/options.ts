@@ -5,6 +5,7 @@
 import {usageError} from '../errors.js'
 import type {Arrival} from './schedule.js'
 import type {ClientConfig, ServerConfig} from '../results/bench-run.js'
+import {isGrpc, type Protocol} from './protocol-bodies.js'
 
 export interface BenchOptions {
   /** Model file for the built-in server (undefined with --url). */
@@ -19,6 +20,10 @@ export interface BenchOptions {
   arrival: Arrival
   clientBatch: number[]
   repeatRatio: number[]
+  /** Wire protocols, each a client variant of its own (default TF Serving REST). */
+  protocol: Protocol[]
+  /** host:port of an external server's gRPC endpoint (with --url and a gRPC protocol). */
+  grpcTarget?: string
   server: {workers: number[]; intraOpThreads: number[]; maxBatchSize: number[]; batchTimeoutMicros: number[]; cacheSize: number[]}
   serverFlags: string[]
   warmupS: number
@@ -86,11 +91,15 @@ export function serverGrid(o: BenchOptions): ServerConfig[] {
 /** Client-side variants other than the load level (which the grid or the adaptive search picks). */
 export function clientVariants(o: BenchOptions): Array<Omit<ClientConfig, 'concurrency' | 'rate'> & {loads: number[]}> {
   const out: Array<Omit<ClientConfig, 'concurrency' | 'rate'> & {loads: number[]}> = []
-  for (const clientBatch of o.clientBatch)
-    for (const repeatRatio of o.repeatRatio) {
-      if (o.concurrency.length) out.push({mode: 'closed', clientBatch, repeatRatio, loads: [...o.concurrency].sort((a, b) => a - b)})
-      if (o.rate.length) out.push({mode: 'open', arrival: o.arrival, clientBatch, repeatRatio, loads: [...o.rate].sort((a, b) => a - b)})
-    }
+  for (const p of o.protocol) {
+    // TF Serving REST stays unnamed so points keep the ids (and baselines) they had before --protocol.
+    const protocol = p === 'tfs-rest' ? {} : {protocol: p}
+    for (const clientBatch of o.clientBatch)
+      for (const repeatRatio of o.repeatRatio) {
+        if (o.concurrency.length) out.push({mode: 'closed', clientBatch, repeatRatio, ...protocol, loads: [...o.concurrency].sort((a, b) => a - b)})
+        if (o.rate.length) out.push({mode: 'open', arrival: o.arrival, clientBatch, repeatRatio, ...protocol, loads: [...o.rate].sort((a, b) => a - b)})
+      }
+  }
   return out
 }
 
@@ -104,6 +113,15 @@ export function validateOptions(o: BenchOptions): void {
   if (o.repeat < 1) throw usageError('--repeat can not be less than 1')
   if (o.sloP99Ms !== undefined && !(o.sloP99Ms > 0)) throw usageError('--slo-p99 must be a positive number of milliseconds')
   if (o.url && o.compareModel) throw usageError('--compare-model needs the built-in server (it serves each model in turn); drop --url')
+  if (!o.protocol.length) throw usageError('--protocol needs at least one protocol')
+  const grpc = o.protocol.filter(isGrpc)
+  if (o.url && grpc.length && !o.grpcTarget)
+    throw usageError(
+      `--protocol ${grpc.join(',')} against --url needs --grpc-target HOST:PORT (the server's gRPC port, e.g. 8500 for TF Serving); --url stays the REST address for status, metadata and metrics`,
+    )
+  if (o.grpcTarget && !o.url) throw usageError("--grpc-target names an external server's gRPC port: give it with --url (the built-in server opens its own)")
+  if (o.grpcTarget && !/^(\[[^\]]+\]|[^:/\s]+):\d{1,5}$/.test(o.grpcTarget))
+    throw usageError(`--grpc-target must be HOST:PORT (e.g. 10.0.0.5:8500), got "${o.grpcTarget}"`)
 }
 
 /** Canonical key of a point: the gate compares points with equal ids across runs. */
@@ -123,5 +141,6 @@ export function pointId(p: {model: string; server: ServerConfig; client: ClientC
   const c = p.client
   parts.push(c.mode === 'closed' ? `c=${c.concurrency}` : `rate=${c.rate}/${c.arrival}`)
   parts.push(`batch=${c.clientBatch}`, `repeat=${c.repeatRatio}`)
+  if (c.protocol) parts.push(`protocol=${c.protocol}`)
   return parts.join(',')
 }

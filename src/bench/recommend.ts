@@ -50,7 +50,7 @@ export function recommend(points: PointResult[], opts: {sloP99Ms?: number; model
   if (!best) return undefined
   const s = best.config.server
   const c = best.config.client
-  const load = c.mode === 'closed' ? `concurrency ${c.concurrency}` : `${c.rate} req/s (${c.arrival})`
+  const load = (c.mode === 'closed' ? `concurrency ${c.concurrency}` : `${c.rate} req/s (${c.arrival})`) + (c.protocol ? ` over ${c.protocol}` : '')
   return {
     pointId: best.id,
     reason: `highest throughput${opts.sloP99Ms !== undefined ? ` with p99 ≤ ${opts.sloP99Ms} ms` : ''} and no errors, at ${load}`,

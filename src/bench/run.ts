@@ -18,6 +18,13 @@ import {measurePoint, type BenchWindow, type PointMeasurement} from './measure-p
 import {clientVariants, pointId, serverGrid, type BenchOptions} from './options.js'
 import {startServeProcess, type ServerHandle} from './server-process.js'
 import {fetchSignature, probePredict, waitAvailable} from './target.js'
+import {GrpcLoad} from './grpc-load.js'
+import {isGrpc, type Protocol} from './protocol-bodies.js'
+import {requestsFor, type ProtocolRequests} from './protocol-requests.js'
+import {probeProtocol} from './probe-protocol.js'
+import {tfsRestRequests} from './http-requests.js'
+import type {SignatureInput} from './signature.js'
+import type {LoadGenerator} from './window.js'
 import {AdaptiveSearch, type LoadResult} from './adaptive.js'
 import {predictedKnee} from './models.js'
 import {GENERATOR_CPU_WARN} from './cpu.js'
@@ -67,9 +74,10 @@ interface ServerSession {
 }
 
 function clientAt(v: ClientVariant, load: number): ClientConfig {
+  const protocol = v.protocol ? {protocol: v.protocol} : {}
   return v.mode === 'closed'
-    ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
-    : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio}
+    ? {mode: 'closed', concurrency: load, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, ...protocol}
+    : {mode: 'open', rate: load, arrival: v.arrival, clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, ...protocol}
 }
 
 export class BenchEngine extends EventEmitter {
@@ -84,8 +92,12 @@ export class BenchEngine extends EventEmitter {
   private done = 0
   /** Where requests go: --url, or the built-in server now running. */
   private targetUrl: string
+  /** Where gRPC requests go: --grpc-target, or the built-in server's gRPC port. */
+  private grpcTarget?: string
   private firstStart = true
-  private readonly samplesByModel = new Map<string, Sample[]>()
+  private readonly samplesByModel = new Map<string, {samples: Sample[]; signature: SignatureInput[]}>()
+  /** (model, protocol) pairs whose probe request succeeded on the current server. */
+  private probed = new Set<string>()
   /** Adaptive choices per (model, server, variant), replayed in later repeats. */
   private readonly chosen = new Map<string, number[]>()
 
@@ -95,6 +107,7 @@ export class BenchEngine extends EventEmitter {
   ) {
     super()
     this.targetUrl = o.url ?? ''
+    this.grpcTarget = o.grpcTarget
   }
 
   private warn(msg: string): void {
@@ -195,22 +208,57 @@ export class BenchEngine extends EventEmitter {
       model: session.modelPath,
       modelName: o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined,
       config: server,
+      grpc: o.protocol.some(isGrpc),
     })
     this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url, pid: h.pid})
     if (!session.handle) session.modelName = h.ready.models?.[0]?.name ?? session.modelName
     session.handle = h
     this.targetUrl = h.url
+    this.grpcTarget = h.ready.grpc
+    this.probed.clear()
   }
 
   /** Request bodies for a model: loaded (and probed with one request) the first time it is served. */
   private async samplesFor(session: ServerSession): Promise<Sample[]> {
-    let samples = this.samplesByModel.get(session.modelPath)
-    if (!samples) {
-      samples = loadSamples(this.o.data, await fetchSignature(this.targetUrl, session.modelName)).samples
-      this.samplesByModel.set(session.modelPath, samples)
-      await probePredict(this.targetUrl, session.modelName, new BodySource(samples, {clientBatch: 1, repeatRatio: 0}).next())
+    let got = this.samplesByModel.get(session.modelPath)
+    if (!got) {
+      const signature = await fetchSignature(this.targetUrl, session.modelName)
+      got = {samples: loadSamples(this.o.data, signature).samples, signature}
+      this.samplesByModel.set(session.modelPath, got)
+      await probePredict(this.targetUrl, session.modelName, new BodySource(got.samples, {clientBatch: 1, repeatRatio: 0}).next())
     }
-    return samples
+    return got.samples
+  }
+
+  /** The requests of one point in its protocol; the first use of a protocol on a server is probed first. */
+  private async requestsAt(session: ServerSession, protocol: Protocol, bodies: BodySource, server: ServerConfig): Promise<ProtocolRequests> {
+    if (protocol === 'tfs-rest') return {kind: 'http', http: tfsRestRequests(session.modelName, bodies)}
+    const signature = this.samplesByModel.get(session.modelPath)?.signature ?? []
+    const reqs = requestsFor(protocol, session.modelName, bodies, signature)
+    const key = `${session.modelName}\0${protocol}`
+    if (!this.probed.has(key)) {
+      await probeProtocol(reqs, {url: this.targetUrl, grpcTarget: this.grpcTarget}, protocol)
+      this.probed.add(key)
+    }
+    if (reqs.pool && (server.cacheSize ?? 0) > 0)
+      this.warn(
+        `--protocol ${protocol} sends a pool of ${reqs.pool} requests converted once, in turn: with the server's cache on, every request after the first ${reqs.pool} repeats one, so cache hits exceed --repeat-ratio`,
+      )
+    return reqs
+  }
+
+  private generator(reqs: ProtocolRequests, v: ClientVariant, load: number, seed: number): LoadGenerator {
+    const o = this.o
+    const url = this.targetUrl
+    if (reqs.kind === 'grpc') {
+      const common = {target: this.grpcTarget ?? '', requests: reqs.grpc, method: reqs.method, timeoutS: o.timeoutS}
+      return v.mode === 'closed'
+        ? new GrpcLoad({...common, mode: 'closed', concurrency: load})
+        : new GrpcLoad({...common, mode: 'open', rate: load, arrival: v.arrival ?? 'poisson', seed})
+    }
+    return v.mode === 'closed'
+      ? new ClosedLoop({url, concurrency: load, requests: reqs.http, timeoutS: o.timeoutS})
+      : new OpenLoop({url, rate: load, arrival: v.arrival ?? 'poisson', requests: reqs.http, seed, timeoutS: o.timeoutS})
   }
 
   /** The load levels of one client variant: searched adaptively in the first repeat (later ones replay its choice), else the grid. */
@@ -253,10 +301,7 @@ export class BenchEngine extends EventEmitter {
     this.emit('point-start', {id, index: this.done, config, repeat: rep})
     const bodies = new BodySource(samples, {clientBatch: v.clientBatch, repeatRatio: v.repeatRatio, seed: o.seed + rep, freshStart: this.freshNext})
     const url = this.targetUrl
-    const gen =
-      v.mode === 'closed'
-        ? new ClosedLoop({url, model: session.modelName, concurrency: load, bodies, timeoutS: o.timeoutS})
-        : new OpenLoop({url, model: session.modelName, rate: load, arrival: v.arrival ?? 'poisson', bodies, seed: o.seed + rep, timeoutS: o.timeoutS})
+    const gen = this.generator(await this.requestsAt(session, (v.protocol ?? 'tfs-rest') as Protocol, bodies, server), v, load, o.seed + rep)
     const hists: Histogram[] = []
     const h = session.handle
     const m = await measurePoint(gen, {
@@ -423,6 +468,7 @@ export function settingsOf(o: BenchOptions): BenchSettings {
     arrival: o.arrival,
     clientBatch: o.clientBatch,
     repeatRatio: o.repeatRatio,
+    protocol: o.protocol,
     server: o.server,
     serverFlags: o.serverFlags,
     data: o.data ?? null,

@@ -16,6 +16,8 @@ import type {ServerConfig} from '../results/bench-run.js'
 export interface ReadyInfo {
   event: 'ready'
   url: string
+  /** host:port of its gRPC endpoint, when started with --grpc-port. */
+  grpc?: string
   pid: number
   models: Array<Record<string, unknown> & {name: string}>
 }
@@ -67,11 +69,23 @@ export async function startServeProcess(opts: {
   model: string
   modelName?: string
   config: ServerConfig
+  /** Also open the gRPC port (an ephemeral one), for gRPC protocols. */
+  grpc?: boolean
   startTimeoutMs?: number
   env?: NodeJS.ProcessEnv
 }): Promise<ServerHandle> {
   const {cmd, args} = cliCommand()
-  const full = [...args, 'serve', opts.model, '--json', '--port', '0', ...(opts.modelName ? ['--model-name', opts.modelName] : []), ...serverArgs(opts.config)]
+  const full = [
+    ...args,
+    'serve',
+    opts.model,
+    '--json',
+    '--port',
+    '0',
+    ...(opts.modelName ? ['--model-name', opts.modelName] : []),
+    ...(opts.grpc ? ['--grpc-port', '0'] : []),
+    ...serverArgs(opts.config),
+  ]
   const child: ChildProcess = spawn(cmd, full, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...opts.env}, cwd: PACKAGE_ROOT})
   let exited = false
   let exitCode: number | null = null

@@ -6,6 +6,7 @@ import {alphaFlag, fractionFlag, numberFlag, numberListFlag} from '../cli/flags.
 import {EXIT, TfsoptError, errorMessage} from '../errors.js'
 import {buildBenchOptions, POINT_DEFAULTS} from '../bench/build-options.js'
 import {DEFAULT_SWEEP} from '../bench/defaults.js'
+import {PROTOCOLS, parseProtocol} from '../bench/protocol-bodies.js'
 import {BenchEngine} from '../bench/run.js'
 import {attachProgress} from '../bench/progress.js'
 import type {Arrival} from '../bench/schedule.js'
@@ -32,6 +33,8 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     '<%= config.bin %> bench --sweep',
     '<%= config.bin %> bench model.onnx --concurrency 1:32:x2 --max-batch-size 1,8,32 --slo-p99 20 --html report.html',
     '<%= config.bin %> bench --url http://127.0.0.1:8501 --model-name mnist --rate 100,200,400 --arrival poisson',
+    '<%= config.bin %> bench --concurrency 1,8,32 --protocol tfs-rest,tfs-grpc,v2-rest-binary',
+    '<%= config.bin %> bench --url http://10.0.0.5:8501 --grpc-target 10.0.0.5:8500 --model-name resnet --protocol tfs-grpc --concurrency 8,32',
     '<%= config.bin %> bench --sweep --search adaptive --slo-p99 15 --out run.json',
     '<%= config.bin %> bench --concurrency 8 --repeat 4 --baseline base.json',
   ]
@@ -42,6 +45,12 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
 
   static override flags = {
     url: Flags.string({description: 'benchmark this TF-Serving-compatible REST endpoint instead of a built-in server'}),
+    protocol: Flags.string({
+      description: `wire protocol(s) to load the server with (list; default tfs-rest): ${PROTOCOLS.join(', ')} — each is a client variant of its own, measured side by side`,
+      multiple: true,
+      delimiter: ',',
+    }),
+    'grpc-target': Flags.string({description: "with --url and a gRPC protocol: the server's gRPC HOST:PORT (TF Serving: 8500; Triton: 8001)"}),
     'model-name': Flags.string({description: 'model name at the endpoint (required with --url)'}),
     sweep: Flags.boolean({description: 'run the default sweep for whatever lists are not given'}),
     concurrency: numberListFlag('closed-loop concurrency levels (list)', positiveWhole),
@@ -115,6 +124,8 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
         arrival: flags.arrival as Arrival,
         clientBatch: flags['client-batch'],
         repeatRatio: flags['repeat-ratio'],
+        protocol: flags.protocol ? [...new Set(flags.protocol.map((p) => parseProtocol(p.trim())))] : undefined,
+        grpcTarget: flags['grpc-target'],
         workers: flags.workers,
         intraOpThreads: flags['intra-op-threads'],
         maxBatchSize: flags['max-batch-size'],

@@ -9,6 +9,7 @@ const COLUMNS: Array<keyof Row> = [
   'load',
   'clientBatch',
   'repeatRatio',
+  'protocol',
   'throughput',
   'inferencesPerSec',
   'meanMs',

@@ -10,6 +10,7 @@ export interface Row {
   load: string
   clientBatch: number
   repeatRatio: number
+  protocol: string
   throughput: number
   inferencesPerSec: number
   meanMs: number
@@ -51,7 +52,8 @@ export const serverLabel = (p: PointResult): string => {
 
 export const loadLabel = (p: PointResult): string => {
   const c = p.config.client
-  return c.mode === 'closed' ? `c=${c.concurrency}` : `${c.rate}/s ${c.arrival === 'constant' ? 'const' : 'poisson'}`
+  const load = c.mode === 'closed' ? `c=${c.concurrency}` : `${c.rate}/s ${c.arrival === 'constant' ? 'const' : 'poisson'}`
+  return c.protocol ? `${c.protocol} ${load}` : load
 }
 
 /**
@@ -86,6 +88,7 @@ export function toRows(run: BenchRun): Row[] {
       load: loadLabel(p),
       clientBatch: p.config.client.clientBatch,
       repeatRatio: p.config.client.repeatRatio,
+      protocol: p.config.client.protocol ?? 'tfs-rest',
       throughput: p.throughput,
       inferencesPerSec: p.inferencesPerSec,
       meanMs: p.latency.meanMs,

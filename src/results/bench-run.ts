@@ -38,6 +38,8 @@ export interface ClientConfig {
   arrival?: 'poisson' | 'constant'
   clientBatch: number
   repeatRatio: number
+  /** The wire protocol (tfs-grpc, v2-rest, v2-rest-binary, v2-grpc); absent = TF Serving REST, as in runs before it existed. */
+  protocol?: string
 }
 
 export interface PointConfig {
@@ -205,6 +207,8 @@ export interface BenchSettings {
   arrival: 'poisson' | 'constant'
   clientBatch: number[]
   repeatRatio: number[]
+  /** Wire protocols measured (absent in runs before --protocol: TF Serving REST). */
+  protocol?: string[]
   server: {workers: number[]; intraOpThreads: number[]; maxBatchSize: number[]; batchTimeoutMicros: number[]; cacheSize: number[]}
   serverFlags: string[]
   data: string | null
