@@ -6,7 +6,7 @@
  */
 import {readdirSync, realpathSync, statSync} from 'node:fs'
 import {sep} from 'node:path'
-import {TfsoptError, errorMessage, notFound} from '../errors.js'
+import {TfsoptError, badRequest, errorMessage, notFound} from '../errors.js'
 import {detectModel, listVersions, type DetectedModel} from '../models/detect.js'
 import type {ResponseCache} from './cache.js'
 import type {ModelState, ServerMetrics} from './metrics.js'
@@ -28,7 +28,19 @@ interface Managed {
   versions: Map<number, VersionEntry>
   served?: number
   busy: boolean
+  /** Unloaded through the repository API: no version is wanted until it is loaded again. */
+  unloaded?: boolean
 }
+
+/** One model of the repository listing (KServe v2's repository extension). */
+export interface RepositoryEntry {
+  name: string
+  version?: string
+  state: 'READY' | 'UNAVAILABLE' | 'LOADING' | 'UNLOADING'
+  reason: string
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 20))
 
 function choose(policy: VersionPolicy | undefined, present: number[]): number[] {
   if (!policy || 'latest' in policy) return present.slice(-(policy && 'latest' in policy ? (policy.latest.num_versions ?? 1) : 1))
@@ -138,7 +150,7 @@ export class ModelManager {
 
   /** Loads what the policy wants and is not loaded, then unloads what it no longer wants. */
   private async sync(m: Managed, initial: boolean): Promise<void> {
-    if (m.busy || this.closed) return
+    if (m.busy || this.closed || m.unloaded) return
     m.busy = true
     try {
       const present = m.base ? listVersions(m.base) : [1]
@@ -224,6 +236,8 @@ export class ModelManager {
       if (v === undefined) throw notFound(`model '${name}' has no version label '${label}'; labels: ${Object.keys(m.spec.labels ?? {}).join(', ') || 'none'}`)
     }
     if (v === undefined) {
+      if (m.unloaded)
+        throw new TfsoptError('E_UNAVAILABLE', `model '${name}' is unloaded; load it again with POST /v2/repository/models/${encodeURIComponent(name)}/load`)
       if (m.served === undefined) throw new TfsoptError('E_UNAVAILABLE', `model '${name}' has no AVAILABLE version yet`)
       v = m.served
     }
@@ -265,8 +279,76 @@ export class ModelManager {
     return out
   }
 
+  /** Whether every model that is meant to be loaded (not unloaded through the repository API) serves a version. */
   allAvailable(): boolean {
-    return [...this.models.values()].every((m) => m.served !== undefined)
+    return [...this.models.values()].every((m) => m.unloaded || m.served !== undefined)
+  }
+
+  /** Every model this server knows, loaded or not, with each AVAILABLE version (the v2 repository index). */
+  repository(): RepositoryEntry[] {
+    const out: RepositoryEntry[] = []
+    for (const [name, m] of this.models) {
+      const avail = [...m.versions.values()].filter((e) => e.state === 'AVAILABLE').sort((a, b) => a.version - b.version)
+      for (const e of avail) out.push({name, version: String(e.version), state: 'READY', reason: ''})
+      if (avail.length) continue
+      const loading = [...m.versions.values()].some((e) => e.state === 'LOADING')
+      const unloading = [...m.versions.values()].some((e) => e.state === 'UNLOADING')
+      const failed = [...m.versions.values()].find((e) => e.error)
+      out.push({
+        name,
+        state: loading ? 'LOADING' : unloading ? 'UNLOADING' : 'UNAVAILABLE',
+        reason: m.unloaded ? 'unloaded' : (failed?.error ?? ''),
+      })
+    }
+    return out
+  }
+
+  /** Waits for a poll of the model to finish, then holds it (load/unload must not interleave with one). */
+  private async hold(m: Managed): Promise<void> {
+    while (m.busy) await tick()
+    m.busy = true
+  }
+
+  /**
+   * Unloads every version of a model (the v2 repository extension): new requests are refused at once,
+   * the ones queued drain (bounded by drainMs), and polling leaves the model alone until it is loaded again.
+   */
+  async unloadModel(name: string, drainMs = 10_000): Promise<void> {
+    const m = this.get(name)
+    await this.hold(m)
+    try {
+      m.unloaded = true
+      const loaded = [...m.versions.values()].filter((e) => e.servable)
+      for (const e of loaded) this.setState(m, e, 'UNLOADING')
+      this.updateServed(m)
+      await Promise.all(
+        loaded.map(async (e) => {
+          await e.servable!.unload(drainMs)
+          e.servable = undefined
+          this.setState(m, e, 'END')
+        }),
+      )
+      this.log(`${name}: unloaded (repository API)`)
+    } finally {
+      m.busy = false
+    }
+  }
+
+  /** Loads a model's wanted versions again (or retries a model none of whose versions loaded); fails when none loads. */
+  async loadModel(name: string): Promise<void> {
+    const m = this.get(name)
+    if (this.closed) throw new TfsoptError('E_UNAVAILABLE', 'the server is shutting down')
+    while (m.busy) await tick()
+    m.unloaded = false
+    for (const e of m.versions.values()) e.failedSig = undefined
+    await this.sync(m, false)
+    if (m.served === undefined) {
+      const errs = [...m.versions.values()]
+        .filter((e) => e.error)
+        .map((e) => `version ${e.version}: ${e.error}`)
+        .join('; ')
+      throw badRequest(`model '${name}' did not load${errs ? ` (${errs})` : ''}`)
+    }
   }
 
   /** Stops polling, drains every loaded version (bounded by drainMs) and stops the workers. */

@@ -6,7 +6,7 @@
 import type {Feeds, Tensor} from '../runtime/types.js'
 import {makeAuthCheck} from './auth.js'
 import {cacheKey, type ResponseCache} from './cache.js'
-import type {ModelManager} from './model-manager.js'
+import type {ModelManager, RepositoryEntry} from './model-manager.js'
 import type {Servable} from './servable.js'
 
 /** One version's entry in TF Serving's GetModelStatus answer (the REST form; gRPC converts it). */
@@ -30,6 +30,10 @@ export interface PredictPath {
   predict(s: Servable, feeds: Feeds, signature: string): Promise<Record<string, Tensor>>
   /** Checks an `Authorization` value ("Bearer <key>"); always true without an API key. */
   authorized(header: string | undefined): boolean
+  /** The model repository: every model known, loaded or not. */
+  repository(): RepositoryEntry[]
+  load(model: string): Promise<void>
+  unload(model: string): Promise<void>
 }
 
 export function makePredictPath(manager: ModelManager, cache: ResponseCache, apiKey: string | undefined): PredictPath {
@@ -41,6 +45,9 @@ export function makePredictPath(manager: ModelManager, cache: ResponseCache, api
     available: () => manager.available(),
     ready: () => manager.allAvailable(),
     authorized,
+    repository: () => manager.repository(),
+    load: (model) => manager.loadModel(model),
+    unload: (model) => manager.unloadModel(model),
     async predict(s, feeds, signature) {
       const vm = s.metrics
       let key: string | undefined

@@ -3,7 +3,7 @@
  *   GET  /v2, /v2/health/live, /v2/health/ready
  *   GET  /v2/models/{m}[/versions/{v}], .../ready
  *   POST /v2/models/{m}[/versions/{v}]/infer   (JSON, or with the binary tensor data extension)
- *   POST /v2/repository/index
+ *   POST /v2/repository/index, /v2/repository/models/{m}/load, /v2/repository/models/{m}/unload
  * The HTTP front reads the body and writes the answer; this module only maps a request to an answer.
  */
 import {badRequest, notFound, TfsoptError} from '../../errors.js'
@@ -18,9 +18,19 @@ import {V2_DATATYPE} from './v2-tensor.js'
 export type V2Route =
   | {kind: 'server' | 'live' | 'ready' | 'repository-index'}
   | {kind: 'model' | 'model-ready' | 'infer'; model: string; version?: number}
+  | {kind: 'repository-load' | 'repository-unload'; model: string}
   | {kind: 'none'}
 
 const MODEL = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?\/?$/
+const REPOSITORY_MODEL = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)\/?$/
+
+const decoded = (s: string): string | undefined => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return undefined
+  }
+}
 
 /** Route for a pathname under /v2 (undefined for any other pathname). */
 export function v2Route(pathname: string): V2Route | undefined {
@@ -29,14 +39,15 @@ export function v2Route(pathname: string): V2Route | undefined {
   if (pathname === '/v2/health/live') return {kind: 'live'}
   if (pathname === '/v2/health/ready') return {kind: 'ready'}
   if (pathname === '/v2/repository/index') return {kind: 'repository-index'}
+  const rm = REPOSITORY_MODEL.exec(pathname)
+  if (rm) {
+    const model = decoded(rm[1]!)
+    return model === undefined ? {kind: 'none'} : {kind: rm[2] === 'load' ? 'repository-load' : 'repository-unload', model}
+  }
   const m = MODEL.exec(pathname)
   if (!m) return {kind: 'none'}
-  let model: string
-  try {
-    model = decodeURIComponent(m[1]!)
-  } catch {
-    return {kind: 'none'}
-  }
+  const model = decoded(m[1]!)
+  if (model === undefined) return {kind: 'none'}
   const version = m[2] === undefined ? undefined : /^\d+$/.test(m[2]) ? Number(m[2]) : NaN
   return {kind: m[3] === '/ready' ? 'model-ready' : m[3] === '/infer' ? 'infer' : 'model', model, version}
 }
@@ -61,6 +72,19 @@ const json = (status: number, v: unknown): V2Answer => ({status, body: JSON.stri
 const header = (h: V2Request['headers'], name: string) => {
   const v = h[name]
   return Array.isArray(v) ? v[0] : v
+}
+
+/** An optional JSON object body (the repository endpoints): empty is {}, anything else must be an object. */
+function jsonBody(b: Buffer): Record<string, unknown> {
+  if (!b.length || !b.toString().trim()) return {}
+  let v: unknown
+  try {
+    v = JSON.parse(b.toString())
+  } catch {
+    throw badRequest('the request body is not valid JSON')
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('the request body must be a JSON object')
+  return v as Record<string, unknown>
 }
 
 function want(method: string, allowed: string): void {
@@ -99,7 +123,7 @@ export function v2ModelMetadata(path: PredictPath, s: Servable) {
   }
 }
 
-export const V2_SERVER = {name: 'tfsopt', version: TFSOPT_VERSION, extensions: ['binary_tensor_data']}
+export const V2_SERVER = {name: 'tfsopt', version: TFSOPT_VERSION, extensions: ['binary_tensor_data', 'model_repository']}
 
 export async function handleV2(r: V2Route, req: V2Request, path: PredictPath): Promise<V2Answer> {
   switch (r.kind) {
@@ -116,9 +140,23 @@ export async function handleV2(r: V2Route, req: V2Request, path: PredictPath): P
     }
     case 'repository-index': {
       want(req.method, 'POST')
-      const index: {name: string; version: string; state: string}[] = []
-      for (const s of path.available()) index.push({name: s.model, version: String(s.version), state: 'READY'})
-      return json(200, index)
+      // {"ready": true} lists only what can be inferred with now (the extension's one request field).
+      const onlyReady = (jsonBody(await req.body()) as {ready?: unknown}).ready === true
+      return json(
+        200,
+        path.repository().filter((e) => !onlyReady || e.state === 'READY'),
+      )
+    }
+    case 'repository-load':
+    case 'repository-unload': {
+      want(req.method, 'POST')
+      if (!path.has(r.model))
+        throw notFound(`model '${r.model}' is not in this server's repository (the models given to tfsopt serve or its --model-config-file)`)
+      const p = (jsonBody(await req.body()) as {parameters?: unknown}).parameters
+      if (p !== undefined && (typeof p !== 'object' || p === null || Object.keys(p).length))
+        throw badRequest('load/unload parameters (e.g. a "config" override) are not supported; change the --model-config-file instead')
+      await (r.kind === 'repository-load' ? path.load(r.model) : path.unload(r.model))
+      return json(200, {})
     }
     case 'model': {
       want(req.method, 'GET')
