@@ -3,7 +3,8 @@
  * (src/queueing via models.ts), the Pareto front, the recommendation and the run-level warnings, added
  * to the BenchRun in place — so reports only render what is stored here.
  */
-import {cacheRows, fitGroup, predictionsFor, serverKeyOf, type GroupFits} from './models.js'
+import {cacheRows, calibrationPoint, fitGroup, predictionsFor, serverKeyOf, type GroupFits} from './models.js'
+import {pointPrediction} from '../results/main-prediction.js'
 import {paretoFront} from './pareto.js'
 import {recommend} from './recommend.js'
 import type {BenchRun, PointResult} from '../results/bench-run.js'
@@ -27,6 +28,13 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
     const p = run.points.find((x) => x.id === id)
     // First, so the tables show the cache mixture as this point's prediction (the article's form is flagged, never chosen).
     if (p) p.queueing = [...rows, ...(p.queueing ?? [])]
+  }
+  for (const pts of groups.values()) {
+    const cal = calibrationPoint(pts)?.id
+    for (const p of pts) {
+      const pred = pointPrediction(p, cal)
+      if (pred) p.prediction = pred
+    }
   }
   const usable = run.points.filter((p) => !p.failed && p.errors.total === 0 && Number.isFinite(p.latency.p99Ms))
   run.pareto = paretoFront(usable.map((p) => ({id: p.id, throughput: p.inferencesPerSec, p99Ms: p.latency.p99Ms}))).map((p) => p.id)

@@ -1,7 +1,10 @@
 /**
  * The flat per-point row every tabular report (table, CSV, Markdown) prints, so the three agree.
  */
-import type {BenchRun, PointResult, PredictionRow} from '../results/bench-run.js'
+import type {BenchRun, PointResult} from '../results/bench-run.js'
+import {mainPrediction} from '../results/main-prediction.js'
+
+export {mainPrediction}
 
 export interface Row {
   id: string
@@ -33,6 +36,8 @@ export interface Row {
   predictedMeanMs?: number
   predictedBy?: string
   relErr?: number
+  /** The shown prediction restates this point (it was calibrated on it): no error to show. */
+  calibration: boolean
   violated: string
   pareto: boolean
   recommended: boolean
@@ -54,22 +59,6 @@ export const loadLabel = (p: PointResult): string => {
   const c = p.config.client
   const load = c.mode === 'closed' ? `c=${c.concurrency}` : `${c.rate}/s ${c.arrival === 'constant' ? 'const' : 'poisson'}`
   return c.protocol ? `${c.protocol} ${load}` : load
-}
-
-/**
- * The mean-latency prediction to show: the first model whose assumptions hold, else the first. A
- * closed-loop point with server batching on (max batch size > 1) shows the batch tandem MVA instead,
- * violated assumptions or not — calibrated from the other points' throughput when there is such a row,
- * else from the lone client. Measured on the MNIST MLP at max batch 32 (docs/BENCHMARKS.md, "Batched
- * points: tandem prediction vs measured"), 25 points at 2–32 clients: median |error| 23% and 97% for the
- * two, 242% for the one-station MVA, which they beat at 22 and 24 of the 25 points. Open-loop points keep
- * the first choice (there the tandem was not closer than M/M/c), and a cache mixture keeps precedence.
- */
-export function mainPrediction(p: PointResult): PredictionRow | undefined {
-  const rows = (p.queueing ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
-  const batchedClosed = p.config.client.mode === 'closed' && (p.config.server.maxBatchSize ?? 1) > 1 && !rows.some((r) => r.kind === 'cache-mixture')
-  const tandem = batchedClosed ? (rows.find((r) => r.kind === 'batch-tandem-others') ?? rows.find((r) => r.kind === 'batch-tandem-lone-client')) : undefined
-  return tandem ?? rows.find((r) => !r.assumptionsViolated.length) ?? rows[0]
 }
 
 const spreadLabel = (sp: {min: number; max: number} | null | undefined): string => (sp ? `${sp.min.toFixed(2)}–${sp.max.toFixed(2)}` : '')
@@ -109,7 +98,9 @@ export function toRows(run: BenchRun): Row[] {
       serverCpu: p.serverCpuCores ?? s.cpuCores,
       predictedMeanMs: q?.predicted != null ? q.predicted * 1000 : undefined,
       predictedBy: q?.model,
-      relErr: q?.relErr ?? undefined,
+      // A calibration point's "error" is its own input restated (0%): shown as such, not as accuracy.
+      relErr: p.prediction?.calibration ? undefined : (q?.relErr ?? undefined),
+      calibration: p.prediction?.calibration ?? false,
       violated: [...violated].join('; '),
       pareto: pareto.has(p.id),
       recommended: rec === p.id,

@@ -47,11 +47,11 @@ export function renderTable(run: BenchRun): string {
       fmt(r.batchSize, 1),
       pct(r.cacheHitRatio),
       `${fmt(r.clientCpu, 2)}/${fmt(r.serverCpu, 2)}`,
-      r.predictedMeanMs !== undefined ? `${fmtMs(r.predictedMeanMs)} (${r.predictedBy}, ${pct(r.relErr)})` : '–',
+      r.predictedMeanMs !== undefined ? `${fmtMs(r.predictedMeanMs)} (${r.predictedBy}, ${r.calibration ? 'calibration point' : pct(r.relErr)})` : '–',
       mark,
     ])
   }
-  return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; predicted = queueing model (src/queueing) with relative error`
+  return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; predicted = queueing model (src/queueing) with relative error; a calibration point is the model's input, not a forecast`
 }
 
 export function renderRecommendation(rec: Recommendation | null | undefined): string {

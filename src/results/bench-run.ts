@@ -125,6 +125,15 @@ export interface StabilityRecord {
   maxWindows: number
 }
 
+/** One point's shown prediction: `calibration` marks a point the model was calibrated on (not a forecast). */
+export interface PointPrediction {
+  model: string
+  meanMs: number
+  /** Predicted throughput (req/s) by the same model, null where it predicts none. */
+  throughput: number | null
+  calibration: boolean
+}
+
 export interface PointResult {
   /** Canonical key of the configuration: points with the same id in two runs are compared. */
   id: string
@@ -155,6 +164,8 @@ export interface PointResult {
   group?: string
   /** Every applicable queueing model's prediction for this point beside the measurement. */
   queueing?: PredictionRow[]
+  /** The prediction the reports show for this point (absent when no model could predict it). */
+  prediction?: PointPrediction
 }
 
 /** Queueing fits per group of points (one server setting), from src/queueing. */
