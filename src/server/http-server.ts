@@ -3,6 +3,7 @@
  * handler (predict-handler.ts) or the others (admin-handlers.ts), per-request metrics and graceful
  * drain. Body reading is in body-reader.ts, answers in http-reply.ts. Inference happens in the workers.
  */
+import {waitIdle} from './drain.js'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import {TfsoptError, errorMessage, notFound} from '../errors.js'
 import {handleAdmin} from './admin-handlers.js'
@@ -170,17 +171,11 @@ export class HttpFront {
   }
 
   /** Stops accepting, lets in-flight requests finish (up to drainMs); returns the time left. */
-  async drain(drainMs: number): Promise<number> {
-    const t0 = Date.now()
+  drain(drainMs: number): Promise<number> {
     this.draining = true
     this.server.close()
     this.server.closeIdleConnections()
-    if (this.inflight > 0) {
-      let t: NodeJS.Timeout | undefined
-      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise<void>((r) => (t = setTimeout(r, drainMs)))])
-      clearTimeout(t)
-    }
-    return Math.max(0, drainMs - (Date.now() - t0))
+    return waitIdle(this.inflight, this.idleWaiters, drainMs)
   }
 
   closeAll(): void {

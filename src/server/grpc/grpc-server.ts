@@ -4,6 +4,7 @@
  * sharing the model versions, batchers, cache, API key and metrics with the HTTP side. Requests are
  * counted in the same per-version series as REST (by the HTTP status REST would have answered).
  */
+import {waitIdle} from '../drain.js'
 import {Server, ServerCredentials, type Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation} from '@grpc/grpc-js'
 import {TfsoptError} from '../../errors.js'
 import type {ServerMetrics, VersionMetrics} from '../metrics.js'
@@ -99,15 +100,9 @@ export class GrpcFront {
   }
 
   /** Refuses new calls (UNAVAILABLE), lets in-flight ones finish (up to drainMs); returns the time left. */
-  async drain(drainMs: number): Promise<number> {
-    const t0 = Date.now()
+  drain(drainMs: number): Promise<number> {
     this.draining = true
-    if (this.inflight > 0) {
-      let t: NodeJS.Timeout | undefined
-      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise<void>((r) => (t = setTimeout(r, drainMs)))])
-      clearTimeout(t)
-    }
-    return Math.max(0, drainMs - (Date.now() - t0))
+    return waitIdle(this.inflight, this.idleWaiters, drainMs)
   }
 
   closeAll(): void {
