@@ -26,6 +26,7 @@ test('quantize --json prints the report on stdout and writes the model', () => {
   assert.equal(rep.mode, 'dynamic')
   assert.ok(rep.size.ratio < 0.27)
   assert.ok(rep.measurement.fidelity.cosineSimilarity > 0.999)
+  assert.ok(Array.isArray(rep.warnings), 'every report carries a warnings array')
   assert.ok(existsSync(out))
 })
 

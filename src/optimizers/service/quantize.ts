@@ -20,6 +20,7 @@ import {headOf, loadOptional, syntheticDataset} from './data.js'
 import {measure, open, smokeTest, type Measurement} from './measure.js'
 import {onnxBuilder, tfjsBuilder, type Builder, type OnnxMode, type Params} from './candidate.js'
 import {accuracyAwareFallback, type FallbackResult} from './accuracy-aware.js'
+import {AUTO_HINT, slowdownWarnings} from './warnings.js'
 
 export interface QuantizeArgs {
   input: string
@@ -62,6 +63,8 @@ export interface OptimizeReport {
   skipped: SkippedEntry[]
   notes: string[]
   measurement: Measurement
+  /** Problems with the result itself (e.g. slower than the input at a measured batch); also printed. */
+  warnings: string[]
   accuracyAware?: {budget: number; met: boolean; keptFloat: string[]; ranking: FallbackResult['ranking']; trials: FallbackResult['trials']}
 }
 
@@ -250,6 +253,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
       skipped: final.plan.skipped,
       notes: [...notes, ...final.plan.notes],
       measurement,
+      warnings: slowdownWarnings(measurement.latency, `${mode} model`, threads, AUTO_HINT),
       accuracyAware:
         fallback && a.maxAccuracyDrop !== undefined
           ? {budget: a.maxAccuracyDrop, met: fallback.met, keptFloat: fallback.best.keptFloat, ranking: fallback.ranking, trials: fallback.trials}

@@ -43,6 +43,7 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
     lines.push(st.toString() + (r.skipped.length > 20 ? `\n… and ${r.skipped.length - 20} more (see --json)` : ''))
   }
   for (const n of r.notes) lines.push(`note: ${n}`)
+  for (const w of r.warnings ?? []) lines.push(`warning: ${w}`)
   if (r.verdict) lines.push(r.verdict)
   const aa = r.accuracyAware
   if (aa)
