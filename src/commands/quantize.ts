@@ -16,15 +16,22 @@ export default class Quantize extends BaseCommand {
   static override examples = [
     '<%= config.bin %> quantize fixtures/models/mnist-mlp.onnx --out /tmp/mlp-int8.onnx --mode dynamic --eval-data fixtures/data/mnist-eval.json',
     '<%= config.bin %> quantize model.onnx --out model-qdq.onnx --mode static --per-channel --calibration-data calib.jsonl --calibration-method percentile --percentile 99.99',
+    '<%= config.bin %> quantize fixtures/models/mnist-mlp.onnx --out /tmp/mlp-auto.onnx --mode auto --eval-data fixtures/data/mnist-eval.json --latency-batches 1,32 --threads 2',
     '<%= config.bin %> quantize fixtures/models/mnist-mlp-tfjs --out /tmp/mlp-tfjs-uint8 --mode uint8',
   ]
   static override args = {input: Args.string({required: true, description: 'model: .onnx file, or TF.js model.json / its directory'})}
   static override flags = {
     out: Flags.string({char: 'o', required: true, description: 'output .onnx file, or directory for a TF.js model'}),
     mode: Flags.string({
-      description: 'ONNX: dynamic|static|weight-only|float16 (default dynamic); TF.js: uint8|uint16|float16 (default uint8)',
-      options: ['dynamic', 'static', 'weight-only', 'float16', 'uint8', 'uint16'],
+      description:
+        'ONNX: dynamic|static|weight-only|float16|auto (default dynamic; auto times each node in every precision and keeps only what is faster); TF.js: uint8|uint16|float16 (default uint8)',
+      options: ['dynamic', 'static', 'weight-only', 'float16', 'auto', 'uint8', 'uint16'],
     }),
+    objective: Flags.string({
+      options: ['latency', 'size', 'balanced'],
+      description: '--mode auto: what to minimise among candidates that are not slower at any batch (balanced: latency ratio × size ratio)',
+    }),
+    'min-cosine': Flags.string({description: '--mode auto: fidelity budget, cosine similarity against float32 on the data (default 0.99)'}),
     'per-channel': Flags.boolean({description: 'one scale per output channel for weights (needs opset 13)', default: false}),
     'reduce-range': Flags.boolean({description: '7-bit weights (int8 −64..64, uint8 0..127) against u8s8 saturation on CPUs without VNNI', default: false}),
     'weight-type': Flags.string({options: ['int8', 'uint8'], default: 'int8', description: 'int8 is symmetric, uint8 asymmetric'}),
@@ -51,7 +58,10 @@ export default class Quantize extends BaseCommand {
       options: [...DEVICES],
       default: 'cpu',
     }),
-    threads: Flags.integer({min: 1, default: 1, description: 'intra-op threads for every latency measurement (both models)'}),
+    threads: Flags.integer({
+      min: 1,
+      description: "intra-op threads for every latency measurement (both models); default 1, under --mode auto `tfsopt serve`'s default (cores ÷ workers)",
+    }),
     'latency-batches': Flags.string({default: '1,32', description: 'batch sizes for the latency comparison'}),
     'strip-names': Flags.boolean({
       description:
@@ -86,6 +96,8 @@ export default class Quantize extends BaseCommand {
       exclude: flags.exclude,
       evalData: flags['eval-data'],
       maxAccuracyDrop: num(flags['max-accuracy-drop'], 'max-accuracy-drop', 0, 100),
+      objective: flags.objective as 'latency' | 'size' | 'balanced' | undefined,
+      minCosine: num(flags['min-cosine'], 'min-cosine', -1, 1),
       maxTrials: flags['max-trials'],
       force: flags.force,
       stripNames: flags['strip-names'],

@@ -18,6 +18,18 @@ const noTemps = () =>
     [],
   )
 
+test('quantize --mode auto --json: the auto section, and latency not above float32 in its own figures', () => {
+  const out = join(dir, 'auto.onnx')
+  const r = run('quantize', MLP, '--out', out, '--mode', 'auto', '--latency-batches', '32', '--threads', '1', '--json')
+  assert.equal(r.code, 0, r.err)
+  const rep = JSON.parse(r.out)
+  assert.equal(rep.mode, 'auto')
+  assert.equal(rep.auto.chosen, 'dynamic', 'without data only dynamic is a candidate')
+  for (const l of rep.measurement.latency) assert.ok(l.ratio <= 1, JSON.stringify(l))
+  assert.deepEqual(rep.warnings, [])
+  assert.ok(existsSync(out))
+})
+
 test('quantize --json prints the report on stdout and writes the model', () => {
   const out = join(dir, 'ok.onnx')
   const r = run('quantize', MLP, '--out', out, '--mode', 'dynamic', '--eval-data', EVAL, '--latency-batches', '1', '--json')
@@ -26,6 +38,7 @@ test('quantize --json prints the report on stdout and writes the model', () => {
   assert.equal(rep.mode, 'dynamic')
   assert.ok(rep.size.ratio < 0.27)
   assert.ok(rep.measurement.fidelity.cosineSimilarity > 0.999)
+  assert.ok(Array.isArray(rep.warnings), 'every report carries a warnings array')
   assert.ok(existsSync(out))
 })
 

@@ -61,7 +61,7 @@ export async function measure(
   cand: InferenceSession,
   ds: Dataset,
   latencyDs: Dataset,
-  opts: {threads: number; batches: number[]; refOutputs?: Outputs},
+  opts: {threads: number; batches: number[]; refOutputs?: Outputs; latency?: Parameters<typeof compareLatency>[4]},
 ): Promise<Measurement> {
   const ref = opts.refOutputs ?? (await runAll(orig, ds))
   const got = await runAll(cand, ds)
@@ -69,6 +69,6 @@ export async function measure(
   const latency: LatencyPair[] = []
   // a model with a fixed first dimension runs at that batch only
   const fixed = fixedBatch(orig.inputs)
-  for (const b of fixed ? [fixed] : opts.batches) latency.push(await compareLatency(orig, cand, latencyDs, b))
+  for (const b of fixed ? [fixed] : opts.batches) latency.push(await compareLatency(orig, cand, latencyDs, b, opts.latency))
   return {fidelity: fid, accuracy: acc, latency, threads: opts.threads, device: cand.device}
 }

@@ -15,6 +15,7 @@ import {probeTensors} from '../onnx/probe.js'
 import type {TensorInfo} from '../../models/dtypes.js'
 import {measure, open, smokeTest} from './measure.js'
 import type {OptimizeReport} from './quantize.js'
+import {slowdownWarnings} from './warnings.js'
 
 export interface PruneArgs {
   input: string
@@ -132,6 +133,7 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
       skipped: plan.skipped,
       notes: [...notes, ...statsNotes, ...plan.notes],
       measurement,
+      warnings: slowdownWarnings(measurement.latency, 'pruned model', threads),
       layers,
       verdict,
     }

@@ -20,6 +20,10 @@ import {headOf, loadOptional, syntheticDataset} from './data.js'
 import {measure, open, smokeTest, type Measurement} from './measure.js'
 import {onnxBuilder, tfjsBuilder, type Builder, type OnnxMode, type Params} from './candidate.js'
 import {accuracyAwareFallback, type FallbackResult} from './accuracy-aware.js'
+import {AUTO_HINT, slowdownWarnings} from './warnings.js'
+import {autoQuantize, type AutoReport} from './auto.js'
+import type {Objective} from './auto-select.js'
+import {defaultThreads} from '../../server/index.js'
 
 export interface QuantizeArgs {
   input: string
@@ -47,6 +51,10 @@ export interface QuantizeArgs {
   /** Where both models' latency is measured (default cpu). */
   device?: Device
   latencyBatches?: number[]
+  /** --mode auto: what to optimise among admissible candidates (default latency) */
+  objective?: Objective
+  /** --mode auto: fidelity budget, cosine against float32 on the data (default 0.99) */
+  minCosine?: number
   log?: (msg: string) => void
 }
 
@@ -62,10 +70,14 @@ export interface OptimizeReport {
   skipped: SkippedEntry[]
   notes: string[]
   measurement: Measurement
+  /** Problems with the result itself (e.g. slower than the input at a measured batch); also printed. */
+  warnings: string[]
+  /** --mode auto: every candidate's per-node timings and the choice */
+  auto?: AutoReport
   accuracyAware?: {budget: number; met: boolean; keptFloat: string[]; ranking: FallbackResult['ranking']; trials: FallbackResult['trials']}
 }
 
-const ONNX_MODES = ['dynamic', 'static', 'weight-only', 'float16']
+const ONNX_MODES = ['dynamic', 'static', 'weight-only', 'float16', 'auto']
 
 /**
  * uint8 activations (U8S8) by default, also for static, where ORT's quantize_static defaults to int8
@@ -91,17 +103,26 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
   const mode = a.mode ?? (format === 'onnx' ? 'dynamic' : 'uint8')
   const modes = format === 'onnx' ? ONNX_MODES : TFJS_MODES
   if (!modes.includes(mode)) throw new TfsoptError('E_USAGE', `--mode ${mode} does not apply to ${format} models; use one of ${modes.join(', ')}`)
+  if (mode !== 'auto' && (a.objective !== undefined || a.minCosine !== undefined))
+    throw new TfsoptError('E_USAGE', '--objective and --min-cosine steer --mode auto; add --mode auto or drop them')
+  if (mode === 'auto' && a.maxTrials !== undefined)
+    throw new TfsoptError('E_USAGE', '--max-trials bounds the float32-fallback search of the fixed modes; --mode auto holds --max-accuracy-drop itself')
   if (a.maxTrials !== undefined && a.maxAccuracyDrop === undefined)
     throw new TfsoptError('E_USAGE', '--max-trials limits the accuracy-aware search; it needs --max-accuracy-drop')
   if (a.maxAccuracyDrop !== undefined && !a.evalData) throw new TfsoptError('E_USAGE', '--max-accuracy-drop needs --eval-data with labels to measure accuracy')
   checkOutput(det.path, a.out, !!a.force)
-  const threads = a.threads ?? 1
+  // auto chooses for the settings the model will be served with: `tfsopt serve`'s intra-op default
+  const threads = a.threads ?? (mode === 'auto' ? defaultThreads().intraOpThreads : 1)
 
   const evalDs = loadOptional(a.evalData, '--eval-data')
   let calibDs = loadOptional(a.calibrationData, '--calibration-data')
   if (a.maxAccuracyDrop !== undefined && !evalDs?.labels)
     throw new TfsoptError('E_USAGE', `--max-accuracy-drop needs labels in --eval-data (${a.evalData} has none)`)
   const notes: string[] = []
+  if (mode === 'auto' && !calibDs && evalDs) {
+    calibDs = evalDs
+    notes.push('no --calibration-data: static QDQ candidates calibrated on --eval-data')
+  }
   if (mode === 'static' && !calibDs) {
     if (!evalDs) throw new TfsoptError('E_USAGE', '--mode static needs --calibration-data (representative inputs to measure activation ranges)')
     calibDs = evalDs
@@ -159,6 +180,64 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     log(`running the original on ${ds.count} samples of ${ds.source}`)
     const ref = await runAll(orig, ds)
     if (calibDs && calibDs !== ds) await runAll(orig, calibDs, 1, 1)
+    if (mode === 'auto') {
+      const quant = {
+        opTypes: a.opTypes,
+        filter,
+        perChannel: false,
+        reduceRange: !!a.reduceRange,
+        weightType: a.weightType ?? 'int8',
+        activationType: a.activationType ?? DEFAULT_ACTIVATION_TYPE,
+      }
+      // With labels, auto also holds accuracy: --max-accuracy-drop, else the 0.5 point issue 17 sets.
+      const accBudget = evalDs?.labels ? (a.maxAccuracyDrop ?? 0.5) / 100 : undefined
+      const res = await autoQuantize({
+        path: det.path,
+        orig,
+        ds,
+        ref,
+        calibration: calibDs
+          ? {ds: calibDs, method: a.calibrationMethod ?? 'minmax', percentile: a.percentile ?? 99.999, samples: a.calibrationSamples ?? 128}
+          : undefined,
+        quant,
+        stripNames: a.stripNames,
+        threads,
+        batches: a.latencyBatches ?? [1, 32],
+        device: a.device,
+        work,
+        objective: a.objective ?? 'latency',
+        minCosine: a.minCosine ?? 0.99,
+        maxAccuracyDrop: accBudget,
+        force: !!a.force,
+        log,
+      })
+      finalTmp = tempSibling(a.out)
+      const final = res.builder(res.keep)
+      final.write(finalTmp)
+      await (await smokeTest(finalTmp, ds, threads, a.device)).dispose()
+      commit(finalTmp, a.out)
+      finalTmp = undefined
+      const before = modelSize(det.path)
+      const after = modelSize(a.out)
+      return {
+        command: 'quantize',
+        input: det.path,
+        output: a.out,
+        format,
+        mode,
+        size: {before, after, ratio: after.bytes / before.bytes, gzipRatio: after.gzipBytes / before.gzipBytes},
+        parameters: res.params(final.plan),
+        changed: final.plan.changed,
+        // the builders word a kept node as the accuracy-aware fallback's; here auto's measurement decided
+        skipped: final.plan.skipped.map((x) =>
+          res.keep.has(x.node) ? {...x, reason: 'kept in float32 by --mode auto: not faster (or outside the budget), see the auto table'} : x,
+        ),
+        notes: [...notes, ...res.notes, ...final.plan.notes],
+        measurement: res.measurement,
+        warnings: slowdownWarnings(res.measurement.latency, `auto (${res.report.chosen}) model`, threads),
+        auto: res.report,
+      }
+    }
     builder ??= await makeBuilder()
 
     let n = 0
@@ -250,6 +329,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
       skipped: final.plan.skipped,
       notes: [...notes, ...final.plan.notes],
       measurement,
+      warnings: slowdownWarnings(measurement.latency, `${mode} model`, threads, AUTO_HINT),
       accuracyAware:
         fallback && a.maxAccuracyDrop !== undefined
           ? {budget: a.maxAccuracyDrop, met: fallback.met, keptFloat: fallback.best.keptFloat, ranking: fallback.ranking, trials: fallback.trials}

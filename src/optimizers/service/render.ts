@@ -4,6 +4,7 @@ import Table from 'cli-table3'
 /** No ANSI colours: tables go to stderr, where CI logs and pipes would show escape codes. */
 const PLAIN = {head: [], border: []}
 import type {OptimizeReport} from './quantize.js'
+import type {AutoReport} from './auto.js'
 
 const kb = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`)
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`
@@ -42,7 +43,9 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
     for (const s of r.skipped.slice(0, 20)) st.push([s.node, s.opType, s.reason])
     lines.push(st.toString() + (r.skipped.length > 20 ? `\n… and ${r.skipped.length - 20} more (see --json)` : ''))
   }
+  if (r.auto) lines.push(renderAuto(r.auto))
   for (const n of r.notes) lines.push(`note: ${n}`)
+  for (const w of r.warnings ?? []) lines.push(`warning: ${w}`)
   if (r.verdict) lines.push(r.verdict)
   const aa = r.accuracyAware
   if (aa)
@@ -52,4 +55,25 @@ export function renderReport(r: OptimizeReport & {layers?: {name: string; sparsi
         : `accuracy budget ${aa.budget} points NOT met within ${aa.trials.length - 1} fallback trial(s); the best result was written: ${aa.keptFloat.length ? `${aa.keptFloat.length} node(s) in float32 (${aa.keptFloat.join(', ')})` : 'everything quantised'}, accuracy drop ${((aa.trials.find((t) => t.keptFloat.join('\n') === aa.keptFloat.join('\n')) ?? aa.trials[0]!).drop * 100).toFixed(2)} points`,
     )
   return lines.join('\n')
+}
+
+/** --mode auto: each candidate's node groups timed alone (latency ratio per batch), and what was kept. */
+export function renderAuto(a: AutoReport): string {
+  const t = new Table({head: ['candidate', 'node (group)', ...a.batches.map((b) => `alone: batch ${b}`), 'cosine', 'choice'], style: PLAIN})
+  for (const c of a.candidates) {
+    if (!c.nodes.length) t.push([c.name, '—', ...a.batches.map(() => ''), '', c.reason ?? ''])
+    for (const n of c.nodes) {
+      const back = c.backedOff.find((b) => b.node === n.node)
+      t.push([
+        c.name,
+        n.node,
+        ...n.ratios.map((x) => `×${x.toFixed(2)}`),
+        n.cosine.toFixed(4),
+        n.kept ? 'quantise' : back ? `float32 (backed off: ${back.why})` : 'float32',
+      ])
+    }
+    if (c.ratios)
+      t.push([c.name, 'combined', ...c.ratios.map((x) => `×${x.toFixed(2)}`), c.cosine?.toFixed(4) ?? '', c.admissible ? 'admissible' : (c.reason ?? '')])
+  }
+  return `auto (objective ${a.objective}, ${a.threads} thread(s), ${a.seconds.toFixed(1)} s): chose ${a.chosen}\n${t.toString()}`
 }
