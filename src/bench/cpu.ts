@@ -34,3 +34,21 @@ export function procCpuSeconds(pid: number): number | undefined {
     return undefined
   }
 }
+
+/**
+ * CPU seconds the whole machine spent busy (all cores: user, nice, system, irq, softirq, steal) from
+ * /proc/stat; undefined elsewhere. Minus the generator's and the server's own CPU, it is what other
+ * processes (or the hypervisor, as steal) took during a point: the measured cause when a point on a
+ * shared machine misses its forecast.
+ */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? ''
+    const f = line.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal (guest time is already inside user)
+    const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)
+    return line.startsWith('cpu ') ? busy / 100 : undefined
+  } catch {
+    return undefined
+  }
+}

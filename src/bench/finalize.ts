@@ -6,6 +6,7 @@
 import {cacheRows, calibrationPoint, fitGroup, predictionsFor, serverKeyOf, type GroupFits} from './models.js'
 import {pointPrediction} from '../results/main-prediction.js'
 import {paretoFront} from './pareto.js'
+import {stationFit, stationRows} from './station-fits.js'
 import {recommend} from './recommend.js'
 import type {BenchRun, PointResult} from '../results/bench-run.js'
 
@@ -19,9 +20,12 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
   }
   const fits: GroupFits[] = []
   for (const pts of groups.values()) {
-    const f = fitGroup(pts, o.workersOf(pts[0]!))
+    const workers = o.workersOf(pts[0]!)
+    const f = fitGroup(pts, workers)
+    const st = stationFit(pts, o.cores, workers)
+    if (st) f.station = st
     fits.push(f)
-    for (const p of pts) p.queueing = predictionsFor(p, f, pts)
+    for (const p of pts) p.queueing = [...stationRows(p, pts, o.cores, workers), ...predictionsFor(p, f, pts)]
   }
   run.fits = fits
   for (const [id, rows] of cacheRows(run.points)) {

@@ -6,7 +6,7 @@
  */
 import {mergeHistograms, summarize, type Histogram} from './histogram.js'
 import {judgeStability, type StabilityVerdict} from './stability.js'
-import {CpuMeter, procCpuSeconds} from './cpu.js'
+import {CpuMeter, machineBusySeconds, procCpuSeconds} from './cpu.js'
 import {breakdown, scrape, type ServerBreakdown} from './scrape-metrics.js'
 import type {LoadGenerator, WindowCounters} from './window.js'
 import type {LatencySummary, WindowSample} from '../results/bench-run.js'
@@ -52,6 +52,8 @@ export interface PointMeasurement {
   clientCpuCores: number
   server?: ServerBreakdown
   serverCpuCores?: number
+  /** Cores the rest of the machine used meanwhile (other processes, steal): /proc/stat minus both of ours. */
+  otherCpuCores?: number
   failed?: string
   aborted: boolean
   measuredS: number
@@ -103,6 +105,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   gen.rotate()
   const before = o.metricsBase ? await scrape(o.metricsBase) : undefined
   const serverCpu0 = o.serverPid ? procCpuSeconds(o.serverPid) : undefined
+  const machine0 = machineBusySeconds()
   const cpu = new CpuMeter()
   const t0 = process.hrtime.bigint()
   gen.rotate() // the scrape took time: start the first window here
@@ -137,6 +140,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   }
   const measuredS = Number(process.hrtime.bigint() - t0) / 1e9
   const clientCpuCores = cpu.lap()
+  const machine1 = machineBusySeconds()
   const after = o.metricsBase && alive() ? await scrape(o.metricsBase) : undefined
   const serverCpu1 = o.serverPid ? procCpuSeconds(o.serverPid) : undefined
   await gen.stop()
@@ -148,6 +152,10 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   const server = breakdown(before, after)
   const serverCpuCores =
     server?.cpuCores ?? (serverCpu0 !== undefined && serverCpu1 !== undefined && measuredS > 0 ? (serverCpu1 - serverCpu0) / measuredS : undefined)
+  const otherCpuCores =
+    machine0 !== undefined && machine1 !== undefined && serverCpuCores !== undefined && measuredS > 0
+      ? Math.max(0, (machine1 - machine0) / measuredS - clientCpuCores - serverCpuCores)
+      : undefined
   // Errors count over every measured window: a point with any error is flagged, whichever windows are summarised.
   const errors = {non2xx: sum('non2xx'), timeouts: sum('timeouts'), connection: sum('connection'), total: 0}
   errors.total = errors.non2xx + errors.timeouts + errors.connection
@@ -163,6 +171,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
     clientCpuCores,
     server,
     serverCpuCores,
+    otherCpuCores,
     failed: failed ?? (windows.length === 0 && o.signal?.aborted ? 'interrupted before the first window' : undefined),
     aborted: Boolean(o.signal?.aborted),
     measuredS,

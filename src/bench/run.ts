@@ -452,6 +452,7 @@ export class BenchEngine extends EventEmitter {
       lateSends: sum((m) => m.lateSends),
       clientCpuCores: mean((m) => m.clientCpuCores),
       serverCpuCores: ok.some((r) => r.m.serverCpuCores !== undefined) ? mean((m) => m.serverCpuCores ?? 0) : undefined,
+      otherCpuCores: ok.some((r) => r.m.otherCpuCores !== undefined) ? mean((m) => m.otherCpuCores ?? 0) : undefined,
       generatorSaturated: ok.some((r) => r.m.clientCpuCores >= GENERATOR_CPU_WARN),
       meanInflight: mean((m) => m.meanInflight),
       measuredS: sum((m) => m.measuredS),

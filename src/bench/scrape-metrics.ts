@@ -59,6 +59,7 @@ const delta = (a: Snapshot, b: Snapshot, name: string) => {
   const y = total(b, name)
   return x === undefined || y === undefined ? undefined : y - x
 }
+const sum = (a: number | undefined, b: number | undefined) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0))
 const ratio = (n: number | undefined, d: number | undefined, scale = 1) => (n === undefined || !d ? undefined : (n / d) * scale)
 
 export function breakdown(before: Snapshot | undefined, after: Snapshot | undefined): ServerBreakdown | undefined {
@@ -68,6 +69,17 @@ export function breakdown(before: Snapshot | undefined, after: Snapshot | undefi
   const hits = d('tfsopt_cache_hits_total')
   const misses = d('tfsopt_cache_misses_total')
   const cpu = d('process_cpu_seconds_total')
+  const requests = d('tfsopt_requests_total')
+  const mainBusy = d('tfsopt_main_thread_busy_seconds_total')
+  const workerBusy = (activity: string) => {
+    const x = total(before, 'tfsopt_worker_busy_seconds_total', {activity})
+    const y = total(after, 'tfsopt_worker_busy_seconds_total', {activity})
+    return y === undefined ? undefined : y - (x ?? 0)
+  }
+  const inference = workerBusy('inference')
+  const workerCodec = sum(workerBusy('decode'), workerBusy('encode'))
+  const mainCodec = d('tfsopt_main_thread_codec_seconds_total')
+  const workers = total(after, 'tfsopt_workers')
   const byStatus: Record<string, number> = {}
   for (const x of after.samples) {
     if (x.name !== 'tfsopt_requests_total') continue
@@ -87,7 +99,13 @@ export function breakdown(before: Snapshot | undefined, after: Snapshot | undefi
     cacheBytes: total(after, 'tfsopt_cache_bytes'),
     cpuCores: cpu === undefined || wallS <= 0 ? undefined : cpu / wallS,
     rssBytes: total(after, 'process_resident_memory_bytes'),
-    workers: total(after, 'tfsopt_workers'),
+    workers,
+    mainBusyMsPerRequest: ratio(mainBusy, requests, 1000),
+    mainUtilisation: ratio(mainBusy, wallS),
+    mainCodecMsPerRequest: ratio(mainCodec, requests, 1000),
+    workerInferenceMsPerRequest: ratio(inference, requests, 1000),
+    workerCodecMsPerRequest: ratio(workerCodec, requests, 1000),
+    workerUtilisation: ratio(sum(inference, workerCodec), wallS * (workers ?? 1)),
     workerRestarts: d('tfsopt_worker_restarts_total'),
     requestsByStatus: Object.keys(byStatus).length ? byStatus : undefined,
   }

@@ -16,6 +16,11 @@ import {fmt, requireNonNegative, requirePositive, requirePositiveInteger} from '
 export interface BatchTandemStations extends BatchCost {
   /** Main-thread demand per request, s. */
   mainServiceS: number
+  /**
+   * A third single-server station (the load generator's own thread, station-model.ts), s per request;
+   * absent or 0 leaves the network as the two stations above.
+   */
+  generatorDemandS?: number
   /** Delay outside both stations (not queued), s. */
   delayS: number
   maxBatchSize: number
@@ -32,6 +37,8 @@ export interface BatchTandemClosedResult {
   batchCapped: boolean
   mainResponseS: number
   workerResponseS: number
+  /** Residence at the optional generator station (0 without one), s: part of the cycle, not of the latency. */
+  generatorResponseS: number
   mainUtilisation: number
   /** Fraction of worker time busy: X·t(B)/(c·B). */
   workerUtilisation: number
@@ -43,10 +50,22 @@ export interface BatchTandemClosedResult {
  * (load-dependent, rate min(j, c)/D_w; for c = 1 the load-independent form D_w(1 + Q_w)):
  *   R_m(n) = S_m(1 + Q_m(n−1)),  R_w(n) = Σ_j j·D_w/min(j,c)·p_w(j−1 | n−1),
  *   X(n) = n/(Z + d + R_m(n) + R_w(n)),  Q_m(n) = X·R_m,  p_w(j | n) = X·D_w/min(j,c)·p_w(j−1 | n−1).
+ * An optional third single-server station of demand D_g (the load generator's thread) adds
+ * R_g(n) = D_g(1 + Q_g(n−1)) to the cycle; its residence is returned apart (it is not server latency).
  * Textbook; exact for exponential FCFS service (product form).
  */
-export function tandemMva(input: {concurrency: number; thinkTimeS: number; delayS: number; mainServiceS: number; workerDemandS: number; workers: number}) {
+export function tandemMva(input: {
+  concurrency: number
+  thinkTimeS: number
+  delayS: number
+  mainServiceS: number
+  workerDemandS: number
+  workers: number
+  generatorDemandS?: number
+}) {
   const {concurrency: N, thinkTimeS: z, delayS: d, mainServiceS: sm, workerDemandS: dw, workers: c} = input
+  const dg = input.generatorDemandS ?? 0
+  requireNonNegative('generator demand', dg)
   requirePositiveInteger('concurrency N', N)
   requirePositiveInteger('workers', c)
   for (const [name, v] of [
@@ -59,20 +78,24 @@ export function tandemMva(input: {concurrency: number; thinkTimeS: number; delay
   if (!(z + d + sm + dw > 0)) throw usageError('a closed loop needs some time per cycle: think time, delay and demands are all 0')
   let qm = 0
   let qw = 0
+  let qg = 0
   let p: number[] = [1]
   let x = 0,
     rm = 0,
-    rw = 0
+    rw = 0,
+    rg = 0
   for (let n = 1; n <= N; n++) {
     rm = sm * (1 + qm)
+    rg = dg * (1 + qg)
     if (c === 1) rw = dw * (1 + qw)
     else {
       rw = 0
       for (let j = 1; j <= n; j++) rw += ((j * dw) / Math.min(j, c)) * (p[j - 1] ?? 0)
     }
-    x = n / (z + d + rm + rw)
+    x = n / (z + d + rm + rw + rg)
     qm = x * rm
     qw = x * rw
+    qg = x * rg
     if (c > 1) {
       const next = new Array<number>(n + 1).fill(0)
       let sum = 0
@@ -81,7 +104,7 @@ export function tandemMva(input: {concurrency: number; thinkTimeS: number; delay
       p = next
     }
   }
-  return {throughput: x, mainResponseS: rm, workerResponseS: rw}
+  return {throughput: x, mainResponseS: rm, workerResponseS: rw, generatorResponseS: rg}
 }
 
 /**
@@ -129,7 +152,15 @@ export function batchTandemClosed(input: BatchTandemStations & {concurrency: num
   const cap = Math.min(maxBatchSize, Math.max(1, N / (c + 1)))
   const solve = (b: number) => {
     const t = batchTime(input, b)
-    const r = tandemMva({concurrency: N, thinkTimeS: z, delayS: input.delayS, mainServiceS: input.mainServiceS, workerDemandS: t / b, workers: c})
+    const r = tandemMva({
+      concurrency: N,
+      thinkTimeS: z,
+      delayS: input.delayS,
+      mainServiceS: input.mainServiceS,
+      workerDemandS: t / b,
+      workers: c,
+      generatorDemandS: input.generatorDemandS,
+    })
     const hold = t + Math.max(0, r.mainResponseS - input.mainServiceS)
     return {...r, t, next: Math.min(cap, greedyBatchSize(r.throughput / c, hold))}
   }
@@ -163,6 +194,7 @@ export function batchTandemClosed(input: BatchTandemStations & {concurrency: num
     batchCapped: cap > 1 && b >= cap * (1 - 1e-6),
     mainResponseS: r.mainResponseS,
     workerResponseS: r.workerResponseS,
+    generatorResponseS: r.generatorResponseS,
     mainUtilisation: r.throughput * input.mainServiceS,
     workerUtilisation: (r.throughput * r.t) / (c * b),
   }

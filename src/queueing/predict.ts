@@ -75,6 +75,8 @@ export type PredictionKind =
   | 'batch-tandem-lone-client'
   /** Batch tandem, main thread's demand bounded by 1/X of the other points (leave-one-out). */
   | 'batch-tandem-others'
+  /** Generator, main thread and workers calibrated from busy-time counters on declared points (station-model.ts). */
+  | 'station-model'
   | 'unavailable'
 
 export interface PredictionRow {
@@ -88,6 +90,8 @@ export interface PredictionRow {
   relErr: number | null
   assumptionsViolated: string[]
   note?: string
+  /** True on a row that restates a point its model was calibrated on (not a forecast). */
+  calibration?: boolean
 }
 
 const row = (

@@ -109,6 +109,19 @@ export interface ServerMetrics {
   rssBytes?: number
   workers?: number
   workerRestarts?: number
+  // Per-thread busy time (docs/QUEUEING.md, per-station calibration), per request counted by the server:
+  /** Main (HTTP) thread event-loop busy time per request, ms. */
+  mainBusyMsPerRequest?: number
+  /** Fraction of the measured time the main thread's event loop was busy (0–1). */
+  mainUtilisation?: number
+  /** Of the main thread's busy time, the JSON codec's share per request, ms (0 with the worker codec). */
+  mainCodecMsPerRequest?: number
+  /** Worker time inside session.run per request (batch time shared by its requests), ms. */
+  workerInferenceMsPerRequest?: number
+  /** Worker time in the JSON codec per request, ms (0 with the main-thread codec). */
+  workerCodecMsPerRequest?: number
+  /** Busy fraction of the average worker (inference + codec), 0–1. */
+  workerUtilisation?: number
   /** Requests the server counted, by status label, over the measured time. */
   requestsByStatus?: Record<string, number>
 }
@@ -154,6 +167,8 @@ export interface PointResult {
   lateSends?: number
   clientCpuCores?: number
   serverCpuCores?: number
+  /** Cores the rest of the machine used during the point (other processes, hypervisor steal), from /proc/stat. */
+  otherCpuCores?: number
   generatorSaturated?: boolean
   meanInflight?: number
   measuredS?: number
@@ -179,6 +194,24 @@ export interface GroupFits {
   batchCost?: {alpha: number; beta: number; n: number; warnings: string[]}
   /** Main-thread time per request and the delay outside the server, s, from the lone client's server metrics. */
   stations?: {mainServiceS: number; delayS: number}
+  /** The station model's calibration (src/bench/station-fits.ts), with t(b) fitted on all the group's batches. */
+  station?: StationFit
+}
+
+/** What the station model was calibrated on and to (ms); `note` says why a field is missing. */
+export interface StationFit {
+  /** The declared calibration points: their rows restate them, every other point's are forecasts. */
+  calibrationIds: string[]
+  generatorMs?: number
+  mainMs?: number
+  alphaMs?: number
+  betaMs?: number
+  delayMs?: number
+  gapMs?: number
+  wakeMs?: number
+  cpuPerRequestMs?: number
+  cores?: number
+  note?: string
 }
 
 export type UslFitRecord = Pick<UslFit, 'sigma' | 'kappa' | 'lambda' | 'nMax' | 'xMax' | 'peakKind' | 'rmse' | 'stdErr' | 'contentionLimited'> & {

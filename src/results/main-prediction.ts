@@ -15,6 +15,10 @@ import type {PointPrediction, PointResult, PredictionRow} from './bench-run.js'
  */
 export function mainPrediction(p: PointResult): PredictionRow | undefined {
   const rows = (p.queueing ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
+  // The station model when it could be calibrated (server busy-time counters; docs/QUEUEING.md), except
+  // where a cache mixture applies (it models the hit ratio, which the stations do not).
+  const station = rows.find((r) => r.kind === 'station-model')
+  if (station && !rows.some((r) => r.kind === 'cache-mixture')) return station
   const batchedClosed = p.config.client.mode === 'closed' && (p.config.server.maxBatchSize ?? 1) > 1 && !rows.some((r) => r.kind === 'cache-mixture')
   const tandem = batchedClosed ? (rows.find((r) => r.kind === 'batch-tandem-others') ?? rows.find((r) => r.kind === 'batch-tandem-lone-client')) : undefined
   return tandem ?? rows.find((r) => !r.assumptionsViolated.length) ?? rows[0]
@@ -36,6 +40,6 @@ export function pointPrediction(p: PointResult, calibrationId: string | undefine
     model: row.model,
     meanMs: row.predicted * 1000,
     throughput: x?.predicted ?? null,
-    calibration: p.id === calibrationId && !LEAVE_ONE_OUT.has(row.kind ?? ''),
+    calibration: row.calibration ?? (p.id === calibrationId && !LEAVE_ONE_OUT.has(row.kind ?? '')),
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * Glue from measured points to the station model (src/queueing/station-model.ts; docs/QUEUEING.md
+ * §Station model). Per server setting (group):
+ *  - DECLARED calibration points: the lone client (closed loop, N = 1) and the next closed-loop point
+ *    (the smallest N ≥ 2); a group with no closed-loop points uses its two lowest open-loop rates;
+ *  - station demands from the second calibration point's counters: the server's main-thread event-loop
+ *    busy time per request, the worker's compute (and worker-side codec) time, the generator's CPU per
+ *    request; the machine's cores and the CPU of both processes per request bound the throughput;
+ *  - with batching, the batch cost t(b) = α + βb is fitted on the realised (batch size, batch time)
+ *    pairs of the group's OTHER points (leave-one-out: never the forecast point's own batches);
+ *  - every other point's rows are forecasts: nothing measured at that point goes into them.
+ */
+import {errorMessage} from '../errors.js'
+import {
+  calibrateClosed,
+  calibrateOpen,
+  fitBatchCost,
+  fmt,
+  relativeError,
+  stationClosed,
+  stationOpen,
+  type PredictionRow,
+  type StationCalibration,
+  type StationDemands,
+} from '../queueing/index.js'
+import type {PointResult, StationFit} from '../results/bench-run.js'
+
+export const STATION_MODEL = 'station model'
+
+/** Cores taken by other processes during a point above which its forecast error has a measured cause. */
+export const SHARED_CPU_CORES = 0.25
+
+const usable = (p: PointResult) => !p.failed && p.throughput > 0 && p.errors.total === 0
+
+/** The declared calibration points of a group, lowest load first. */
+export function stationCalibrationPoints(group: PointResult[]): PointResult[] {
+  const closed = group.filter((p) => usable(p) && p.config.client.mode === 'closed').sort((a, b) => a.config.client.concurrency! - b.config.client.concurrency!)
+  if (closed.length) {
+    const lone = closed.find((p) => p.config.client.concurrency === 1)
+    const loaded = closed.find((p) => p.config.client.concurrency! >= 2)
+    return [lone, loaded].filter((p): p is PointResult => p !== undefined)
+  }
+  return group
+    .filter((p) => usable(p) && p.config.client.mode === 'open')
+    .sort((a, b) => a.config.client.rate! - b.config.client.rate!)
+    .slice(0, 2)
+}
+
+/** Batch cost t(b) from the other points' realised batches: undefined when their sizes cannot separate α and β. */
+function batchCostExcept(group: PointResult[], except: PointResult | undefined): {alpha: number; beta: number} | undefined {
+  const batches = group.flatMap((p) => {
+    const s = p.server
+    return p !== except && s?.batchSize && s.computeMsPerBatch && s.batches ? [{batchSize: s.batchSize, batchTime: s.computeMsPerBatch / 1000, weight: s.batches}] : []
+  })
+  if (new Set(batches.map((b) => b.batchSize.toFixed(2))).size < 2) return undefined
+  try {
+    const f = fitBatchCost(batches)
+    return {alpha: Math.max(0, f.alpha), beta: Math.max(0, f.beta)}
+  } catch {
+    return undefined
+  }
+}
+
+/** Demands from the loaded calibration point's counters; undefined (with why) when the server does not expose them. */
+function demandsOf(at: PointResult, p: PointResult, group: PointResult[], cores: number, workers: number): StationDemands | string {
+  const s = at.server
+  if (s?.mainBusyMsPerRequest === undefined) return 'the server exposes no busy-time metrics (tfsopt_main_thread_busy_seconds_total): station demands cannot be measured'
+  if (s.computeMsPerBatch === undefined || !s.batchSize) return 'the server exposes no compute-time metrics: the worker demand cannot be measured'
+  const maxB = p.config.server.maxBatchSize ?? 1
+  const codecS = (s.workerCodecMsPerRequest ?? 0) / 1000
+  let cost = {alpha: 0, beta: s.computeMsPerBatch / 1000 / s.batchSize + codecS}
+  if (maxB > 1) {
+    const fit = batchCostExcept(group, p)
+    if (fit) cost = {alpha: fit.alpha, beta: fit.beta + codecS}
+  }
+  const cpu = at.clientCpuCores !== undefined && at.serverCpuCores !== undefined ? (at.clientCpuCores + at.serverCpuCores) / at.throughput : undefined
+  return {
+    generatorS: at.clientCpuCores !== undefined ? at.clientCpuCores / at.throughput : 0,
+    mainS: s.mainBusyMsPerRequest / 1000,
+    workers,
+    ...cost,
+    maxBatchSize: maxB,
+    timeoutS: (p.config.server.batchTimeoutMicros ?? 0) / 1e6,
+    // The cores left to server and generator while the calibration point ran (a shared machine gives less).
+    ...(cpu !== undefined ? {cpuPerRequestS: cpu, cores: Math.max(0.5, cores - (at.otherCpuCores ?? 0))} : {}),
+  }
+}
+
+function calibrate(demands: StationDemands, cal: PointResult[]): StationCalibration & {notes: string[]} {
+  const c0 = cal[0]!
+  if (c0.config.client.mode === 'open')
+    return calibrateOpen(
+      demands,
+      cal.map((p) => ({arrivalRate: p.config.client.rate!, meanLatencyS: p.latency.meanMs / 1000})),
+      c0.config.client.arrival === 'constant' ? 0 : 1,
+    )
+  const asPoint = (p: PointResult) => ({concurrency: p.config.client.concurrency!, throughput: p.throughput, meanLatencyS: p.latency.meanMs / 1000})
+  const loaded = cal.find((p) => p.config.client.concurrency! >= 2)
+  const lone = cal.find((p) => p.config.client.concurrency === 1)
+  // Only a lone client: it is both; its wake-up cost then cannot be told from the delay (w = 0).
+  return calibrateClosed(demands, asPoint(loaded ?? lone!), loaded ? (lone ? asPoint(lone) : undefined) : undefined)
+}
+
+/** The station model's fit for a group (recorded in run.fits), calibrated with the t(b) of all its points. */
+export function stationFit(group: PointResult[], cores: number, workers: number): StationFit | undefined {
+  const cal = stationCalibrationPoints(group)
+  const at = cal.at(-1)
+  if (!at) return undefined
+  const d = demandsOf(at, at, group.length > 1 ? group : [], cores, workers)
+  const calibrationIds = cal.map((p) => p.id)
+  if (typeof d === 'string') return {calibrationIds, note: d}
+  try {
+    const c = calibrate(d, cal)
+    return {
+      calibrationIds,
+      generatorMs: c.generatorS * 1000,
+      mainMs: c.mainS * 1000,
+      alphaMs: c.alpha * 1000,
+      betaMs: c.beta * 1000,
+      delayMs: c.delayS * 1000,
+      gapMs: c.gapS * 1000,
+      wakeMs: c.wakeS * 1000,
+      ...(c.cpuPerRequestS !== undefined ? {cpuPerRequestMs: c.cpuPerRequestS * 1000, cores: c.cores} : {}),
+      ...(c.notes.length ? {note: c.notes.join('; ')} : {}),
+    }
+  } catch (err) {
+    return {calibrationIds, note: errorMessage(err)}
+  }
+}
+
+/**
+ * The station model's rows for one point: throughput and mean latency. A calibration point's rows restate
+ * it (note says so); every other point's are forecasts, with t(b) fitted without the point.
+ */
+export function stationRows(p: PointResult, group: PointResult[], cores: number, workers: number): PredictionRow[] {
+  if (p.failed || !(p.throughput > 0)) return []
+  const cal = stationCalibrationPoints(group)
+  const at = cal.at(-1)
+  if (!at) return []
+  const isCal = cal.includes(p)
+  const measuredX = p.throughput
+  const measuredR = p.latency.meanMs / 1000
+  const fail = (why: string): PredictionRow[] => [
+    {kind: 'station-model', model: STATION_MODEL, quantity: 'meanLatency', unit: 's', predicted: null, measured: measuredR, relErr: null, assumptionsViolated: [why]},
+  ]
+  const d = demandsOf(at, p, group, cores, workers)
+  if (typeof d === 'string') return fail(d)
+  try {
+    const c = calibrate(d, cal)
+    const client = p.config.client
+    const f =
+      client.mode === 'closed' ? stationClosed(c, client.concurrency!) : stationOpen(c, client.rate!, client.arrival === 'constant' ? 0 : 1)
+    const violated: string[] = []
+    if (client.mode === 'closed' && f.batchSize > 1 && (p.config.server.batchTimeoutMicros ?? 0) > 0)
+      violated.push('batch timeout not modelled in closed loop (greedy batching assumed)')
+    const other = p.otherCpuCores ?? 0
+    const otherAtCal = at.otherCpuCores ?? 0
+    if (!isCal && Math.abs(other - otherAtCal) > SHARED_CPU_CORES)
+      violated.push(
+        `shared machine: other processes used ${fmt(other, 2)} cores during this point and ${fmt(otherAtCal, 2)} during calibration, so it had ${other > otherAtCal ? 'less' : 'more'} CPU than the model assumes`,
+      )
+    const role = isCal ? `calibration point (declared: ${cal.map((x) => x.id.match(/c=\d+|rate=[\d.]+/)?.[0] ?? x.id).join(', ')})` : 'forecast'
+    const note = [
+      role,
+      `D_gen = ${fmt(c.generatorS * 1000, 3)} ms, D_main = ${fmt(c.mainS * 1000, 3)} ms, t(b) = ${fmt(c.alpha * 1000, 3)} + ${fmt(c.beta * 1000, 3)}·b ms, d = ${fmt(c.delayS * 1000, 3)} ms, Z = ${fmt(c.gapS * 1000, 3)} ms, w = ${fmt(c.wakeS * 1000, 3)} ms`,
+      `U_main = ${fmt(f.mainUtilisation, 3)}, U_workers = ${fmt(f.workerUtilisation, 3)}, U_gen = ${fmt(f.generatorUtilisation, 3)}${f.batchSize > 1 ? `, mean batch ${fmt(f.batchSize, 3)}` : ''}${f.cpuBound ? '; bound by the machine’s cores' : ''}`,
+      ...c.notes,
+    ].join('; ')
+    const row = (quantity: 'throughput' | 'meanLatency', predicted: number, measured: number): PredictionRow => ({
+      kind: 'station-model',
+      model: STATION_MODEL,
+      quantity,
+      unit: quantity === 'throughput' ? 'req/s' : 's',
+      predicted,
+      measured,
+      relErr: relativeError(predicted, measured),
+      assumptionsViolated: violated,
+      note,
+      calibration: isCal,
+    })
+    return [row('throughput', f.throughput, measuredX), row('meanLatency', f.meanLatencyS, measuredR)]
+  } catch (err) {
+    return fail(errorMessage(err))
+  }
+}
