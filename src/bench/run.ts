@@ -7,6 +7,7 @@
  * with --compare-model) → server configuration (one `tfsopt serve` child each) → client variant →
  * load levels (grid, or adaptive in the first repeat; later repeats re-measure what it chose).
  */
+import {meanInterval} from '../stats/t-interval.js'
 import {EventEmitter} from 'node:events'
 import {basename} from 'node:path'
 import {TfsoptError, errorMessage} from '../errors.js'
@@ -432,6 +433,11 @@ export class BenchEngine extends EventEmitter {
     const tp = windows.map((w) => w.throughput)
     const p99 = windows.map((w) => w.p99Ms).filter(Number.isFinite)
     const lastServer = [...ok].reverse().find((r) => r.m.server)?.m.server
+    // The windows the summary covers (the judged ones of a stable repeat, all of an unstable one): their
+    // spread gives the point's 95% intervals (batch means; src/stats/t-interval.ts).
+    const summarised = ok.flatMap((r) => (r.m.verdict.stable ? r.m.windows.slice(-this.o.minWindows) : r.m.windows))
+    const ciX = meanInterval(summarised.map((w) => w.throughput))
+    const ciR = meanInterval(summarised.filter((w) => w.requests > 0).map((w) => w.meanMs))
     return {
       id,
       config: first.config,
@@ -458,6 +464,7 @@ export class BenchEngine extends EventEmitter {
       measuredS: sum((m) => m.measuredS),
       server: lastServer,
       repeats: reps.map((r) => ({throughput: r.m.throughput, p99Ms: r.m.latency.p99Ms, stable: r.m.verdict.stable, failed: r.m.failed})),
+      ...(ciX && ciR ? {ci: {level: 0.95, windows: ciX.n, throughput: [ciX.lo, ciX.hi], meanMs: [ciR.lo, ciR.hi]}} : {}),
     }
   }
 }

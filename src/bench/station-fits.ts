@@ -32,13 +32,21 @@ export const SHARED_CPU_CORES = 0.25
 
 const usable = (p: PointResult) => !p.failed && p.throughput > 0 && p.errors.total === 0
 
+/** The calibration point whose counters give the demands: the next load after the lone client (or the second-lowest rate). */
+function demandPoint(cal: PointResult[]): PointResult | undefined {
+  return cal.find((p) => p.config.client.mode === 'closed' && p.config.client.concurrency! >= 2) ?? cal.at(-1)
+}
+
 /** The declared calibration points of a group, lowest load first. */
 export function stationCalibrationPoints(group: PointResult[]): PointResult[] {
   const closed = group.filter((p) => usable(p) && p.config.client.mode === 'closed').sort((a, b) => a.config.client.concurrency! - b.config.client.concurrency!)
   if (closed.length) {
     const lone = closed.find((p) => p.config.client.concurrency === 1)
     const loaded = closed.find((p) => p.config.client.concurrency! >= 2)
-    return [lone, loaded].filter((p): p is PointResult => p !== undefined)
+    // The highest load calibrates the contention factor only when asked (TFSOPT_STATION_CONTENTION=1): by
+    // default two points calibrate and every other point is a forecast (docs/QUEUEING.md §Station model).
+    const high = process.env.TFSOPT_STATION_CONTENTION === '1' ? closed.at(-1) : undefined
+    return [lone, loaded, high !== loaded ? high : undefined].filter((p): p is PointResult => p !== undefined)
   }
   return group
     .filter((p) => usable(p) && p.config.client.mode === 'open')
@@ -50,7 +58,9 @@ export function stationCalibrationPoints(group: PointResult[]): PointResult[] {
 function batchCostExcept(group: PointResult[], except: PointResult | undefined): {alpha: number; beta: number} | undefined {
   const batches = group.flatMap((p) => {
     const s = p.server
-    return p !== except && s?.batchSize && s.computeMsPerBatch && s.batches ? [{batchSize: s.batchSize, batchTime: s.computeMsPerBatch / 1000, weight: s.batches}] : []
+    return p !== except && s?.batchSize && s.computeMsPerBatch && s.batches
+      ? [{batchSize: s.batchSize, batchTime: s.computeMsPerBatch / 1000, weight: s.batches}]
+      : []
   })
   if (new Set(batches.map((b) => b.batchSize.toFixed(2))).size < 2) return undefined
   try {
@@ -61,32 +71,61 @@ function batchCostExcept(group: PointResult[], except: PointResult | undefined):
   }
 }
 
+/**
+ * The main thread's demand per request as m_req + m_batch/B (HTTP and JSON per request; dispatch and the
+ * result message per batch), weighted least squares on the other points' (1/B, busy time per request).
+ * Lone-client points are left out: their busy time includes the wake-up work (station-model.ts).
+ */
+function mainCostExcept(group: PointResult[], except: PointResult | undefined): {perRequest: number; perBatch: number} | undefined {
+  const xs = group.flatMap((p) => {
+    const s = p.server
+    const lone = p.config.client.mode === 'closed' && p.config.client.concurrency === 1
+    return p !== except && !lone && usable(p) && s?.batchSize && s.mainBusyMsPerRequest !== undefined && s.batches
+      ? [{x: 1 / s.batchSize, y: s.mainBusyMsPerRequest / 1000, w: s.batches}]
+      : []
+  })
+  if (new Set(xs.map((v) => v.x.toFixed(3))).size < 2) return undefined
+  const W = xs.reduce((a, v) => a + v.w, 0)
+  const mx = xs.reduce((a, v) => a + v.w * v.x, 0) / W
+  const my = xs.reduce((a, v) => a + v.w * v.y, 0) / W
+  const sxx = xs.reduce((a, v) => a + v.w * (v.x - mx) ** 2, 0)
+  const slope = xs.reduce((a, v) => a + v.w * (v.x - mx) * (v.y - my), 0) / sxx
+  const perBatch = Math.max(0, slope)
+  return {perRequest: Math.max(0, perBatch === slope ? my - slope * mx : my), perBatch}
+}
+
 /** Demands from the loaded calibration point's counters; undefined (with why) when the server does not expose them. */
 function demandsOf(at: PointResult, p: PointResult, group: PointResult[], cores: number, workers: number): StationDemands | string {
   const s = at.server
-  if (s?.mainBusyMsPerRequest === undefined) return 'the server exposes no busy-time metrics (tfsopt_main_thread_busy_seconds_total): station demands cannot be measured'
+  if (s?.mainBusyMsPerRequest === undefined)
+    return 'the server exposes no busy-time metrics (tfsopt_main_thread_busy_seconds_total): station demands cannot be measured'
   if (s.computeMsPerBatch === undefined || !s.batchSize) return 'the server exposes no compute-time metrics: the worker demand cannot be measured'
   const maxB = p.config.server.maxBatchSize ?? 1
   const codecS = (s.workerCodecMsPerRequest ?? 0) / 1000
   let cost = {alpha: 0, beta: s.computeMsPerBatch / 1000 / s.batchSize + codecS}
+  let main = {mainS: s.mainBusyMsPerRequest / 1000, mainPerBatchS: 0}
   if (maxB > 1) {
     const fit = batchCostExcept(group, p)
     if (fit) cost = {alpha: fit.alpha, beta: fit.beta + codecS}
+    const m = mainCostExcept(group, p)
+    if (m) main = {mainS: m.perRequest, mainPerBatchS: m.perBatch}
   }
-  const cpu = at.clientCpuCores !== undefined && at.serverCpuCores !== undefined ? (at.clientCpuCores + at.serverCpuCores) / at.throughput : undefined
+  // Server and generator CPU per request bound the throughput by the machine's cores; with batching the
+  // CPU per request falls as batches grow, so one point's figure would understate capacity: no bound.
+  const cpu =
+    maxB <= 1 && at.clientCpuCores !== undefined && at.serverCpuCores !== undefined ? (at.clientCpuCores + at.serverCpuCores) / at.throughput : undefined
   return {
+    ...(cpu !== undefined ? {cpuPerRequestS: cpu, cores} : {}),
     generatorS: at.clientCpuCores !== undefined ? at.clientCpuCores / at.throughput : 0,
-    mainS: s.mainBusyMsPerRequest / 1000,
+    ...main,
     workers,
     ...cost,
     maxBatchSize: maxB,
     timeoutS: (p.config.server.batchTimeoutMicros ?? 0) / 1e6,
-    // The cores left to server and generator while the calibration point ran (a shared machine gives less).
-    ...(cpu !== undefined ? {cpuPerRequestS: cpu, cores: Math.max(0.5, cores - (at.otherCpuCores ?? 0))} : {}),
   }
 }
 
-function calibrate(demands: StationDemands, cal: PointResult[]): StationCalibration & {notes: string[]} {
+function calibrate(demands: StationDemands, cal: PointResult[]): StationCalibration & {notes: string[]; contention?: number} {
   const c0 = cal[0]!
   if (c0.config.client.mode === 'open')
     return calibrateOpen(
@@ -97,14 +136,15 @@ function calibrate(demands: StationDemands, cal: PointResult[]): StationCalibrat
   const asPoint = (p: PointResult) => ({concurrency: p.config.client.concurrency!, throughput: p.throughput, meanLatencyS: p.latency.meanMs / 1000})
   const loaded = cal.find((p) => p.config.client.concurrency! >= 2)
   const lone = cal.find((p) => p.config.client.concurrency === 1)
+  const high = cal.length === 3 || (!lone && cal.length === 2) ? cal.at(-1) : undefined
   // Only a lone client: it is both; its wake-up cost then cannot be told from the delay (w = 0).
-  return calibrateClosed(demands, asPoint(loaded ?? lone!), loaded ? (lone ? asPoint(lone) : undefined) : undefined)
+  return calibrateClosed(demands, asPoint(loaded ?? lone!), loaded && lone ? asPoint(lone) : undefined, high && high !== loaded ? asPoint(high) : undefined)
 }
 
 /** The station model's fit for a group (recorded in run.fits), calibrated with the t(b) of all its points. */
 export function stationFit(group: PointResult[], cores: number, workers: number): StationFit | undefined {
   const cal = stationCalibrationPoints(group)
-  const at = cal.at(-1)
+  const at = demandPoint(cal)
   if (!at) return undefined
   const d = demandsOf(at, at, group.length > 1 ? group : [], cores, workers)
   const calibrationIds = cal.map((p) => p.id)
@@ -115,11 +155,13 @@ export function stationFit(group: PointResult[], cores: number, workers: number)
       calibrationIds,
       generatorMs: c.generatorS * 1000,
       mainMs: c.mainS * 1000,
+      mainPerBatchMs: (c.mainPerBatchS ?? 0) * 1000,
       alphaMs: c.alpha * 1000,
       betaMs: c.beta * 1000,
       delayMs: c.delayS * 1000,
       gapMs: c.gapS * 1000,
       wakeMs: c.wakeS * 1000,
+      ...(c.contention !== undefined ? {contention: c.contention} : {}),
       ...(c.cpuPerRequestS !== undefined ? {cpuPerRequestMs: c.cpuPerRequestS * 1000, cores: c.cores} : {}),
       ...(c.notes.length ? {note: c.notes.join('; ')} : {}),
     }
@@ -135,21 +177,29 @@ export function stationFit(group: PointResult[], cores: number, workers: number)
 export function stationRows(p: PointResult, group: PointResult[], cores: number, workers: number): PredictionRow[] {
   if (p.failed || !(p.throughput > 0)) return []
   const cal = stationCalibrationPoints(group)
-  const at = cal.at(-1)
+  const at = demandPoint(cal)
   if (!at) return []
   const isCal = cal.includes(p)
   const measuredX = p.throughput
   const measuredR = p.latency.meanMs / 1000
   const fail = (why: string): PredictionRow[] => [
-    {kind: 'station-model', model: STATION_MODEL, quantity: 'meanLatency', unit: 's', predicted: null, measured: measuredR, relErr: null, assumptionsViolated: [why]},
+    {
+      kind: 'station-model',
+      model: STATION_MODEL,
+      quantity: 'meanLatency',
+      unit: 's',
+      predicted: null,
+      measured: measuredR,
+      relErr: null,
+      assumptionsViolated: [why],
+    },
   ]
   const d = demandsOf(at, p, group, cores, workers)
   if (typeof d === 'string') return fail(d)
   try {
     const c = calibrate(d, cal)
     const client = p.config.client
-    const f =
-      client.mode === 'closed' ? stationClosed(c, client.concurrency!) : stationOpen(c, client.rate!, client.arrival === 'constant' ? 0 : 1)
+    const f = client.mode === 'closed' ? stationClosed(c, client.concurrency!) : stationOpen(c, client.rate!, client.arrival === 'constant' ? 0 : 1)
     const violated: string[] = []
     if (client.mode === 'closed' && f.batchSize > 1 && (p.config.server.batchTimeoutMicros ?? 0) > 0)
       violated.push('batch timeout not modelled in closed loop (greedy batching assumed)')
@@ -162,7 +212,7 @@ export function stationRows(p: PointResult, group: PointResult[], cores: number,
     const role = isCal ? `calibration point (declared: ${cal.map((x) => x.id.match(/c=\d+|rate=[\d.]+/)?.[0] ?? x.id).join(', ')})` : 'forecast'
     const note = [
       role,
-      `D_gen = ${fmt(c.generatorS * 1000, 3)} ms, D_main = ${fmt(c.mainS * 1000, 3)} ms, t(b) = ${fmt(c.alpha * 1000, 3)} + ${fmt(c.beta * 1000, 3)}·b ms, d = ${fmt(c.delayS * 1000, 3)} ms, Z = ${fmt(c.gapS * 1000, 3)} ms, w = ${fmt(c.wakeS * 1000, 3)} ms`,
+      `D_gen = ${fmt(c.generatorS * 1000, 3)} ms, D_main = ${fmt(c.mainS * 1000, 3)}${c.mainPerBatchS ? ` + ${fmt(c.mainPerBatchS * 1000, 3)}/B` : ''} ms, t(b) = ${fmt(c.alpha * 1000, 3)} + ${fmt(c.beta * 1000, 3)}·b ms, d = ${fmt(c.delayS * 1000, 3)} ms, Z = ${fmt(c.gapS * 1000, 3)} ms, w = ${fmt(c.wakeS * 1000, 3)} ms${c.contention !== undefined && c.contention !== 1 ? `, contention k = ${fmt(c.contention, 3)} (demands shown ×k)` : ''}`,
       `U_main = ${fmt(f.mainUtilisation, 3)}, U_workers = ${fmt(f.workerUtilisation, 3)}, U_gen = ${fmt(f.generatorUtilisation, 3)}${f.batchSize > 1 ? `, mean batch ${fmt(f.batchSize, 3)}` : ''}${f.cpuBound ? '; bound by the machine’s cores' : ''}`,
       ...c.notes,
     ].join('; ')

@@ -17,6 +17,11 @@ export interface BatchTandemStations extends BatchCost {
   /** Main-thread demand per request, s. */
   mainServiceS: number
   /**
+   * Main-thread work per BATCH (dispatching it, handling its result message), s: a request's main-thread
+   * demand is then S_main + mainPerBatchS/B. Absent or 0: S_main alone.
+   */
+  mainPerBatchS?: number
+  /**
    * A third single-server station (the load generator's own thread, station-model.ts), s per request;
    * absent or 0 leaves the network as the two stations above.
    */
@@ -150,19 +155,23 @@ export function batchTandemClosed(input: BatchTandemStations & {concurrency: num
   requireNonNegative('β', input.beta)
   if (!(input.alpha + input.beta > 0)) throw usageError('the batch cost t(b) = α + βb must be > 0 for b ≥ 1 (α = β = 0)')
   const cap = Math.min(maxBatchSize, Math.max(1, N / (c + 1)))
+  const perBatch = input.mainPerBatchS ?? 0
+  requireNonNegative('main-thread work per batch', perBatch)
+  const mainAt = (b: number) => input.mainServiceS + perBatch / b
   const solve = (b: number) => {
     const t = batchTime(input, b)
+    const sm = mainAt(b)
     const r = tandemMva({
       concurrency: N,
       thinkTimeS: z,
       delayS: input.delayS,
-      mainServiceS: input.mainServiceS,
+      mainServiceS: sm,
       workerDemandS: t / b,
       workers: c,
       generatorDemandS: input.generatorDemandS,
     })
-    const hold = t + Math.max(0, r.mainResponseS - input.mainServiceS)
-    return {...r, t, next: Math.min(cap, greedyBatchSize(r.throughput / c, hold))}
+    const hold = t + Math.max(0, r.mainResponseS - sm)
+    return {...r, t, sm, next: Math.min(cap, greedyBatchSize(r.throughput / c, hold))}
   }
   let b = 1
   if (cap > 1 && solve(1).next > 1) {
@@ -195,7 +204,7 @@ export function batchTandemClosed(input: BatchTandemStations & {concurrency: num
     mainResponseS: r.mainResponseS,
     workerResponseS: r.workerResponseS,
     generatorResponseS: r.generatorResponseS,
-    mainUtilisation: r.throughput * input.mainServiceS,
+    mainUtilisation: r.throughput * r.sm,
     workerUtilisation: (r.throughput * r.t) / (c * b),
   }
 }
@@ -213,10 +222,6 @@ export function batchTandemOpen(input: BatchTandemStations & {arrivalRate: numbe
   requirePositive('arrival rate', lam)
   requirePositive('main-thread service time', input.mainServiceS)
   requireNonNegative('delay', input.delayS)
-  const rho = lam * input.mainServiceS
-  if (rho >= 1)
-    throw usageError(`main-thread utilisation λ·S_main = ${fmt(rho)} ≥ 1: the main thread cannot keep up (capacity ${fmt(1 / input.mainServiceS)}/s)`)
-  const main = allenCunneen({arrivalRate: lam, serviceTime: input.mainServiceS, servers: 1, arrivalScv: input.arrivalScv ?? 1, serviceScv: input.mainScv ?? 1})
   const batch = batchLatency({
     alpha: input.alpha,
     beta: input.beta,
@@ -225,6 +230,12 @@ export function batchTandemOpen(input: BatchTandemStations & {arrivalRate: numbe
     workers: input.workers,
     arrivalRate: lam,
   })
+  // The batch size does not depend on the main thread here (Poisson departures assumed), so the main
+  // thread's per-request demand follows from it.
+  const sm = input.mainServiceS + (input.mainPerBatchS ?? 0) / batch.meanBatchSize
+  const rho = lam * sm
+  if (rho >= 1) throw usageError(`main-thread utilisation λ·S_main = ${fmt(rho)} ≥ 1: the main thread cannot keep up (capacity ${fmt(1 / sm)}/s)`)
+  const main = allenCunneen({arrivalRate: lam, serviceTime: sm, servers: 1, arrivalScv: input.arrivalScv ?? 1, serviceScv: input.mainScv ?? 1})
   return {
     throughput: lam,
     meanLatencyS: input.delayS + main.w + batch.meanLatencyS,

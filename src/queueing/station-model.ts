@@ -26,6 +26,8 @@ import {fmt, requireNonNegative, requirePositive, requirePositiveInteger} from '
 export interface StationDemands {
   generatorS: number
   mainS: number
+  /** Main-thread work per batch, s (a request's main-thread demand is mainS + mainPerBatchS/B). */
+  mainPerBatchS?: number
   workers: number
   /** Batch cost t(b) = α + β·b, s. Without batching t(1) = α + β is the worker's time per request. */
   alpha: number
@@ -61,6 +63,7 @@ export interface StationForecast {
 function validateDemands(d: StationDemands): void {
   requireNonNegative('generator demand', d.generatorS)
   requireNonNegative('main-thread demand', d.mainS)
+  requireNonNegative('main-thread work per batch', d.mainPerBatchS ?? 0)
   requirePositiveInteger('workers', d.workers)
   requireNonNegative('α', d.alpha)
   requireNonNegative('β', d.beta)
@@ -81,6 +84,7 @@ export function stationClosed(cal: StationCalibration, concurrency: number): Sta
     alpha: cal.alpha,
     beta: cal.beta,
     mainServiceS: cal.mainS,
+    mainPerBatchS: cal.mainPerBatchS,
     generatorDemandS: cal.generatorS,
     delayS: cal.delayS,
     maxBatchSize: cal.maxBatchSize,
@@ -99,7 +103,7 @@ export function stationClosed(cal: StationCalibration, concurrency: number): Sta
     throughput: x,
     meanLatencyS: concurrency / x - cal.gapS,
     batchSize: r.batchSize,
-    mainUtilisation: x * cal.mainS,
+    mainUtilisation: x * (cal.mainS + (cal.mainPerBatchS ?? 0) / r.batchSize),
     workerUtilisation: (x * batchTime(cal, r.batchSize)) / (cal.workers * r.batchSize),
     generatorUtilisation: x * cal.generatorS,
     wakeS: wake,
@@ -124,6 +128,7 @@ export function stationOpen(cal: StationCalibration, arrivalRate: number, arriva
     alpha: cal.alpha,
     beta: cal.beta,
     mainServiceS: cal.mainS,
+    mainPerBatchS: cal.mainPerBatchS,
     delayS: cal.delayS,
     maxBatchSize: cal.maxBatchSize,
     workers: cal.workers,
@@ -154,41 +159,89 @@ export interface CalibrationPoint {
   meanLatencyS: number
 }
 
+/** The demands with every thread's time multiplied by k (the contention factor of calibrateClosed). */
+export function scaleDemands<T extends StationDemands>(d: T, k: number): T {
+  return {
+    ...d,
+    generatorS: d.generatorS * k,
+    mainS: d.mainS * k,
+    ...(d.mainPerBatchS !== undefined ? {mainPerBatchS: d.mainPerBatchS * k} : {}),
+    alpha: d.alpha * k,
+    beta: d.beta * k,
+  }
+}
+
+const bisect = (f: (x: number) => boolean, lo: number, hi: number, iterations = 50) => {
+  for (let i = 0; i < iterations; i++) {
+    const mid = (lo + hi) / 2
+    if (f(mid)) lo = mid
+    else hi = mid
+  }
+  return (lo + hi) / 2
+}
+
 /**
- * Closed-loop calibration on two declared points: the lone client (N = 1) and one loaded point N₂ ≥ 2.
- * The demands come from the busy-time counters (the caller takes them from the loaded point); from the
- * loaded point's client measurement: the gap Z = N₂/X₂ − R₂ and the delay d that makes the model meet R₂
- * (bisection: the forecast latency grows with d); from the lone client: w = R₁ − (model at N = 1 with no
- * wake-up cost). Without a lone client w = 0. d = 0 when the demands alone already exceed R₂ (said in
- * `notes`). Every other point is then a forecast.
+ * Closed-loop calibration on up to three declared points: the lone client (N = 1), the next load N₂ ≥ 2
+ * and the highest load N_h > N₂. The busy-time counters give the demands; the client measurements give:
+ *  - the gap Z = N₂/X₂ − R₂ (time from a response to the connection's next request);
+ *  - the delay d that makes the model meet R₂ (bisection: the forecast latency grows with d);
+ *  - with N_h, the CONTENTION FACTOR k: every thread's demand is multiplied by k so that the model meets
+ *    X at N_h. Threads that share few cores with each other (and with the generator) take longer per
+ *    request under load than their busy time at N₂ says — k > 1 measures it, k = 1 without N_h;
+ *  - with the lone client, w = R₁ − (model at N = 1 with no wake-up cost).
+ * d = 0 when the demands alone already exceed R₂ (said in `notes`). Every other point is a forecast.
  */
-export function calibrateClosed(demands: StationDemands, loaded: CalibrationPoint, lone?: CalibrationPoint): StationCalibration & {notes: string[]} {
+export function calibrateClosed(
+  demands: StationDemands,
+  loaded: CalibrationPoint,
+  lone?: CalibrationPoint,
+  high?: CalibrationPoint,
+): StationCalibration & {notes: string[]; contention: number} {
   validateDemands(demands)
   requirePositiveInteger('calibration concurrency', loaded.concurrency)
   requirePositive('calibration throughput', loaded.throughput)
   requirePositive('calibration latency', loaded.meanLatencyS)
   const notes: string[] = []
   const gapS = Math.max(0, loaded.concurrency / loaded.throughput - loaded.meanLatencyS)
-  const base = {...demands, gapS, wakeS: 0}
-  const at = (delayS: number) => stationClosed({...base, delayS}, loaded.concurrency).meanLatencyS
-  let delayS = 0
-  if (at(0) >= loaded.meanLatencyS) notes.push(`the measured demands alone give ${fmt(at(0) * 1000, 3)} ms at N = ${loaded.concurrency}, above the measured ${fmt(loaded.meanLatencyS * 1000, 3)} ms: delay d = 0`)
-  else {
-    let lo = 0
-    let hi = loaded.meanLatencyS
-    for (let i = 0; i < 60 && hi - lo > 1e-12; i++) {
-      const mid = (lo + hi) / 2
-      if (at(mid) < loaded.meanLatencyS) lo = mid
-      else hi = mid
+  const delayFor = (d: StationDemands, record = false) => {
+    const base = {...d, gapS, wakeS: 0}
+    const at = (delayS: number) => stationClosed({...base, delayS}, loaded.concurrency).meanLatencyS
+    if (at(0) >= loaded.meanLatencyS) {
+      if (record)
+        notes.push(
+          `the measured demands alone give ${fmt(at(0) * 1000, 3)} ms at N = ${loaded.concurrency}, above the measured ${fmt(loaded.meanLatencyS * 1000, 3)} ms: delay d = 0`,
+        )
+      return 0
     }
-    delayS = (lo + hi) / 2
+    return bisect((x) => at(x) < loaded.meanLatencyS, 0, loaded.meanLatencyS, 60)
   }
+  let k = 1
+  if (high && high.concurrency > loaded.concurrency) {
+    const xAt = (kk: number) => {
+      const d = scaleDemands(demands, kk)
+      return stationClosed({...d, gapS, wakeS: 0, delayS: delayFor(d)}, high.concurrency).throughput
+    }
+    // X at N_h falls as k grows; search k in [1/8, 8] and say so when the bound is hit.
+    const lo = 1 / 8
+    const hi = 8
+    if (xAt(hi) > high.throughput) {
+      k = hi
+      notes.push(
+        `contention factor capped at ${hi}: even ${hi}× the measured demands give more than the ${fmt(high.throughput)}/s measured at N = ${high.concurrency}`,
+      )
+    } else if (xAt(lo) < high.throughput) {
+      k = lo
+      notes.push(`contention factor capped at ${lo}: the measured demands allow less than the ${fmt(high.throughput)}/s measured at N = ${high.concurrency}`)
+    } else k = bisect((kk) => xAt(kk) > high.throughput, lo, hi, 40)
+  }
+  const scaled = scaleDemands(demands, k)
+  const delayS = delayFor(scaled, true)
   let wakeS = 0
   if (lone) {
     if (lone.concurrency !== 1) throw usageError('the lone-client calibration point must have N = 1')
-    wakeS = lone.meanLatencyS - stationClosed({...base, delayS}, 1).meanLatencyS
+    wakeS = lone.meanLatencyS - stationClosed({...scaled, gapS, wakeS: 0, delayS}, 1).meanLatencyS
   }
-  return {...demands, delayS, gapS, wakeS, notes}
+  return {...scaled, delayS, gapS, wakeS, notes, contention: k}
 }
 
 /**

@@ -179,6 +179,11 @@ export interface PointResult {
   group?: string
   /** Every applicable queueing model's prediction for this point beside the measurement. */
   queueing?: PredictionRow[]
+  /**
+   * 95% confidence intervals of throughput (req/s) and mean latency (ms) from the spread of the windows the
+   * summary covers (Student's t over window means; absent with fewer than 2 windows).
+   */
+  ci?: {level: number; windows: number; throughput: [number, number]; meanMs: [number, number]}
   /** The prediction the reports show for this point (absent when no model could predict it). */
   prediction?: PointPrediction
 }
@@ -204,11 +209,15 @@ export interface StationFit {
   calibrationIds: string[]
   generatorMs?: number
   mainMs?: number
+  /** Main-thread work per batch (a request's main-thread demand is mainMs + mainPerBatchMs/B). */
+  mainPerBatchMs?: number
   alphaMs?: number
   betaMs?: number
   delayMs?: number
   gapMs?: number
   wakeMs?: number
+  /** Contention factor k: the counters' demands ×k meet the highest load's throughput (1: not calibrated). */
+  contention?: number
   cpuPerRequestMs?: number
   cores?: number
   note?: string
