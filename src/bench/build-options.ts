@@ -14,7 +14,7 @@ import type {Arrival} from './schedule.js'
 import {splitFlags} from './server-process.js'
 
 /** Single-point defaults (docs/BENCH.md); --sweep replaces the window ones by DEFAULT_SWEEP's. */
-export const POINT_DEFAULTS = {windowS: 2, warmupS: 2, windows: 3, maxWindows: 10, stabilityPct: 10}
+export const POINT_DEFAULTS = {windowS: 2, warmupS: 2, windows: 3, maxWindows: 10, stabilityPct: 10, stabilityOn: 'mean' as const, minWindowRequests: 200}
 
 export interface BenchFlags {
   url?: string
@@ -41,6 +41,8 @@ export interface BenchFlags {
   windows?: number
   maxWindows?: number
   stability?: number
+  stabilityOn?: 'mean' | 'p99'
+  windowRequests?: number
   search: 'grid' | 'adaptive'
   sloP99?: number
   repeat: number
@@ -84,6 +86,8 @@ export function buildBenchOptions(f: BenchFlags, args: {model?: string}): BenchO
     minWindows: f.windows ?? POINT_DEFAULTS.windows,
     maxWindows: f.maxWindows ?? (sweep ? DEFAULT_SWEEP.maxWindows : POINT_DEFAULTS.maxWindows),
     stabilityPct: f.stability ?? POINT_DEFAULTS.stabilityPct,
+    stabilityOn: f.stabilityOn ?? POINT_DEFAULTS.stabilityOn,
+    minWindowRequests: f.windowRequests ?? POINT_DEFAULTS.minWindowRequests,
     search: f.search,
     sloP99Ms: f.sloP99,
     repeat: f.repeat,

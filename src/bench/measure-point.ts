@@ -1,11 +1,11 @@
 /**
  * Measures one point: warm-up (discarded), then fixed-length windows until the last three agree within
- * --stability on throughput and p99 (perf_analyzer's rule), up to a trial limit. The summary covers the
+ * --stability on throughput and mean latency (or p99; perf_analyzer's rule), up to a trial limit. The summary covers the
  * judged windows when stable and every window when not (and the point is then marked unstable).
  * Server metrics are scraped around the measured windows only.
  */
 import {mergeHistograms, summarize, type Histogram} from './histogram.js'
-import {judgeStability, type StabilityVerdict} from './stability.js'
+import {judgeStability, type StabilityLatency, type StabilityVerdict} from './stability.js'
 import {CpuMeter, machineBusySeconds, procCpuSeconds} from './cpu.js'
 import {breakdown, scrape, type ServerBreakdown} from './scrape-metrics.js'
 import type {LoadGenerator, WindowCounters} from './window.js'
@@ -19,6 +19,13 @@ export interface MeasureOptions {
   /** Trial limit. */
   maxWindows: number
   stabilityPct: number
+  /** The latency the stability rule judges (default mean, perf_analyzer's default). */
+  stabilityOn?: StabilityLatency
+  /**
+   * Count windows (perf_analyzer's count_windows): a window lasts at least long enough for this many
+   * requests at the rate measured during warm-up, so slow models get windows with enough samples.
+   */
+  minWindowRequests?: number
   signal?: AbortSignal
   /** Built-in server: false once the child has exited. */
   serverAlive?: () => boolean
@@ -59,6 +66,19 @@ export interface PointMeasurement {
   measuredS: number
   /** Mean requests in flight, sampled at window ends (for Little's law). */
   meanInflight: number
+}
+
+/** Longest a count window may stretch, as a multiple of --duration (a very slow model still finishes). */
+export const MAX_WINDOW_STRETCH = 10
+
+/**
+ * The window length: --duration, stretched so that a window holds `minWindowRequests` at the warm-up's
+ * rate (up to MAX_WINDOW_STRETCH × --duration). Without a warm-up rate the duration stands.
+ */
+export function windowLength(o: Pick<MeasureOptions, 'windowS' | 'minWindowRequests'>, warmRequests: number, warmS: number): number {
+  const want = o.minWindowRequests ?? 0
+  if (!(want > 0) || !(warmS > 0) || !(warmRequests > 0)) return o.windowS
+  return Math.min(o.windowS * MAX_WINDOW_STRETCH, Math.max(o.windowS, want / (warmRequests / warmS)))
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -102,7 +122,8 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   const alive = o.serverAlive ?? (() => true)
   await gen.start()
   await sleep(o.warmupS * 1000, o.signal)
-  gen.rotate()
+  const warm = gen.rotate()
+  const windowS = windowLength(o, warm.ok, o.warmupS)
   const before = o.metricsBase ? await scrape(o.metricsBase) : undefined
   const serverCpu0 = o.serverPid ? procCpuSeconds(o.serverPid) : undefined
   const machine0 = machineBusySeconds()
@@ -112,11 +133,12 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   const windows: BenchWindow[] = []
   const hists: Histogram[] = []
   let failed: string | undefined
-  let verdict = judgeStability([], o.stabilityPct, o.minWindows)
+  const on = o.stabilityOn ?? 'mean'
+  let verdict = judgeStability([], o.stabilityPct, o.minWindows, on)
   let inflightSum = 0
   let deadWindows = 0
   while (!o.signal?.aborted) {
-    await sleep(o.windowS * 1000, o.signal)
+    await sleep(windowS * 1000, o.signal)
     if (o.signal?.aborted) break // a cut-short window would skew the stability judgement: drop it
     const counters = gen.rotate()
     inflightSum += gen.inflight()
@@ -135,7 +157,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
       failed = `no successful responses (${w.connection} connection errors, ${w.timeouts} timeouts, ${w.non2xx} non-2xx in the last window)`
       break
     }
-    verdict = judgeStability(windows, o.stabilityPct, o.minWindows)
+    verdict = judgeStability(windows, o.stabilityPct, o.minWindows, on)
     if (verdict.stable || windows.length >= o.maxWindows) break
   }
   const measuredS = Number(process.hrtime.bigint() - t0) / 1e9

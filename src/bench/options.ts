@@ -31,6 +31,10 @@ export interface BenchOptions {
   minWindows: number
   maxWindows: number
   stabilityPct: number
+  /** The latency the stability rule judges: mean (perf_analyzer's default) or p99. */
+  stabilityOn: 'mean' | 'p99'
+  /** Count windows: each window lasts long enough for this many requests at the warm-up rate (0 = off). */
+  minWindowRequests: number
   search: 'grid' | 'adaptive'
   sloP99Ms?: number
   repeat: number

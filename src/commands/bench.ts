@@ -26,7 +26,7 @@ export default class Bench extends BaseCommand {
   static override summary = 'Load-test a model server: sweep configurations and load, compare with queueing theory, recommend a configuration.'
   static override description = `With no MODEL and no --url, serves the bundled default model and runs the default sweep (about two minutes on 2 cores).
 For each server-side setting (--workers, --intra-op-threads, --max-batch-size, --batch-timeout-micros, --cache-size) a \`tfsopt serve\` child is started on a free port; --url targets any TF-Serving-compatible REST endpoint instead.
-Closed loop (--concurrency) uses autocannon; open loop (--rate) sends on a constant or Poisson schedule and measures from the intended send time. Each point: warm-up, then windows of --duration seconds until the last --windows agree within --stability on throughput and p99 (or --max-windows is reached: marked unstable).
+Closed loop (--concurrency) uses autocannon; open loop (--rate) sends on a constant or Poisson schedule and measures from the intended send time. Each point: warm-up, then windows of --duration seconds until the last --windows agree within --stability on throughput and mean latency (--stability-on p99 for p99; perf_analyzer's rule), or --max-windows is reached: marked unstable. Windows stretch to hold --window-requests requests at the warm-up's rate (count windows).
 Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
 
   static override examples = [
@@ -81,6 +81,14 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     'max-windows': numberFlag(
       `trial limit: windows before a point is marked unstable (default ${POINT_DEFAULTS.maxWindows}; ${DEFAULT_SWEEP.maxWindows} in the default sweep)`,
       positiveWhole,
+    ),
+    'stability-on': Flags.string({
+      description: "latency the stability rule judges beside throughput: mean (perf_analyzer's default) or p99 (default mean)",
+      options: ['mean', 'p99'],
+    }),
+    'window-requests': numberFlag(
+      'count windows: a window lasts at least long enough for N requests at the warm-up rate, up to 10 × --duration (default 200; 0 = off)',
+      {min: 0},
     ),
     stability: numberFlag(`stability threshold, percent: max/min − 1 over the judged windows (default ${POINT_DEFAULTS.stabilityPct})`, {positive: true}),
     search: Flags.string({
@@ -139,6 +147,8 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
         windows: flags.windows,
         maxWindows: flags['max-windows'],
         stability: flags.stability,
+        stabilityOn: flags['stability-on'] as 'mean' | 'p99' | undefined,
+        windowRequests: flags['window-requests'],
         search: flags.search as 'grid' | 'adaptive',
         sloP99: flags['slo-p99'],
         repeat: flags.repeat,

@@ -222,6 +222,10 @@ export function batchTandemOpen(input: BatchTandemStations & {arrivalRate: numbe
   requirePositive('arrival rate', lam)
   requirePositive('main-thread service time', input.mainServiceS)
   requireNonNegative('delay', input.delayS)
+  const overloaded = (sm: number) =>
+    usageError(`main-thread utilisation λ·S_main = ${fmt(lam * sm)} ≥ 1: the main thread cannot keep up (capacity ${fmt(1 / sm)}/s)`)
+  // Per-request work alone already overloads it: say so before the batching model is asked.
+  if (lam * input.mainServiceS >= 1) throw overloaded(input.mainServiceS)
   const batch = batchLatency({
     alpha: input.alpha,
     beta: input.beta,
@@ -234,7 +238,7 @@ export function batchTandemOpen(input: BatchTandemStations & {arrivalRate: numbe
   // thread's per-request demand follows from it.
   const sm = input.mainServiceS + (input.mainPerBatchS ?? 0) / batch.meanBatchSize
   const rho = lam * sm
-  if (rho >= 1) throw usageError(`main-thread utilisation λ·S_main = ${fmt(rho)} ≥ 1: the main thread cannot keep up (capacity ${fmt(1 / sm)}/s)`)
+  if (rho >= 1) throw overloaded(sm)
   const main = allenCunneen({arrivalRate: lam, serviceTime: sm, servers: 1, arrivalScv: input.arrivalScv ?? 1, serviceScv: input.mainScv ?? 1})
   return {
     throughput: lam,

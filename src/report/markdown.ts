@@ -14,12 +14,12 @@ export function renderMarkdown(run: BenchRun): string {
     '',
   ]
   out.push(
-    '| model | server | load | req/s | inf/s | mean ms | p50 | p90 | p99 | p99.9 | errors | stable | predicted mean ms | model | rel. err | violated assumptions |',
+    '| model | server | load | req/s | inf/s | mean ms | p50 | p90 | p99 | p99.9 | errors | stable | predicted mean ms | model | rel. err (mean, req/s) | violated assumptions |',
   )
   out.push('|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|--:|---|')
   for (const r of rows) {
     out.push(
-      `| ${esc(r.model)} | ${esc(r.server)} | ${esc(r.load)}${r.recommended ? ' ★' : ''} | ${fmt(r.throughput, 0)} | ${fmt(r.inferencesPerSec, 0)} | ${fmtMs(r.meanMs)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p90Ms)} | ${fmtMs(r.p99Ms)} | ${fmtMs(r.p999Ms)} | ${r.errors} | ${r.failed ? 'failed' : r.stable ? 'yes' : 'no'} | ${r.predictedMeanMs !== undefined ? fmtMs(r.predictedMeanMs) : '–'} | ${esc(r.predictedBy ?? '–')} | ${r.calibration ? 'calibration' : pct(r.relErr)} | ${esc(r.violated || '–')} |`,
+      `| ${esc(r.model)} | ${esc(r.server)} | ${esc(r.load)}${r.recommended ? ' ★' : ''} | ${fmt(r.throughput, 0)} | ${fmt(r.inferencesPerSec, 0)} | ${fmtMs(r.meanMs)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p90Ms)} | ${fmtMs(r.p99Ms)} | ${fmtMs(r.p999Ms)} | ${r.errors} | ${r.failed ? 'failed' : r.stable ? 'yes' : 'no'} | ${r.predictedMeanMs !== undefined ? fmtMs(r.predictedMeanMs) : '–'} | ${esc(r.predictedBy ?? '–')} | ${r.calibration ? 'calibration' : `${pct(r.relErr)}${r.throughputRelErr !== undefined ? `, ${pct(r.throughputRelErr)}` : ''}`} | ${esc(r.violated || '–')} |`,
     )
   }
   const rec = run.recommendation

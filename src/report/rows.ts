@@ -36,6 +36,14 @@ export interface Row {
   predictedMeanMs?: number
   predictedBy?: string
   relErr?: number
+  /** The same model's throughput forecast and its relative error (absent where it predicts none). */
+  predictedThroughput?: number
+  throughputRelErr?: number
+  /** Half-widths of the 95% intervals (point.ci) as fractions of throughput and mean latency. */
+  throughputCi?: number
+  meanCi?: number
+  /** Cores other processes took during the point (shared machine), from /proc/stat. */
+  otherCpu?: number
   /** The shown prediction restates this point (it was calibrated on it): no error to show. */
   calibration: boolean
   violated: string
@@ -69,7 +77,11 @@ export function toRows(run: BenchRun): Row[] {
   return run.points.map((p) => {
     const s = p.server ?? {}
     const q = mainPrediction(p)
-    const violated = new Set((p.queueing ?? []).flatMap((r) => r.assumptionsViolated))
+    // What the shown model assumes and this point violates (every model's list is in the JSON's queueing rows).
+    const shown = q ? (p.queueing ?? []).filter((r) => r.model === q.model) : (p.queueing ?? [])
+    const violated = new Set(shown.flatMap((r) => r.assumptionsViolated))
+    const qx = q ? (p.queueing ?? []).find((r) => r.model === q.model && r.quantity === 'throughput' && r.predicted !== null) : undefined
+    const half = (iv: [number, number] | undefined, mid: number) => (iv && mid > 0 ? (iv[1] - iv[0]) / 2 / mid : undefined)
     return {
       id: p.id,
       model: p.config.model ?? run.model.name,
@@ -101,6 +113,11 @@ export function toRows(run: BenchRun): Row[] {
       // A calibration point's "error" is its own input restated (0%): shown as such, not as accuracy.
       relErr: p.prediction?.calibration ? undefined : (q?.relErr ?? undefined),
       calibration: p.prediction?.calibration ?? false,
+      predictedThroughput: qx?.predicted ?? undefined,
+      throughputRelErr: p.prediction?.calibration ? undefined : (qx?.relErr ?? undefined),
+      throughputCi: half(p.ci?.throughput, p.throughput),
+      meanCi: half(p.ci?.meanMs, p.latency.meanMs),
+      otherCpu: p.otherCpuCores,
       violated: [...violated].join('; '),
       pareto: pareto.has(p.id),
       recommended: rec === p.id,

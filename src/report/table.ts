@@ -4,6 +4,9 @@ import type {BenchRun, Recommendation} from '../results/bench-run.js'
 import {fmt, fmtMs, pct} from './format.js'
 import {toRows} from './rows.js'
 
+/** " ±3%" from a relative half-width; nothing when unknown. */
+const ci = (h: number | undefined): string => (h === undefined || !Number.isFinite(h) ? '' : ` ±${h < 0.0995 ? (h * 100).toFixed(1) : Math.round(h * 100)}%`)
+
 export function renderTable(run: BenchRun): string {
   const t = new Table({
     head: [
@@ -22,7 +25,7 @@ export function renderTable(run: BenchRun): string {
       'batch',
       'hit',
       'cpu cli/srv',
-      'predicted mean (model, err)',
+      'predicted mean, req/s (model, errors)',
       '',
     ],
     style: {head: [], border: []},
@@ -35,9 +38,9 @@ export function renderTable(run: BenchRun): string {
       r.model,
       r.server,
       r.load + (r.clientBatch > 1 ? ` ×${r.clientBatch}` : '') + (r.repeatRatio ? ` rep ${r.repeatRatio}` : ''),
-      fmt(r.throughput, 0),
+      fmt(r.throughput, 0) + ci(r.throughputCi),
       fmt(r.inferencesPerSec, 0),
-      fmtMs(r.meanMs),
+      fmtMs(r.meanMs) + ci(r.meanCi),
       fmtMs(r.p50Ms),
       fmtMs(r.p90Ms),
       `${fmtMs(r.p99Ms)}${r.p99Spread ? ` (${r.p99Spread})` : ''}`,
@@ -47,11 +50,15 @@ export function renderTable(run: BenchRun): string {
       fmt(r.batchSize, 1),
       pct(r.cacheHitRatio),
       `${fmt(r.clientCpu, 2)}/${fmt(r.serverCpu, 2)}`,
-      r.predictedMeanMs !== undefined ? `${fmtMs(r.predictedMeanMs)} (${r.predictedBy}, ${r.calibration ? 'calibration point' : pct(r.relErr)})` : '–',
+      r.predictedMeanMs !== undefined
+        ? `${fmtMs(r.predictedMeanMs)}${r.predictedThroughput !== undefined ? `, ${fmt(r.predictedThroughput, 0)}/s` : ''} (${r.predictedBy}, ${
+            r.calibration ? 'calibration point' : `${pct(r.relErr)}${r.throughputRelErr !== undefined ? `, ${pct(r.throughputRelErr)}` : ''}`
+          })`
+        : '–',
       mark,
     ])
   }
-  return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; predicted = queueing model (src/queueing) with relative error; a calibration point is the model's input, not a forecast`
+  return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; ± = half-width of the 95% interval over the point's windows; predicted = queueing model (src/queueing) with relative errors of mean and req/s; a calibration point is the model's input, not a forecast`
 }
 
 export function renderRecommendation(rec: Recommendation | null | undefined): string {

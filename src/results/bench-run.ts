@@ -132,6 +132,10 @@ export interface StabilityRecord {
   /** max/min − 1 over the judged windows, as a percentage (Infinity when a min is 0). */
   throughputSpreadPct: number
   p99SpreadPct: number
+  /** Spread of the mean latency over the judged windows (runs before --stability-on lack it). */
+  meanSpreadPct?: number
+  /** The latency the rule judged: mean or p99 (absent: p99, as before --stability-on). */
+  latency?: 'mean' | 'p99'
   judged: number
   pct: number
   windows: number
@@ -270,6 +274,10 @@ export interface BenchSettings {
   windows: number
   maxWindows: number
   stabilityPct: number
+  /** The latency the stability rule judged (absent in older runs: p99). */
+  stabilityOn?: 'mean' | 'p99'
+  /** Count windows: minimum requests per window (absent in older runs: none). */
+  minWindowRequests?: number
   search: 'grid' | 'adaptive'
   sloP99Ms: number | null
   repeat: number
