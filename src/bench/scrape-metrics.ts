@@ -77,6 +77,7 @@ export function breakdown(before: Snapshot | undefined, after: Snapshot | undefi
     return y === undefined ? undefined : y - (x ?? 0)
   }
   const inference = workerBusy('inference')
+  const workerLoop = workerBusy('loop')
   const workerCodec = sum(workerBusy('decode'), workerBusy('encode'))
   const mainCodec = d('tfsopt_main_thread_codec_seconds_total')
   const workers = total(after, 'tfsopt_workers')
@@ -105,6 +106,7 @@ export function breakdown(before: Snapshot | undefined, after: Snapshot | undefi
     mainCodecMsPerRequest: ratio(mainCodec, requests, 1000),
     workerInferenceMsPerRequest: ratio(inference, requests, 1000),
     workerCodecMsPerRequest: ratio(workerCodec, requests, 1000),
+    workerLoopMsPerRequest: ratio(workerLoop, requests, 1000),
     workerUtilisation: ratio(sum(inference, workerCodec), wallS * (workers ?? 1)),
     workerRestarts: d('tfsopt_worker_restarts_total'),
     requestsByStatus: Object.keys(byStatus).length ? byStatus : undefined,

@@ -43,9 +43,8 @@ export function stationCalibrationPoints(group: PointResult[]): PointResult[] {
   if (closed.length) {
     const lone = closed.find((p) => p.config.client.concurrency === 1)
     const loaded = closed.find((p) => p.config.client.concurrency! >= 2)
-    // The highest load calibrates the contention factor only when asked (TFSOPT_STATION_CONTENTION=1): by
-    // default two points calibrate and every other point is a forecast (docs/QUEUEING.md §Station model).
-    const high = process.env.TFSOPT_STATION_CONTENTION === '1' ? closed.at(-1) : undefined
+    // The highest load calibrates the capacity (docs/QUEUEING.md §Station model).
+    const high = closed.at(-1)
     return [lone, loaded, high !== loaded ? high : undefined].filter((p): p is PointResult => p !== undefined)
   }
   return group
@@ -54,13 +53,23 @@ export function stationCalibrationPoints(group: PointResult[]): PointResult[] {
     .slice(0, 2)
 }
 
+/**
+ * The worker's time per batch at a point, s: its whole event loop's busy time when the server reports it
+ * (session.run, the codec, message (de)serialisation: what the worker station costs), else session.run.
+ */
+function workerBatchS(p: PointResult): number | undefined {
+  const s = p.server
+  if (!s?.batchSize) return undefined
+  if (s.workerLoopMsPerRequest !== undefined) return (s.workerLoopMsPerRequest * s.batchSize) / 1000
+  return s.computeMsPerBatch !== undefined ? s.computeMsPerBatch / 1000 + ((s.workerCodecMsPerRequest ?? 0) * s.batchSize) / 1000 : undefined
+}
+
 /** Batch cost t(b) from the other points' realised batches: undefined when their sizes cannot separate α and β. */
 function batchCostExcept(group: PointResult[], except: PointResult | undefined): {alpha: number; beta: number} | undefined {
   const batches = group.flatMap((p) => {
     const s = p.server
-    return p !== except && s?.batchSize && s.computeMsPerBatch && s.batches
-      ? [{batchSize: s.batchSize, batchTime: s.computeMsPerBatch / 1000, weight: s.batches}]
-      : []
+    const t = workerBatchS(p)
+    return p !== except && s?.batchSize && t && s.batches ? [{batchSize: s.batchSize, batchTime: t, weight: s.batches}] : []
   })
   if (new Set(batches.map((b) => b.batchSize.toFixed(2))).size < 2) return undefined
   try {
@@ -101,12 +110,11 @@ function demandsOf(at: PointResult, p: PointResult, group: PointResult[], cores:
     return 'the server exposes no busy-time metrics (tfsopt_main_thread_busy_seconds_total): station demands cannot be measured'
   if (s.computeMsPerBatch === undefined || !s.batchSize) return 'the server exposes no compute-time metrics: the worker demand cannot be measured'
   const maxB = p.config.server.maxBatchSize ?? 1
-  const codecS = (s.workerCodecMsPerRequest ?? 0) / 1000
-  let cost = {alpha: 0, beta: s.computeMsPerBatch / 1000 / s.batchSize + codecS}
+  let cost = {alpha: 0, beta: (workerBatchS(at) ?? 0) / s.batchSize}
   let main = {mainS: s.mainBusyMsPerRequest / 1000, mainPerBatchS: 0}
   if (maxB > 1) {
     const fit = batchCostExcept(group, p)
-    if (fit) cost = {alpha: fit.alpha, beta: fit.beta + codecS}
+    if (fit) cost = fit
     const m = mainCostExcept(group, p)
     if (m) main = {mainS: m.perRequest, mainPerBatchS: m.perBatch}
   }
@@ -125,7 +133,7 @@ function demandsOf(at: PointResult, p: PointResult, group: PointResult[], cores:
   }
 }
 
-function calibrate(demands: StationDemands, cal: PointResult[]): StationCalibration & {notes: string[]; contention?: number} {
+function calibrate(demands: StationDemands, cal: PointResult[]): StationCalibration & {notes: string[]} {
   const c0 = cal[0]!
   if (c0.config.client.mode === 'open')
     return calibrateOpen(
@@ -161,7 +169,7 @@ export function stationFit(group: PointResult[], cores: number, workers: number)
       delayMs: c.delayS * 1000,
       gapMs: c.gapS * 1000,
       wakeMs: c.wakeS * 1000,
-      ...(c.contention !== undefined ? {contention: c.contention} : {}),
+      ...(c.capacity !== undefined ? {capacity: c.capacity} : {}),
       ...(c.cpuPerRequestS !== undefined ? {cpuPerRequestMs: c.cpuPerRequestS * 1000, cores: c.cores} : {}),
       ...(c.notes.length ? {note: c.notes.join('; ')} : {}),
     }
@@ -212,8 +220,8 @@ export function stationRows(p: PointResult, group: PointResult[], cores: number,
     const role = isCal ? `calibration point (declared: ${cal.map((x) => x.id.match(/c=\d+|rate=[\d.]+/)?.[0] ?? x.id).join(', ')})` : 'forecast'
     const note = [
       role,
-      `D_gen = ${fmt(c.generatorS * 1000, 3)} ms, D_main = ${fmt(c.mainS * 1000, 3)}${c.mainPerBatchS ? ` + ${fmt(c.mainPerBatchS * 1000, 3)}/B` : ''} ms, t(b) = ${fmt(c.alpha * 1000, 3)} + ${fmt(c.beta * 1000, 3)}·b ms, d = ${fmt(c.delayS * 1000, 3)} ms, Z = ${fmt(c.gapS * 1000, 3)} ms, w = ${fmt(c.wakeS * 1000, 3)} ms${c.contention !== undefined && c.contention !== 1 ? `, contention k = ${fmt(c.contention, 3)} (demands shown ×k)` : ''}`,
-      `U_main = ${fmt(f.mainUtilisation, 3)}, U_workers = ${fmt(f.workerUtilisation, 3)}, U_gen = ${fmt(f.generatorUtilisation, 3)}${f.batchSize > 1 ? `, mean batch ${fmt(f.batchSize, 3)}` : ''}${f.cpuBound ? '; bound by the machine’s cores' : ''}`,
+      `D_gen = ${fmt(c.generatorS * 1000, 3)} ms, D_main = ${fmt(c.mainS * 1000, 3)}${c.mainPerBatchS ? ` + ${fmt(c.mainPerBatchS * 1000, 3)}/B` : ''} ms, t(b) = ${fmt(c.alpha * 1000, 3)} + ${fmt(c.beta * 1000, 3)}·b ms, d = ${fmt(c.delayS * 1000, 3)} ms, Z = ${fmt(c.gapS * 1000, 3)} ms, w = ${fmt(c.wakeS * 1000, 3)} ms${c.capacity !== undefined ? `, capacity ${fmt(c.capacity)}/s (highest load)` : ''}`,
+      `U_main = ${fmt(f.mainUtilisation, 3)}, U_workers = ${fmt(f.workerUtilisation, 3)}, U_gen = ${fmt(f.generatorUtilisation, 3)}${f.batchSize > 1 ? `, mean batch ${fmt(f.batchSize, 3)}` : ''}${f.cpuBound ? '; at capacity' : ''}`,
       ...c.notes,
     ].join('; ')
     const row = (quantity: 'throughput' | 'meanLatency', predicted: number, measured: number): PredictionRow => ({

@@ -44,6 +44,8 @@ export interface StationCalibration extends StationDemands {
   delayS: number
   gapS: number
   wakeS: number
+  /** Measured capacity X_max, req/s (the highest load's throughput): X ≤ X_max. Absent: the stations alone. */
+  capacity?: number
 }
 
 export interface StationForecast {
@@ -56,7 +58,7 @@ export interface StationForecast {
   generatorUtilisation: number
   /** The share of the wake-up cost w in the forecast latency, s. */
   wakeS: number
-  /** True when the machine's cores, not a thread, bound the throughput. */
+  /** True when the machine's cores or the measured capacity, not one thread, bound the throughput. */
   cpuBound: boolean
 }
 
@@ -99,6 +101,10 @@ export function stationClosed(cal: StationCalibration, concurrency: number): Sta
     x = cal.cores / cal.cpuPerRequestS
     cpuBound = true
   }
+  if (cal.capacity !== undefined && x > cal.capacity) {
+    x = cal.capacity
+    cpuBound = true
+  }
   return {
     throughput: x,
     meanLatencyS: concurrency / x - cal.gapS,
@@ -124,6 +130,8 @@ export function stationOpen(cal: StationCalibration, arrivalRate: number, arriva
   if (rhoG >= 1) throw usageError(`the load generator's thread cannot keep up: λ·D_g = ${fmt(rhoG)} ≥ 1`)
   if (cal.cores && cal.cpuPerRequestS && lam * cal.cpuPerRequestS >= cal.cores)
     throw usageError(`λ·cpu = ${fmt(lam * cal.cpuPerRequestS)} cores ≥ the machine's ${cal.cores}: no steady state`)
+  if (cal.capacity !== undefined && lam >= cal.capacity)
+    throw usageError(`λ = ${fmt(lam)}/s ≥ the measured capacity ${fmt(cal.capacity)}/s: no steady state`)
   const t = batchTandemOpen({
     alpha: cal.alpha,
     beta: cal.beta,
@@ -159,18 +167,6 @@ export interface CalibrationPoint {
   meanLatencyS: number
 }
 
-/** The demands with every thread's time multiplied by k (the contention factor of calibrateClosed). */
-export function scaleDemands<T extends StationDemands>(d: T, k: number): T {
-  return {
-    ...d,
-    generatorS: d.generatorS * k,
-    mainS: d.mainS * k,
-    ...(d.mainPerBatchS !== undefined ? {mainPerBatchS: d.mainPerBatchS * k} : {}),
-    alpha: d.alpha * k,
-    beta: d.beta * k,
-  }
-}
-
 const bisect = (f: (x: number) => boolean, lo: number, hi: number, iterations = 50) => {
   for (let i = 0; i < iterations; i++) {
     const mid = (lo + hi) / 2
@@ -185,9 +181,10 @@ const bisect = (f: (x: number) => boolean, lo: number, hi: number, iterations = 
  * and the highest load N_h > N₂. The busy-time counters give the demands; the client measurements give:
  *  - the gap Z = N₂/X₂ − R₂ (time from a response to the connection's next request);
  *  - the delay d that makes the model meet R₂ (bisection: the forecast latency grows with d);
- *  - with N_h, the CONTENTION FACTOR k: every thread's demand is multiplied by k so that the model meets
- *    X at N_h. Threads that share few cores with each other (and with the generator) take longer per
- *    request under load than their busy time at N₂ says — k > 1 measures it, k = 1 without N_h;
+ *  - with N_h, the CAPACITY X_h: the asymptotic bound X ≤ X_max (QSP §5.2) taken from the measurement.
+ *    On a 2-core machine the threads saturate together before any one counter reaches 100% (the main
+ *    thread's event loop peaks near 0.8–0.9 busy while it waits on worker results and the generator),
+ *    so the counters alone overstate capacity; the highest load says where it is;
  *  - with the lone client, w = R₁ − (model at N = 1 with no wake-up cost).
  * d = 0 when the demands alone already exceed R₂ (said in `notes`). Every other point is a forecast.
  */
@@ -196,52 +193,28 @@ export function calibrateClosed(
   loaded: CalibrationPoint,
   lone?: CalibrationPoint,
   high?: CalibrationPoint,
-): StationCalibration & {notes: string[]; contention: number} {
+): StationCalibration & {notes: string[]} {
   validateDemands(demands)
   requirePositiveInteger('calibration concurrency', loaded.concurrency)
   requirePositive('calibration throughput', loaded.throughput)
   requirePositive('calibration latency', loaded.meanLatencyS)
   const notes: string[] = []
   const gapS = Math.max(0, loaded.concurrency / loaded.throughput - loaded.meanLatencyS)
-  const delayFor = (d: StationDemands, record = false) => {
-    const base = {...d, gapS, wakeS: 0}
-    const at = (delayS: number) => stationClosed({...base, delayS}, loaded.concurrency).meanLatencyS
-    if (at(0) >= loaded.meanLatencyS) {
-      if (record)
-        notes.push(
-          `the measured demands alone give ${fmt(at(0) * 1000, 3)} ms at N = ${loaded.concurrency}, above the measured ${fmt(loaded.meanLatencyS * 1000, 3)} ms: delay d = 0`,
-        )
-      return 0
-    }
-    return bisect((x) => at(x) < loaded.meanLatencyS, 0, loaded.meanLatencyS, 60)
-  }
-  let k = 1
-  if (high && high.concurrency > loaded.concurrency) {
-    const xAt = (kk: number) => {
-      const d = scaleDemands(demands, kk)
-      return stationClosed({...d, gapS, wakeS: 0, delayS: delayFor(d)}, high.concurrency).throughput
-    }
-    // X at N_h falls as k grows; search k in [1/8, 8] and say so when the bound is hit.
-    const lo = 1 / 8
-    const hi = 8
-    if (xAt(hi) > high.throughput) {
-      k = hi
-      notes.push(
-        `contention factor capped at ${hi}: even ${hi}× the measured demands give more than the ${fmt(high.throughput)}/s measured at N = ${high.concurrency}`,
-      )
-    } else if (xAt(lo) < high.throughput) {
-      k = lo
-      notes.push(`contention factor capped at ${lo}: the measured demands allow less than the ${fmt(high.throughput)}/s measured at N = ${high.concurrency}`)
-    } else k = bisect((kk) => xAt(kk) > high.throughput, lo, hi, 40)
-  }
-  const scaled = scaleDemands(demands, k)
-  const delayS = delayFor(scaled, true)
+  const capacity = high && high.concurrency > loaded.concurrency ? Math.max(high.throughput, loaded.throughput) : undefined
+  const base = {...demands, gapS, wakeS: 0, ...(capacity !== undefined ? {capacity} : {})}
+  const at = (delayS: number) => stationClosed({...base, delayS}, loaded.concurrency).meanLatencyS
+  let delayS = 0
+  if (at(0) >= loaded.meanLatencyS)
+    notes.push(
+      `the measured demands alone give ${fmt(at(0) * 1000, 3)} ms at N = ${loaded.concurrency}, above the measured ${fmt(loaded.meanLatencyS * 1000, 3)} ms: delay d = 0`,
+    )
+  else delayS = bisect((x) => at(x) < loaded.meanLatencyS, 0, loaded.meanLatencyS, 60)
   let wakeS = 0
   if (lone) {
     if (lone.concurrency !== 1) throw usageError('the lone-client calibration point must have N = 1')
-    wakeS = lone.meanLatencyS - stationClosed({...scaled, gapS, wakeS: 0, delayS}, 1).meanLatencyS
+    wakeS = lone.meanLatencyS - stationClosed({...base, delayS}, 1).meanLatencyS
   }
-  return {...scaled, delayS, gapS, wakeS, notes, contention: k}
+  return {...base, delayS, wakeS, notes}
 }
 
 /**

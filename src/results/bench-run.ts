@@ -120,6 +120,8 @@ export interface ServerMetrics {
   workerInferenceMsPerRequest?: number
   /** Worker time in the JSON codec per request, ms (0 with the main-thread codec). */
   workerCodecMsPerRequest?: number
+  /** The worker event loop's whole busy time per request (inference, codec, message (de)serialisation), ms. */
+  workerLoopMsPerRequest?: number
   /** Busy fraction of the average worker (inference + codec), 0–1. */
   workerUtilisation?: number
   /** Requests the server counted, by status label, over the measured time. */
@@ -220,8 +222,8 @@ export interface StationFit {
   delayMs?: number
   gapMs?: number
   wakeMs?: number
-  /** Contention factor k: the counters' demands ×k meet the highest load's throughput (1: not calibrated). */
-  contention?: number
+  /** Capacity X_max from the highest load, req/s (absent when the group has no load above the next one). */
+  capacity?: number
   cpuPerRequestMs?: number
   cores?: number
   note?: string

@@ -138,7 +138,8 @@ export class FastHistogram {
   }
 }
 
-export type WorkerActivity = 'inference' | 'decode' | 'encode'
+/** What a worker slot was busy with; `loop` is its whole event loop's busy time and includes the others. */
+export type WorkerActivity = 'inference' | 'decode' | 'encode' | 'loop'
 
 export interface VersionMetrics {
   requestLatency: HistogramCell
@@ -282,7 +283,7 @@ export class ServerMetrics {
   )
   readonly workerBusy = this.counter(
     'tfsopt_worker_busy_seconds_total',
-    'Seconds each worker thread was busy, by activity: inference (session.run per batch), decode and encode (JSON codec)',
+    'Seconds each worker thread was busy, by activity: inference (session.run per batch), decode and encode (JSON codec); loop is the worker event loop\'s whole busy time (all of those plus message (de)serialisation), not to be added to them',
     ['model', 'version', 'worker', 'activity'],
   )
 

@@ -139,7 +139,8 @@ export class WorkerPool {
         } else if (msg.type === 'log') {
           this.events.log(msg.message ?? '')
         } else {
-          const m = msg as {computeSeconds?: number; decodeSeconds?: number; encodeSeconds?: number}
+          const m = msg as {computeSeconds?: number; decodeSeconds?: number; encodeSeconds?: number; loopSeconds?: number}
+          if (m.loopSeconds) this.events.onBusy(slot, 'loop', m.loopSeconds)
           if (m.computeSeconds) this.events.onBusy(slot, 'inference', m.computeSeconds)
           if (m.decodeSeconds) this.events.onBusy(slot, 'decode', m.decodeSeconds)
           if (m.encodeSeconds) this.events.onBusy(slot, 'encode', m.encodeSeconds)

@@ -5,6 +5,7 @@
  *   out: {type:'ready', info} | {type:'load-error', message} | {type:'result', id, outputs, computeSeconds} | {type:'error', id, message}
  */
 import {parentPort, workerData} from 'node:worker_threads'
+import {performance as perfHooks} from 'node:perf_hooks'
 import {openSession} from '../runtime/load.js'
 import type {Device, Feeds, InferenceSession, Tensor} from '../runtime/types.js'
 import type {Provider} from '../runtime/devices.js'
@@ -88,6 +89,17 @@ async function main(): Promise<void> {
     if (msg.type !== 'run') return
     chain = chain.then(() => runOne(msg))
   })
+  // The worker's whole event-loop busy time (session.run, message (de)serialisation, the codec), reported
+  // with each result as the delta since the last: what the worker station really costs per batch, for
+  // calibrating queueing models (docs/QUEUEING.md §Station model). The reply's own serialisation falls
+  // into the next delta; over many batches the total is exact.
+  let loopActive = perfHooks.eventLoopUtilization().active
+  const loopSeconds = () => {
+    const now = perfHooks.eventLoopUtilization().active
+    const d = (now - loopActive) / 1000
+    loopActive = now
+    return d
+  }
   const runOne = async (msg: {id?: number; feeds?: Feeds; outputs?: string[]}): Promise<void> => {
     if (crashNext) {
       // Test hook (TFSOPT_TEST_HOOKS): die with this batch in flight, as a native crash would.
@@ -99,7 +111,7 @@ async function main(): Promise<void> {
       // --inject-latency-ms: a documented, deterministic slowdown, blocking this thread like real compute.
       if (init.injectLatencyMs > 0) Atomics.wait(sleeper, 0, 0, init.injectLatencyMs)
       const computeSeconds = (performance.now() - t0) / 1000
-      const reply = {type: 'result', id: msg.id, outputs, computeSeconds}
+      const reply = {type: 'result', id: msg.id, outputs, computeSeconds, loopSeconds: loopSeconds()}
       try {
         port.postMessage(reply, transferables(outputs))
       } catch {

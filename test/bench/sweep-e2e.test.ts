@@ -84,3 +84,30 @@ test('bad flags are usage errors with exit 2', () => {
   assert.equal(r.status, 2, r.stderr)
   assert.match(r.stderr, /can not be less than 1/)
 })
+
+test('the station model calibrates on the declared points (lone client, next load, highest load) and forecasts the others', {
+  skip: haveServe ? false : 'tfsopt serve or the default model is missing',
+}, () => {
+  const r = cli(['--concurrency', '1,2,4,8', '--max-batch-size', '1', '--duration', '0.4', '--warmup', '0.3', '--max-windows', '3', '--json'])
+  assert.equal(r.status, 0, r.stderr)
+  const run = JSON.parse(r.stdout)
+  const fit = run.fits[0].station
+  assert.deepEqual(
+    fit.calibrationIds.map((id: string) => id.match(/c=\d+/)![0]),
+    ['c=1', 'c=2', 'c=8'],
+  )
+  assert.ok(fit.mainMs > 0 && fit.betaMs > 0, `demands from the busy-time counters: ${JSON.stringify(fit)}`)
+  assert.ok(fit.capacity > 0)
+  for (const p of run.points) {
+    const c = Number(p.id.match(/c=(\d+)/)![1])
+    assert.equal(p.prediction.model, 'station model', p.id)
+    assert.equal(p.prediction.calibration, c !== 4, p.id)
+    assert.ok(p.prediction.meanMs > 0 && p.prediction.throughput > 0)
+    const rows = p.queueing.filter((q: {kind: string}) => q.kind === 'station-model')
+    assert.equal(rows.length, 2)
+    assert.match(rows[0].note, c === 4 ? /^forecast/ : /^calibration point/)
+    // Busy-time counters and the 95% intervals are recorded per point.
+    assert.ok(p.server.mainBusyMsPerRequest > 0 && p.server.workerLoopMsPerRequest > 0)
+    assert.ok(p.ci.throughput[0] <= p.throughput && p.throughput <= p.ci.throughput[1] + 1e-9)
+  }
+})

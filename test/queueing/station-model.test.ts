@@ -62,6 +62,23 @@ test('closed calibration: delay d = 1 and wake-up w = 0.5 recovered from hand-wo
   assert.deepEqual(cal.notes, [])
 })
 
+test('closed calibration with the highest load: its throughput caps the forecasts (asymptotic bound)', () => {
+  // Without the cap the model tends to 1/max D = 1/2 per s; the highest load measured 0.4/s.
+  const cal = calibrateClosed(
+    {generatorS: 0, mainS: 1, workers: 1, alpha: 0, beta: 2, maxBatchSize: 1, timeoutS: 0},
+    {concurrency: 2, throughput: 8 / 21, meanLatencyS: 5.25},
+    undefined,
+    {concurrency: 10, throughput: 0.4, meanLatencyS: 25},
+  )
+  assert.equal(cal.capacity, 0.4)
+  close(cal.delayS, 1, 1e-6) // 8/21 < 0.4: the cap does not touch N₂
+  const f = stationClosed(cal, 20)
+  assert.equal(f.throughput, 0.4)
+  assert.equal(f.cpuBound, true)
+  close(f.meanLatencyS, 50)
+  assert.throws(() => stationOpen(cal, 0.45), /measured capacity/)
+})
+
 test('closed calibration: demands above the measured latency give d = 0 and say so', () => {
   const cal = calibrateClosed(
     {generatorS: 0, mainS: 1, workers: 1, alpha: 0, beta: 2, maxBatchSize: 1, timeoutS: 0},
