@@ -161,6 +161,9 @@ export function stationFit(group: PointResult[], cores: number, workers: number)
     const c = calibrate(d, cal)
     return {
       calibrationIds,
+      workers,
+      maxBatchSize: c.maxBatchSize,
+      batchTimeoutMs: c.timeoutS * 1000,
       generatorMs: c.generatorS * 1000,
       mainMs: c.mainS * 1000,
       mainPerBatchMs: (c.mainPerBatchS ?? 0) * 1000,

@@ -130,8 +130,7 @@ export function stationOpen(cal: StationCalibration, arrivalRate: number, arriva
   if (rhoG >= 1) throw usageError(`the load generator's thread cannot keep up: λ·D_g = ${fmt(rhoG)} ≥ 1`)
   if (cal.cores && cal.cpuPerRequestS && lam * cal.cpuPerRequestS >= cal.cores)
     throw usageError(`λ·cpu = ${fmt(lam * cal.cpuPerRequestS)} cores ≥ the machine's ${cal.cores}: no steady state`)
-  if (cal.capacity !== undefined && lam >= cal.capacity)
-    throw usageError(`λ = ${fmt(lam)}/s ≥ the measured capacity ${fmt(cal.capacity)}/s: no steady state`)
+  if (cal.capacity !== undefined && lam >= cal.capacity) throw usageError(`λ = ${fmt(lam)}/s ≥ the measured capacity ${fmt(cal.capacity)}/s: no steady state`)
   const t = batchTandemOpen({
     alpha: cal.alpha,
     beta: cal.beta,

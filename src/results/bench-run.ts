@@ -213,6 +213,10 @@ export interface GroupFits {
 export interface StationFit {
   /** The declared calibration points: their rows restate them, every other point's are forecasts. */
   calibrationIds: string[]
+  /** The server setting it models (for `tfsopt queue forecast`). */
+  workers?: number
+  maxBatchSize?: number
+  batchTimeoutMs?: number
   generatorMs?: number
   mainMs?: number
   /** Main-thread work per batch (a request's main-thread demand is mainMs + mainPerBatchMs/B). */

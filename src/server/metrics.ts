@@ -283,7 +283,7 @@ export class ServerMetrics {
   )
   readonly workerBusy = this.counter(
     'tfsopt_worker_busy_seconds_total',
-    'Seconds each worker thread was busy, by activity: inference (session.run per batch), decode and encode (JSON codec); loop is the worker event loop\'s whole busy time (all of those plus message (de)serialisation), not to be added to them',
+    "Seconds each worker thread was busy, by activity: inference (session.run per batch), decode and encode (JSON codec); loop is the worker event loop's whole busy time (all of those plus message (de)serialisation), not to be added to them",
     ['model', 'version', 'worker', 'activity'],
   )
 

@@ -60,3 +60,67 @@ test('queue batch and queue cache --json shapes', {skip: !built && 'run npm run 
   assert.match(cj.article.label, /article/)
   assert.equal(run('cache', '--hit-ratio', '1.5', '--hit-time', '1', '--miss-time', '2').code, 2)
 })
+
+test('queue forecast: what-if from a saved run’s station calibration, worked by hand', {skip: !built && 'run npm run build first'}, () => {
+  // Main thread D = 1 ms, worker t(1) = 2 ms, no generator, delay or gap: MVA at N = 2 gives X = 3/7 per ms
+  // (428.57/s) and latency 14/3 ms; N = 1 gives 3 ms. The one measured point has p99/mean = 3.
+  const key = '["m",{"maxBatchSize":1},1,0]'
+  const runJson = {
+    schema: 'tfsopt-bench/2',
+    tfsoptVersion: 'test',
+    startedAt: '2026-12-07T00:00:00Z',
+    model: {name: 'm'},
+    target: {url: 'http://127.0.0.1:1', builtIn: true},
+    machine: {cpuModel: 'x', cores: 2, memoryBytes: 1, node: 'v20', platform: 'linux', arch: 'x64', hostname: 'h'},
+    settings: {},
+    points: [
+      {
+        id: 'model=m,maxBatch=1,c=2,batch=1,repeat=0',
+        group: key,
+        config: {server: {maxBatchSize: 1}, client: {mode: 'closed', concurrency: 2, clientBatch: 1, repeatRatio: 0}},
+        stable: true,
+        windows: [{index: 0, durationS: 1, requests: 1, inferences: 1, throughput: 428, meanMs: 4.6, p50Ms: 4, p90Ms: 9, p99Ms: 12, errors: 0}],
+        throughput: 428,
+        inferencesPerSec: 428,
+        latency: {meanMs: 4, stdevMs: 1, minMs: 1, maxMs: 20, p50Ms: 4, p90Ms: 9, p95Ms: 10, p99Ms: 12, p999Ms: 15},
+        errors: {non2xx: 0, timeouts: 0, connection: 0, total: 0},
+      },
+    ],
+    fits: [
+      {
+        serverKey: key,
+        workers: 1,
+        station: {
+          calibrationIds: ['x'],
+          workers: 1,
+          maxBatchSize: 1,
+          batchTimeoutMs: 0,
+          generatorMs: 0,
+          mainMs: 1,
+          mainPerBatchMs: 0,
+          alphaMs: 0,
+          betaMs: 2,
+          delayMs: 0,
+          gapMs: 0,
+          wakeMs: 0,
+        },
+      },
+    ],
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tfsopt-forecast-'))
+  const file = join(dir, 'run.json')
+  writeFileSync(file, JSON.stringify(runJson))
+  const r = run('forecast', file, '--concurrency', '1,2', '--max-mean-ms', '4.7', '--json')
+  assert.equal(r.code, 0, r.stderr)
+  const [s] = JSON.parse(r.stdout).settings
+  assert.ok(Math.abs(s.rows[0].meanMs - 3) < 1e-9 && Math.abs(s.rows[0].throughput - 1000 / 3) < 1e-6)
+  assert.ok(Math.abs(s.rows[1].meanMs - 14 / 3) < 1e-9 && Math.abs(s.rows[1].throughput - 3000 / 7) < 1e-6)
+  assert.ok(Math.abs(s.rows[1].p99Ms - 14) < 1e-9, 'p99 = mean × 3 measured at c=2')
+  // 14/3 ms ≤ 4.7 at N = 2; N = 3 is above (MVA: R_m = 1 + Q_m(2), …).
+  assert.match(s.answers[0], /up to 2 connections stay within mean ≤ 4.7 ms/)
+  // A run without a station calibration is a usage error saying what to do.
+  writeFileSync(file, JSON.stringify({...runJson, fits: []}))
+  const bad = run('forecast', file, '--concurrency', '4')
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /no station-model calibration/)
+})
