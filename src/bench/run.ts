@@ -28,6 +28,7 @@ import type {SignatureInput} from './signature.js'
 import type {LoadGenerator} from './window.js'
 import {AdaptiveSearch, type LoadResult} from './adaptive.js'
 import {predictedKnee} from './models.js'
+import {stationForecastAt, stationKnee} from './station-fits.js'
 import {GENERATOR_CPU_WARN} from './cpu.js'
 import {finalizeRun} from './finalize.js'
 import {BENCH_SCHEMA, type BenchRun, type BenchSettings, type ClientConfig, type PointResult, type ServerConfig} from '../results/bench-run.js'
@@ -268,12 +269,24 @@ export class BenchEngine extends EventEmitter {
     if (this.o.search === 'adaptive' && session.rep === 0) {
       const loads: number[] = []
       const results: LoadResult[] = []
+      const points: PointResult[] = []
+      const cores = describeMachine().cores
+      const workers = session.server.workers ?? 1
+      // The knee to refine toward: the station model's once a lone client and a loaded point are in, else the USL/bounds.
+      const knee = (ms: LoadResult[]) => stationKnee(points, v.loads, cores, workers) ?? predictedKnee(ms)
       for (;;) {
-        const next = session.search.next(v.loads, results, v.mode === 'closed' ? (ms) => predictedKnee(ms) : undefined)
+        const next = session.search.next(v.loads, results, v.mode === 'closed' ? knee : undefined)
         if (next === undefined || this.signal?.aborted) break
         loads.push(next)
+        const forecast = v.mode === 'closed' ? stationForecastAt(points, next, cores, workers) : undefined
         const p = await this.measureLoad(session, samples, v, next)
         if (!p) break
+        // What the search expected before measuring it, kept beside the measurement.
+        if (forecast) {
+          p.searchForecast = forecast
+          this.searchForecasts.set(p.id, forecast)
+        }
+        points.push(p)
         results.push({load: next, throughput: p.throughput, p99Ms: p.latency.p99Ms, meanMs: p.latency.meanMs, clean: !p.failed && p.errors.total === 0})
       }
       this.chosen.set(key, loads)
@@ -417,6 +430,9 @@ export class BenchEngine extends EventEmitter {
   }
 
   /** Folds the K repeats of a point into one PointResult: windows concatenated, histograms merged. */
+  /** Adaptive search: the forecast each chosen point had before it was measured (point id → forecast). */
+  private searchForecasts = new Map<string, {throughput: number; meanMs: number}>()
+
   private mergePoint(id: string): PointResult {
     const reps = this.measured.get(id)!
     const ok = reps.filter((r) => !r.m.failed || r.m.windows.length)
@@ -466,6 +482,7 @@ export class BenchEngine extends EventEmitter {
       measuredS: sum((m) => m.measuredS),
       server: lastServer,
       repeats: reps.map((r) => ({throughput: r.m.throughput, p99Ms: r.m.latency.p99Ms, stable: r.m.verdict.stable, failed: r.m.failed})),
+      ...(this.searchForecasts.has(id) ? {searchForecast: this.searchForecasts.get(id)!} : {}),
       ...(ciX && ciR ? {ci: {level: 0.95, windows: ciX.n, throughput: [ciX.lo, ciX.hi], meanMs: [ciR.lo, ciR.hi]}} : {}),
     }
   }

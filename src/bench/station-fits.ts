@@ -244,3 +244,43 @@ export function stationRows(p: PointResult, group: PointResult[], cores: number,
     return fail(errorMessage(err))
   }
 }
+
+/**
+ * A forecast at an unmeasured closed-loop load from the points measured so far (their declared
+ * calibration points), for the adaptive search: undefined until there are a lone client and a loaded
+ * point with busy-time counters.
+ */
+export function stationForecastAt(
+  points: PointResult[],
+  concurrency: number,
+  cores: number,
+  workers: number,
+): {throughput: number; meanMs: number} | undefined {
+  const cal = stationCalibrationPoints(points)
+  const at = demandPoint(cal)
+  if (!at || cal.length < 2 || at.config.client.mode !== 'closed') return undefined
+  const probe = {...at, id: '\0forecast', config: {...at.config, client: {...at.config.client, concurrency}}} as PointResult
+  const d = demandsOf(at, probe, points, cores, workers)
+  if (typeof d === 'string') return undefined
+  try {
+    const f = stationClosed(calibrate(d, cal), concurrency)
+    return {throughput: f.throughput, meanMs: f.meanLatencyS * 1000}
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The knee the adaptive search refines toward: the smallest load whose forecast reaches 95% of the
+ * forecast at the top of the list (the station model), undefined when it cannot be calibrated yet.
+ */
+export function stationKnee(points: PointResult[], loads: number[], cores: number, workers: number): number | undefined {
+  const top = Math.max(...loads)
+  const xTop = stationForecastAt(points, top, cores, workers)?.throughput
+  if (xTop === undefined) return undefined
+  for (let n = 1; n <= top; n = n < 16 ? n + 1 : Math.ceil(n * 1.1)) {
+    const x = stationForecastAt(points, n, cores, workers)?.throughput
+    if (x !== undefined && x >= 0.95 * xTop) return n
+  }
+  return top
+}

@@ -190,6 +190,8 @@ export interface PointResult {
    * summary covers (Student's t over window means; absent with fewer than 2 windows).
    */
   ci?: {level: number; windows: number; throughput: [number, number]; meanMs: [number, number]}
+  /** Adaptive search: the station model's forecast made from the points measured before this one, when it chose it. */
+  searchForecast?: {throughput: number; meanMs: number}
   /** The prediction the reports show for this point (absent when no model could predict it). */
   prediction?: PointPrediction
 }
