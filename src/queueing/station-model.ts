@@ -199,7 +199,7 @@ export function calibrateClosed(
   requirePositive('calibration latency', loaded.meanLatencyS)
   const notes: string[] = []
   const gapS = Math.max(0, loaded.concurrency / loaded.throughput - loaded.meanLatencyS)
-  const capacity = high && high.concurrency > loaded.concurrency ? Math.max(high.throughput, loaded.throughput) : undefined
+  const capacity = high && high.concurrency > loaded.concurrency ? high.throughput : undefined
   const base = {...demands, gapS, wakeS: 0, ...(capacity !== undefined ? {capacity} : {})}
   const at = (delayS: number) => stationClosed({...base, delayS}, loaded.concurrency).meanLatencyS
   let delayS = 0
