@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {basename, extname} from 'node:path'
-import {BaseCommand, deviceFlags} from '../base-command.js'
+import {BaseCommand, deviceFlags, keyFileFlag} from '../base-command.js'
+import {useKeyFile} from '../models/sealed/key.js'
 import {usageError} from '../errors.js'
 import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
 import {readModelConfig, startServer, SERVE_DEFAULTS, type ModelSpec} from '../server/index.js'
@@ -10,7 +11,8 @@ import type {Device} from '../runtime/types.js'
 
 /** Model name from a path: the file name without extension, or the base path's directory name. */
 function nameFor(path: string): string {
-  const b = basename(path.replace(/[/\\]+$/, ''))
+  // an encrypted model is named after the model inside: mnist.onnx.enc serves as "mnist"
+  const b = basename(path.replace(/[/\\]+$/, '')).replace(/\.enc$/i, '')
   const n = (b === 'model.json' || b === 'model.onnx' ? basename(path.replace(/[/\\][^/\\]+$/, '')) : b.replace(extname(b), '')).replace(
     /[^A-Za-z0-9_.-]/g,
     '_',
@@ -34,6 +36,7 @@ export default class Serve extends BaseCommand {
   }
 
   static override flags = {
+    ...keyFileFlag,
     ...deviceFlags,
     'model-name': Flags.string({description: 'name the model is served under (default: from the path; "mnist" for the bundled model)'}),
     host: Flags.string({description: 'address to bind; 127.0.0.1 keeps it local', default: SERVE_DEFAULTS.host}),
@@ -83,6 +86,7 @@ export default class Serve extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Serve)
+    useKeyFile(flags['key-file'])
     let models: ModelSpec[]
     if (flags['model-config-file']) {
       if (args.model) throw usageError('give either MODEL or --model-config-file, not both')
