@@ -4,19 +4,23 @@
  * which any user of the machine could read in the process list.
  */
 import {readFileSync} from 'node:fs'
+import {resolve} from 'node:path'
 import {TfsoptError} from '../../errors.js'
 
 export const KEY_ENV = 'TFSOPT_MODEL_KEY'
 const KEY_BYTES = 32
 
 let keyFile: string | undefined
-let cached: {source: string; key: Buffer} | undefined
+let cached: {source: string; text: string; key: Buffer} | undefined
 
 /** A command's --key-file: read (once) instead of the environment variable. */
 export function useKeyFile(path: string | undefined): void {
-  keyFile = path
+  keyFile = path === undefined ? undefined : resolve(path)
   cached = undefined
 }
+
+/** The --key-file in use (absolute), so a child `tfsopt serve` (bench) is given the same one. */
+export const currentKeyFile = (): string | undefined => keyFile
 
 export function parseKey(text: string, source: string): Buffer {
   const t = text.trim()
@@ -35,7 +39,7 @@ export function parseKey(text: string, source: string): Buffer {
 /** The key to use now; throws E_KEY naming both places when neither holds one. */
 export function modelKey(forWhat: string): Buffer {
   const source = keyFile ? `--key-file ${keyFile}` : `$${KEY_ENV}`
-  if (cached?.source === source) return cached.key
+  if (keyFile && cached?.source === source) return cached.key
   let text: string | undefined
   if (keyFile) {
     try {
@@ -49,7 +53,8 @@ export function modelKey(forWhat: string): Buffer {
       'E_KEY',
       `${forWhat} needs the model key: set ${KEY_ENV} to 32 bytes in hex or base64, or pass --key-file FILE (make one with: openssl rand -hex 32)`,
     )
+  if (cached?.source === source && cached.text === text) return cached.key
   const key = parseKey(text, source)
-  cached = {source, key}
+  cached = {source, text, key}
   return key
 }
