@@ -56,3 +56,10 @@ export const deviceFlags = {
     default: 'auto',
   }),
 }
+
+/** Encrypted models (tfsopt encrypt): the key comes from this file or $TFSOPT_MODEL_KEY, never from a flag's value. */
+export const keyFileFlag = {
+  'key-file': Flags.string({
+    description: 'file holding the 32-byte model key (64 hex digits or base64) for encrypted (.enc) models; default: the TFSOPT_MODEL_KEY environment variable',
+  }),
+}

@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'E_TOO_LARGE'
   | 'E_UNAVAILABLE'
   | 'E_REGRESSION'
+  | 'E_KEY'
+  | 'E_WRONG_KEY'
+  | 'E_TAMPERED'
 
 const DEFAULTS: Record<ErrorCode, {exit: number; status: number}> = {
   E_USAGE: {exit: EXIT.USAGE, status: 400},
@@ -43,6 +46,12 @@ const DEFAULTS: Record<ErrorCode, {exit: number; status: number}> = {
   E_TOO_LARGE: {exit: EXIT.USAGE, status: 413},
   E_UNAVAILABLE: {exit: EXIT.RUNTIME, status: 503},
   E_REGRESSION: {exit: EXIT.REGRESSION, status: 500},
+  /** Encrypted models (src/models/sealed/): no key, or not 32 bytes of hex/base64. */
+  E_KEY: {exit: EXIT.USAGE, status: 500},
+  /** The key is well-formed but not the one the model was encrypted with (the container's key id differs). */
+  E_WRONG_KEY: {exit: EXIT.RUNTIME, status: 500},
+  /** The container failed AES-GCM authentication (or is truncated): altered or damaged after encryption. */
+  E_TAMPERED: {exit: EXIT.RUNTIME, status: 500},
 }
 
 export class TfsoptError extends Error {

@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {TfsoptError} from '../errors.js'
 import {PACKAGE_ROOT} from '../fixtures.js'
+import {currentKeyFile} from '../models/sealed/key.js'
 import {waitAvailable} from './target.js'
 import type {ServerConfig} from '../results/bench-run.js'
 
@@ -65,6 +66,11 @@ export function cliCommand(): {cmd: string; args: string[]} {
   return {cmd: process.execPath, args: ['--import', 'tsx', '--no-warnings', join(PACKAGE_ROOT, 'bin', 'dev.js')]}
 }
 
+const keyFileArgs = (): string[] => {
+  const f = currentKeyFile()
+  return f ? ['--key-file', f] : []
+}
+
 export async function startServeProcess(opts: {
   model: string
   modelName?: string
@@ -84,6 +90,8 @@ export async function startServeProcess(opts: {
     '0',
     ...(opts.modelName ? ['--model-name', opts.modelName] : []),
     ...(opts.grpc ? ['--grpc-port', '0'] : []),
+    // an encrypted model: the same --key-file (TFSOPT_MODEL_KEY travels in the environment anyway)
+    ...keyFileArgs(),
     ...serverArgs(opts.config),
   ]
   const child: ChildProcess = spawn(cmd, full, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, ...opts.env}, cwd: PACKAGE_ROOT})

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {writeFileSync} from 'node:fs'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, keyFileFlag} from '../base-command.js'
+import {useKeyFile} from '../models/sealed/key.js'
 import {DEVICES} from '../runtime/types.js'
 import {alphaFlag, fractionFlag, numberFlag, numberListFlag} from '../cli/flags.js'
 import {EXIT, TfsoptError, errorMessage} from '../errors.js'
@@ -44,6 +45,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
   }
 
   static override flags = {
+    ...keyFileFlag,
     url: Flags.string({description: 'benchmark this TF-Serving-compatible REST endpoint instead of a built-in server'}),
     protocol: Flags.string({
       description: `wire protocol(s) to load the server with (list; default tfs-rest): ${PROTOCOLS.join(', ')} — each is a client variant of its own, measured side by side`,
@@ -121,6 +123,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
 
   async run(): Promise<BenchRun> {
     const {args, flags} = await this.parse(Bench)
+    useKeyFile(flags['key-file'])
     const gateFlag = flags.baseline ? '--baseline' : flags['save-baseline'] ? '--save-baseline' : undefined
     const o = buildBenchOptions(
       {

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, keyFileFlag} from '../base-command.js'
+import {useKeyFile} from '../models/sealed/key.js'
 import {inspectModel, parseInputShapes, type InspectReport} from '../inspect/index.js'
 import {renderInspect} from '../inspect/render.js'
 import {DEVICES, type Device} from '../runtime/types.js'
@@ -19,6 +20,7 @@ export default class Inspect extends BaseCommand {
   }
 
   static override flags = {
+    ...keyFileFlag,
     'input-shape': Flags.string({
       description:
         'full input shape for the FLOPs estimate, name:1x3x48x192 (name optional for single-input models); dynamic dims otherwise default to 224 and batch to 1',
@@ -34,6 +36,7 @@ export default class Inspect extends BaseCommand {
 
   async run(): Promise<InspectReport> {
     const {args, flags} = await this.parse(Inspect)
+    useKeyFile(flags['key-file'])
     const report = await inspectModel(args.model, {
       inputShapes: parseInputShapes(flags['input-shape']),
       noCompute: flags['no-compute'],

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, keyFileFlag} from '../base-command.js'
+import {useKeyFile} from '../models/sealed/key.js'
 import {TfsoptError} from '../errors.js'
 import {pruneModel, type PruneReport} from '../optimizers/service/prune.js'
 import {renderReport} from '../optimizers/service/render.js'
@@ -17,6 +18,7 @@ export default class Prune extends BaseCommand {
   ]
   static override args = {input: Args.string({required: true, description: 'ONNX model'})}
   static override flags = {
+    ...keyFileFlag,
     out: Flags.string({char: 'o', required: true, description: 'output .onnx file'}),
     sparsity: Flags.string({default: '0.5', description: 'fraction of weights (magnitude) or neurons/filters (structured) to remove, in (0, 1)'}),
     method: Flags.string({options: ['magnitude', 'n:m', 'structured'], default: 'magnitude'}),
@@ -45,6 +47,7 @@ export default class Prune extends BaseCommand {
 
   async run(): Promise<PruneReport> {
     const {args, flags} = await this.parse(Prune)
+    useKeyFile(flags['key-file'])
     const sparsity = Number(flags.sparsity)
     if (!Number.isFinite(sparsity)) throw new TfsoptError('E_USAGE', `--sparsity must be a number in (0, 1), got ${flags.sparsity}`)
     const report = await pruneModel({

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, keyFileFlag} from '../base-command.js'
+import {useKeyFile} from '../models/sealed/key.js'
 import {DEVICES, type Device} from '../runtime/types.js'
 import {TfsoptError} from '../errors.js'
 import {quantizeModel, type OptimizeReport} from '../optimizers/service/quantize.js'
@@ -21,6 +22,7 @@ export default class Quantize extends BaseCommand {
   ]
   static override args = {input: Args.string({required: true, description: 'model: .onnx file, or TF.js model.json / its directory'})}
   static override flags = {
+    ...keyFileFlag,
     out: Flags.string({char: 'o', required: true, description: 'output .onnx file, or directory for a TF.js model'}),
     mode: Flags.string({
       description:
@@ -73,6 +75,7 @@ export default class Quantize extends BaseCommand {
 
   async run(): Promise<OptimizeReport> {
     const {args, flags} = await this.parse(Quantize)
+    useKeyFile(flags['key-file'])
     const num = (v: string | undefined, name: string, lo: number, hi: number) => {
       if (v === undefined) return undefined
       const x = Number(v)

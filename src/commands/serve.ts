@@ -1,16 +1,20 @@
 import {Args, Flags} from '@oclif/core'
 import {basename, extname} from 'node:path'
-import {BaseCommand, deviceFlags} from '../base-command.js'
+import {BaseCommand, deviceFlags, keyFileFlag} from '../base-command.js'
+import {useKeyFile} from '../models/sealed/key.js'
 import {usageError} from '../errors.js'
 import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
 import {readModelConfig, startServer, SERVE_DEFAULTS, type ModelSpec} from '../server/index.js'
 import {describeBatching} from '../server/batching-config.js'
 import {validateModelName} from '../server/model-config.js'
+import {readAccessLogConfig} from '../server/server-config.js'
+import {parseSample, type AccessLogOptions} from '../server/access-log.js'
 import type {Device} from '../runtime/types.js'
 
 /** Model name from a path: the file name without extension, or the base path's directory name. */
 function nameFor(path: string): string {
-  const b = basename(path.replace(/[/\\]+$/, ''))
+  // an encrypted model is named after the model inside: mnist.onnx.enc serves as "mnist"
+  const b = basename(path.replace(/[/\\]+$/, '')).replace(/\.enc$/i, '')
   const n = (b === 'model.json' || b === 'model.onnx' ? basename(path.replace(/[/\\][^/\\]+$/, '')) : b.replace(extname(b), '')).replace(
     /[^A-Za-z0-9_.-]/g,
     '_',
@@ -34,6 +38,7 @@ export default class Serve extends BaseCommand {
   }
 
   static override flags = {
+    ...keyFileFlag,
     ...deviceFlags,
     'model-name': Flags.string({description: 'name the model is served under (default: from the path; "mnist" for the bundled model)'}),
     host: Flags.string({description: 'address to bind; 127.0.0.1 keeps it local', default: SERVE_DEFAULTS.host}),
@@ -61,6 +66,11 @@ export default class Serve extends BaseCommand {
     'cache-size': Flags.integer({description: 'response cache entries (0 = off)', default: 0, min: 0}),
     'cache-bytes': Flags.integer({description: 'response cache byte bound', default: SERVE_DEFAULTS.cacheBytes, min: 0}),
     warmup: Flags.integer({description: 'warm-up runs per worker before a version is AVAILABLE', default: SERVE_DEFAULTS.warmup, min: 0}),
+    'access-log': Flags.string({
+      description:
+        'one JSON line per inference request (REST, gRPC, KServe v2: model, version, status, queue/compute ms, batch size, bytes, request id) to stderr or appended to this file; off by default',
+    }),
+    'access-log-sample': Flags.string({description: 'fraction of requests the access log records, 0..1 (default 1)'}),
     'model-config-file': Flags.string({description: 'JSON or YAML model_config_list: several models, version policies and labels'}),
     'poll-seconds': Flags.integer({description: 'how often base paths are polled for new versions (0 = never)', default: SERVE_DEFAULTS.pollSeconds, min: 0}),
     'api-key': Flags.string({description: 'require "Authorization: Bearer KEY" (except GET /healthz)', env: 'TFSOPT_API_KEY'}),
@@ -83,7 +93,15 @@ export default class Serve extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Serve)
+    useKeyFile(flags['key-file'])
     let models: ModelSpec[]
+    let accessLog: AccessLogOptions | undefined
+    if (flags['model-config-file']) accessLog = readAccessLogConfig(flags['model-config-file'])
+    if (flags['access-log']) accessLog = {destination: flags['access-log'], sample: accessLog?.sample}
+    if (flags['access-log-sample'] !== undefined) {
+      if (!accessLog) throw usageError('--access-log-sample needs --access-log (or access_log in --model-config-file)')
+      accessLog = {...accessLog, sample: parseSample(flags['access-log-sample'], '--access-log-sample')}
+    }
     if (flags['model-config-file']) {
       if (args.model) throw usageError('give either MODEL or --model-config-file, not both')
       models = readModelConfig(flags['model-config-file'])
@@ -122,6 +140,7 @@ export default class Serve extends BaseCommand {
       maxInflightBodyBytes: flags['max-inflight-body-bytes'],
       drainTimeoutSeconds: flags['drain-timeout'],
       injectLatencyMs: flags['inject-latency-ms'],
+      accessLog,
     })
     const served = server.models()
     if (this.jsonEnabled()) {

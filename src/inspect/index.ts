@@ -1,5 +1,8 @@
 /** `tfsopt inspect`: what a model is, what serves it, and what it costs per sample. */
 import {statSync} from 'node:fs'
+import {modelFileSize} from '../models/memory-files.js'
+import {withSealed} from '../models/sealed/open.js'
+import {keyId} from '../models/sealed/container.js'
 import {dirname, resolve} from 'node:path'
 import {detectModel} from '../models/detect.js'
 import {TfsoptError, errorMessage} from '../errors.js'
@@ -18,7 +21,7 @@ import type {ComputeEstimate, InspectOptions, InspectReport} from './types.js'
 export type {InspectReport, InspectOptions, ComputeEstimate} from './types.js'
 export {parseInputShapes} from './input-shape.js'
 
-const sizeOf = (p: string) => statSync(p).size
+const sizeOf = (p: string) => modelFileSize(p)
 
 async function estimate(
   fn: () => Promise<ComputeEstimate> | ComputeEstimate,
@@ -43,12 +46,18 @@ export async function inspectModel(input: string, opts: InspectOptions = {}): Pr
     )
   }
   const runtime = runtimePlan(det.format)
-  if (det.format === 'onnx') {
-    const report = await inspectOnnx(det.path, runtime, opts)
-    if (opts.device) report.runtime = await onnxDeviceRun(det.path, report.inputs, opts.device, opts.inputShapes)
-    return report
-  }
-  return inspectTfjs(det.path, runtime, opts)
+  // An encrypted model is read from memory while it is mounted (decrypted), and only then.
+  const report = await withSealed(det.sealed, async () => {
+    if (det.format === 'onnx') {
+      const r = await inspectOnnx(det.path, runtime, opts)
+      if (opts.device) r.runtime = await onnxDeviceRun(det.path, r.inputs, opts.device, opts.inputShapes)
+      return r
+    }
+    return inspectTfjs(det.path, runtime, opts)
+  })
+  if (det.sealed)
+    report.encrypted = {container: det.sealed.container, containerBytes: statSync(det.sealed.container).size, keyId: keyId(det.sealed.key).toString('hex')}
+  return report
 }
 
 async function inspectOnnx(path: string, runtime: InspectReport['runtime'], opts: InspectOptions): Promise<InspectReport> {
@@ -137,7 +146,7 @@ async function inspectTfjs(path: string, runtime: InspectReport['runtime'], opts
 
 function tryStat(p: string): number | undefined {
   try {
-    return statSync(p).size
+    return modelFileSize(p)
   } catch {
     return undefined
   }

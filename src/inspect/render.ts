@@ -13,6 +13,9 @@ export function renderInspect(r: InspectReport): string {
   const head = new Table({style: {head: [], border: [], compact: true}})
   head.push(
     {Model: r.path},
+    ...(r.encrypted
+      ? [{Encrypted: `${r.encrypted.container} (AES-256-GCM, ${humanBytes(r.encrypted.containerBytes)}, key id ${r.encrypted.keyId}), decrypted in memory`}]
+      : []),
     {Format: `${r.kind}${r.producer ? ` (${r.producer})` : ''}`},
     {'File size': `${humanBytes(r.fileBytes)}${r.files.length > 1 ? ` in ${r.files.length} files` : ''}`},
     {Runtime: `${r.runtime.engine} on ${r.runtime.device}: ${r.runtime.note}`},

@@ -30,6 +30,8 @@ export interface InspectReport {
   kind: string
   fileBytes: number
   files: string[]
+  /** An encrypted model (tfsopt encrypt): the container read, and the size of the container file. File sizes above are of the decrypted files. */
+  encrypted?: {container: string; containerBytes: number; keyId: string}
   producer?: string
   /** ONNX: opset per domain ('' = ai.onnx); TF.js: null. */
   opset: Record<string, number> | null

@@ -6,6 +6,9 @@
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join, resolve, basename} from 'node:path'
 import {TfsoptError} from '../errors.js'
+import {isInMemory} from './memory-files.js'
+import {inspectSealed, isSealedFile, type SealedRef} from './sealed/open.js'
+import {SEALED_SUFFIX} from './sealed/container.js'
 
 export type ModelFormat = 'onnx' | 'tfjs' | 'savedmodel'
 
@@ -17,6 +20,11 @@ export interface DetectedModel {
   version?: number
   versions?: number[]
   basePath?: string
+  /**
+   * An encrypted model (tfsopt encrypt): `path` is then a file inside the container as mounted in memory
+   * (`<container>/<main>`), readable only while mounted (sealed/open.ts).
+   */
+  sealed?: SealedRef
 }
 
 export function listVersions(dir: string): number[] {
@@ -29,6 +37,8 @@ export function listVersions(dir: string): number[] {
 
 export function detectModel(input: string, version?: number): DetectedModel {
   const path = resolve(input)
+  // A file of a mounted encrypted model, or an optimiser's in-memory scratch output.
+  if (isInMemory(path)) return detectFile(path)
   if (!existsSync(path))
     throw new TfsoptError(
       'E_NOT_FOUND',
@@ -46,8 +56,14 @@ export function detectModel(input: string, version?: number): DetectedModel {
   return detectDir(path)
 }
 
+function detectSealed(path: string): DetectedModel {
+  const {header, ref} = inspectSealed(path)
+  return {format: header.format, path: join(ref.container, header.main), sealed: ref}
+}
+
 function detectFile(path: string): DetectedModel {
   const name = basename(path).toLowerCase()
+  if (!isInMemory(path) && isSealedFile(path)) return detectSealed(path)
   if (name.endsWith('.onnx') || name.endsWith('.ort')) return {format: 'onnx', path}
   if (name.endsWith('.json') || name.endsWith('.min.js')) return {format: 'tfjs', path}
   if (name === 'saved_model.pb' || name === 'saved_model.pbtxt') return {format: 'savedmodel', path: resolve(path, '..')}
@@ -60,8 +76,15 @@ function detectDir(dir: string): DetectedModel {
   if (entries.includes('model.json')) return {format: 'tfjs', path: join(dir, 'model.json')}
   if (entries.includes('model.min.js')) return {format: 'tfjs', path: join(dir, 'model.min.js')}
   const onnx = entries.filter((e) => e.toLowerCase().endsWith('.onnx'))
+  const sealed = entries.filter((e) => e.toLowerCase().endsWith(SEALED_SUFFIX))
+  if (!onnx.length && sealed.length === 1) return detectSealed(join(dir, sealed[0]!))
+  if (!onnx.length && sealed.length > 1)
+    throw new TfsoptError('E_FORMAT', `${dir} holds several encrypted models (${sealed.join(', ')}); name the one to use, or keep one per directory`)
   if (onnx.includes('model.onnx')) return {format: 'onnx', path: join(dir, 'model.onnx')}
   if (onnx.length === 1) return {format: 'onnx', path: join(dir, onnx[0]!)}
   if (onnx.length > 1) throw new TfsoptError('E_FORMAT', `${dir} holds several .onnx files (${onnx.join(', ')}); name the one to use, or call it model.onnx`)
-  throw new TfsoptError('E_FORMAT', `${dir} holds no model: expected model.onnx, model.json (TF.js), saved_model.pb, or numeric version directories`)
+  throw new TfsoptError(
+    'E_FORMAT',
+    `${dir} holds no model: expected model.onnx, model.json (TF.js), saved_model.pb, one encrypted model (.enc), or numeric version directories`,
+  )
 }

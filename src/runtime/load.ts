@@ -4,6 +4,7 @@ import {TfsoptError} from '../errors.js'
 import type {BackendKind, InferenceSession, SessionOptions} from './types.js'
 import {OnnxSession} from './onnx-session.js'
 import {TfjsSession} from './tfjs-session.js'
+import {withSealed} from '../models/sealed/open.js'
 
 export function backendFor(format: DetectedModel['format'], wanted: 'auto' | BackendKind = 'auto'): BackendKind {
   const natural: BackendKind = format === 'onnx' ? 'onnx' : 'tfjs'
@@ -16,6 +17,8 @@ export function backendFor(format: DetectedModel['format'], wanted: 'auto' | Bac
 export async function openSession(model: string | DetectedModel, opts: SessionOptions & {backend?: 'auto' | BackendKind} = {}): Promise<InferenceSession> {
   const det = typeof model === 'string' ? detectModel(model) : model
   const backend = backendFor(det.format, opts.backend)
-  if (backend === 'onnx') return OnnxSession.load(det.path, opts)
-  return TfjsSession.load(det.path, det.format === 'savedmodel' ? 'savedmodel' : 'tfjs', opts)
+  // An encrypted model is decrypted into memory for the load only: the session keeps its own copy.
+  return withSealed<InferenceSession>(det.sealed, () =>
+    backend === 'onnx' ? OnnxSession.load(det.path, opts) : TfjsSession.load(det.path, det.format === 'savedmodel' ? 'savedmodel' : 'tfjs', opts),
+  )
 }

@@ -5,7 +5,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type * as OrtNs from 'onnxruntime-node'
 import {TfsoptError} from '../errors.js'
-import {readModel} from '../models/onnx/proto.js'
+import {decodeModel} from '../models/onnx/proto.js'
+import {isInMemory, readModelBytes} from '../models/memory-files.js'
 import {valueInfoToTensorInfo} from '../models/onnx/tensor.js'
 import type {TensorInfo} from '../models/dtypes.js'
 import type {Feeds, InferenceSession, SessionOptions, Tensor} from './types.js'
@@ -49,7 +50,8 @@ export class OnnxSession implements InferenceSession {
   }
 
   static async load(path: string, opts: SessionOptions = {}): Promise<OnnxSession> {
-    const model = readModel(path)
+    const bytes = readModelBytes(path)
+    const model = decodeModel(bytes, path)
     const initNames = new Set((model.graph!.initializer ?? []).map((t) => t.name))
     const inputs = (model.graph!.input ?? []).filter((v) => !initNames.has(v.name ?? '')).map(valueInfoToTensorInfo)
     const outputs = (model.graph!.output ?? []).map(valueInfoToTensorInfo)
@@ -73,7 +75,9 @@ export class OnnxSession implements InferenceSession {
     }
     let session: OrtNs.InferenceSession
     try {
-      session = await ort().InferenceSession.create(path, options)
+      // A decrypted model exists only in memory: onnxruntime takes its bytes. From disk it takes the path,
+      // so external data files beside the model are found.
+      session = isInMemory(path) ? await ort().InferenceSession.create(bytes, options) : await ort().InferenceSession.create(path, options)
     } catch (err) {
       if (profileDir) rmSync(profileDir, {recursive: true, force: true})
       const msg = (err as Error).message.split('\n')[0]

@@ -12,6 +12,7 @@ import type {Feeds, Tensor} from '../runtime/types.js'
 import type {BatchingConfig} from './types.js'
 import {NotStarted, type RunResult, type WorkerPool} from './worker-pool.js'
 import {elementCount} from './tensor-json.js'
+import type {RequestTrace} from './access-log.js'
 
 export interface BatchStats {
   rows: number
@@ -31,6 +32,8 @@ interface Item {
   feeds: Feeds
   rows: number
   enqueuedAt: number
+  /** An access-logged request's timings (access-log.ts); undefined for all others. */
+  trace?: RequestTrace
   resolve(out: Record<string, Tensor>): void
   reject(err: Error): void
 }
@@ -68,9 +71,9 @@ export class Batcher {
   ) {}
 
   /** Queues one request; resolves with its own rows of every output. */
-  submit(feeds: Feeds, rows: number, signature: string): Promise<Record<string, Tensor>> {
+  submit(feeds: Feeds, rows: number, signature: string, trace?: RequestTrace): Promise<Record<string, Tensor>> {
     return new Promise((resolve, reject) => {
-      const item: Item = {feeds, rows, enqueuedAt: performance.now(), resolve, reject}
+      const item: Item = {feeds, rows, enqueuedAt: performance.now(), resolve, reject, trace}
       const key = this.cfg.enabled ? batchKey(feeds, signature) : ''
       let target: Batch | undefined
       if (this.cfg.enabled) {
@@ -189,7 +192,11 @@ export class Batcher {
   private dispatch(batch: Batch, worker: {run(feeds: Feeds, transfer?: boolean): Promise<RunResult>}, ahead = false): void {
     const start = performance.now()
     const items = batch.items
-    for (let i = 0; i < items.length; i++) this.hooks.onQueued((start - items[i]!.enqueuedAt) / 1000)
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!
+      this.hooks.onQueued((start - it.enqueuedAt) / 1000)
+      if (it.trace) it.trace.queueSeconds = (start - it.enqueuedAt) / 1000
+    }
     let padTo = batch.rows
     if (this.cfg.enabled)
       for (const s of this.cfg.allowedBatchSizes)
@@ -212,6 +219,12 @@ export class Batcher {
       (res) => {
         this.running--
         this.hooks.onBatch({rows: batch.rows, padding: padTo - batch.rows, requests: items.length, computeSeconds: res.computeSeconds})
+        for (const it of items)
+          if (it.trace) {
+            it.trace.computeSeconds = res.computeSeconds
+            it.trace.batchRows = batch.rows
+            it.trace.rows = it.rows
+          }
         if (single) items[0]!.resolve(res.outputs)
         else {
           let off = 0

@@ -19,6 +19,7 @@ import {route, type Route} from './routes.js'
 import {serveV2} from './kserve/v2-http.js'
 import {v2IsPublic} from './kserve/v2-handler.js'
 import {makePredictPath, type PredictPath} from './predict-path.js'
+import type {AccessLog, Protocol, RequestTrace} from './access-log.js'
 
 export interface HttpContext {
   manager: ModelManager
@@ -31,6 +32,8 @@ export interface HttpContext {
   testHooks: boolean
   headersTimeoutMs?: number
   requestTimeoutMs?: number
+  /** --access-log: one line per inference request (access-log.ts). */
+  accessLog?: AccessLog
   log(line: string): void
 }
 
@@ -88,8 +91,21 @@ export class HttpFront {
     let status = 500
     let bodyRead = false
     let lease: BodyLease | undefined
+    // Access log: decided when the request arrives; `logged` is only set for a sampled inference request.
+    let logged: {id: string; protocol: Protocol; model: string; version?: number; trace: RequestTrace} | undefined
+    let bytesIn = 0
     try {
       const r = this.routeOf(req.url ?? '/')
+      const alog = this.ctx.accessLog
+      if (alog && (r.kind === 'predict' || (r.kind === 'v2' && r.v2.kind === 'infer'))) {
+        const id = alog.requestId(req.headers['x-request-id'])
+        res.setHeader('x-request-id', id)
+        if (alog.take())
+          logged =
+            r.kind === 'predict'
+              ? {id, protocol: 'rest', model: r.model, version: r.version, trace: {}}
+              : {id, protocol: 'v2-rest', model: (r.v2 as {model: string}).model, version: (r.v2 as {version?: number}).version, trace: {}}
+      }
       if (this.draining) {
         status = 503
         return sendError(res, 503, 'the server is shutting down; retry against another instance', {connection: 'close'})
@@ -116,20 +132,24 @@ export class HttpFront {
         lease = await this.acquireFor(req)
         const body = await readBody(req, this.ctx.maxBodyBytes, lease)
         bodyRead = true
+        bytesIn = body.length
         // From here to submit() everything is synchronous: a version swap cannot slip in between.
         const s = this.ctx.manager.resolve(r.model, r.version, r.label)
         vm = s.metrics
-        status = await handlePredict(this.ctx.cache, s, req, res, body, lease)
+        if (logged) logged.version = s.version
+        status = await handlePredict(this.ctx.cache, s, req, res, body, lease, logged?.trace)
       } else if (r.kind === 'v2') {
         // KServe v2 bodies share the in-flight budget and the size limit with TF Serving REST.
         const read = async () => {
           lease = await this.acquireFor(req)
           const body = await readBody(req, this.ctx.maxBodyBytes, lease)
           bodyRead = true
+          bytesIn = body.length
           return body
         }
-        const a = await serveV2(r.v2, req, res, this.path, read)
+        const a = await serveV2(r.v2, req, res, this.path, read, logged?.trace)
         if (a.servable) vm = a.servable.metrics
+        if (a.servable && logged) logged.version = a.servable.version
         status = a.status
       } else {
         const served: {vm?: VersionMetrics} = {}
@@ -150,6 +170,19 @@ export class HttpFront {
       }
       this.inflight--
       if (this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w()
+      // After the answer went out: serialised here, written asynchronously by pino's destination.
+      if (logged)
+        this.ctx.accessLog!.write({
+          requestId: logged.id,
+          protocol: logged.protocol,
+          model: logged.model,
+          version: logged.version,
+          status,
+          latencyMs: performance.now() - t0,
+          bytesIn: bodyRead ? bytesIn : (declaredLength(req) ?? 0),
+          bytesOut: Number(res.getHeader('content-length') ?? 0),
+          trace: logged.trace,
+        })
     }
   }
 

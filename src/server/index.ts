@@ -10,6 +10,7 @@ import {ResponseCache} from './cache.js'
 import {validateFlags} from './batching-config.js'
 import {GrpcFront} from './grpc/grpc-server.js'
 import {HttpFront} from './http-server.js'
+import {AccessLog, parseSample} from './access-log.js'
 import {ServerMetrics} from './metrics.js'
 import {ModelManager} from './model-manager.js'
 import {validateModelName} from './model-config.js'
@@ -70,6 +71,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw usageError(
       `--max-inflight-body-bytes (${inflightBodyBytes}) must be an integer at least --max-body-bytes (${maxBodyBytes}), or no body could ever be read`,
     )
+  if (opts.accessLog) parseSample(opts.accessLog.sample, '--access-log-sample')
   // Probed once here (not in every worker); `--device gpu` with no GPU provider fails before any worker starts.
   const device = await selectDevice(opts.device ?? 'auto')
   const threads = defaultThreads(opts.workers, opts.intraOpThreads, device.provider !== 'cpu')
@@ -94,6 +96,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   })
   const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log)
   await manager.start(opts.pollSeconds ?? SERVE_DEFAULTS.pollSeconds)
+  let accessLog: AccessLog | undefined
+  try {
+    accessLog = opts.accessLog ? new AccessLog(opts.accessLog) : undefined
+  } catch (err) {
+    await manager.close(0)
+    throw err
+  }
   const apiKey = opts.apiKey || process.env.TFSOPT_API_KEY || undefined
   const budget = new BodyBudget(inflightBodyBytes, {
     onChange: (bytes) => {
@@ -111,6 +120,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     log,
     apiKey,
     maxBodyBytes,
+    accessLog,
     testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
     headersTimeoutMs: opts.headersTimeoutSeconds !== undefined ? opts.headersTimeoutSeconds * 1000 : undefined,
     requestTimeoutMs: opts.requestTimeoutSeconds !== undefined ? opts.requestTimeoutSeconds * 1000 : undefined,
@@ -121,6 +131,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port = await front.listen(opts.port ?? SERVE_DEFAULTS.port, host)
   } catch (err) {
     await manager.close(0)
+    await accessLog?.close()
     throw usageError(`cannot listen on ${host}:${opts.port}: ${(err as Error).message}`)
   }
   const hostPart = host.includes(':') ? `[${host}]` : host
@@ -134,6 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       maxMessageBytes: maxBodyBytes,
       maxTensorBytes: maxBodyBytes,
       tensorContent: opts.grpcTensorContent ?? false,
+      accessLog,
       log,
     })
     try {
@@ -143,6 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await front.drain(0)
       front.closeAll()
       await manager.close(0)
+      await accessLog?.close()
       throw usageError(`cannot listen for gRPC on ${host}:${opts.grpcPort}: ${(err as Error).message}`)
     }
   }
@@ -175,6 +188,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await manager.close(left)
         front.closeAll()
         grpc?.closeAll()
+        // gRPC lines are written a tick after their answer: let them in, then flush and close.
+        await new Promise((r) => setImmediate(r))
+        await accessLog?.close()
       })()
       return closing
     },

@@ -40,6 +40,9 @@ export interface RepositoryEntry {
   reason: string
 }
 
+/** Errors a first load passes on as themselves: a usage mistake, or an encrypted model's key or integrity. */
+const FATAL_AT_START = new Set(['E_USAGE', 'E_KEY', 'E_WRONG_KEY', 'E_TAMPERED'])
+
 const tick = () => new Promise((r) => setTimeout(r, 20))
 
 function choose(policy: VersionPolicy | undefined, present: number[]): number[] {
@@ -136,7 +139,7 @@ export class ModelManager {
     const det = detectModel(m.base ?? m.spec.path, v)
     if (m.base) {
       // Model names never become paths, and a version directory may not link outside its base path.
-      const real = realpathSync(det.path)
+      const real = realpathSync(det.sealed?.container ?? det.path)
       if (!real.startsWith(m.base + sep))
         throw new TfsoptError('E_USAGE', `version ${v} of '${m.spec.name}' resolves to ${real}, outside its base path ${m.base}; refusing to load it`)
     }
@@ -192,7 +195,7 @@ export class ModelManager {
       e.failedSig = sig
       this.setState(m, e, 'END')
       this.log(`${m.spec.name}: version ${v} failed to load: ${e.error}${m.served !== undefined ? `; version ${m.served} keeps serving` : ''}`)
-      if (initial && err instanceof TfsoptError && err.code === 'E_USAGE') throw err
+      if (initial && err instanceof TfsoptError && FATAL_AT_START.has(err.code)) throw err
     }
   }
 

@@ -10,6 +10,7 @@ import {decodePredictBytes} from './predict-bytes.js'
 import {DEFAULT_SIGNATURE, checkShapes, decodePredict, type PredictFormat} from './predict-codec.js'
 import {encodePredictBytes} from './predict-encode.js'
 import type {Servable} from './servable.js'
+import type {RequestTrace} from './access-log.js'
 
 /** Answers one predict request; returns the HTTP status it answered. */
 /**
@@ -27,6 +28,7 @@ export async function handlePredict(
   res: ServerResponse,
   body: Buffer,
   lease?: BodyLease,
+  trace?: RequestTrace,
 ): Promise<number> {
   const vm = s.metrics
   const binaryIn = req.headers['content-type']?.startsWith(BINARY_TYPE) ?? false
@@ -59,11 +61,12 @@ export async function handlePredict(
     outputs = cache.get(key)
     if (outputs) vm.cacheHits.inc()
     else vm.cacheMisses.inc()
+    if (trace) trace.cache = outputs ? 'hit' : 'miss'
   }
   if (!outputs) {
     vm.inflight.inc()
     try {
-      outputs = await s.predict(feeds, signature)
+      outputs = await s.predict(feeds, signature, trace)
     } finally {
       vm.inflight.dec()
     }

@@ -8,6 +8,7 @@ import {makeAuthCheck} from './auth.js'
 import {cacheKey, type ResponseCache} from './cache.js'
 import type {ModelManager, RepositoryEntry} from './model-manager.js'
 import type {Servable} from './servable.js'
+import type {RequestTrace} from './access-log.js'
 
 /** One version's entry in TF Serving's GetModelStatus answer (the REST form; gRPC converts it). */
 export interface VersionStatus {
@@ -27,7 +28,7 @@ export interface PredictPath {
   /** Whether every served model has an AVAILABLE version. */
   ready(): boolean
   /** Runs the inputs (already checked against the model) through the cache and the batcher. */
-  predict(s: Servable, feeds: Feeds, signature: string): Promise<Record<string, Tensor>>
+  predict(s: Servable, feeds: Feeds, signature: string, trace?: RequestTrace): Promise<Record<string, Tensor>>
   /** Checks an `Authorization` value ("Bearer <key>"); always true without an API key. */
   authorized(header: string | undefined): boolean
   /** The model repository: every model known, loaded or not. */
@@ -48,12 +49,13 @@ export function makePredictPath(manager: ModelManager, cache: ResponseCache, api
     repository: () => manager.repository(),
     load: (model) => manager.loadModel(model),
     unload: (model) => manager.unloadModel(model),
-    async predict(s, feeds, signature) {
+    async predict(s, feeds, signature, trace) {
       const vm = s.metrics
       let key: string | undefined
       if (cache.enabled) {
         key = cacheKey(s.model, s.version, signature, feeds)
         const hit = cache.get(key)
+        if (trace) trace.cache = hit ? 'hit' : 'miss'
         if (hit) {
           vm.cacheHits.inc()
           return hit
@@ -63,7 +65,7 @@ export function makePredictPath(manager: ModelManager, cache: ResponseCache, api
       vm.inflight.inc()
       let outputs: Record<string, Tensor>
       try {
-        outputs = await s.predict(feeds, signature)
+        outputs = await s.predict(feeds, signature, trace)
       } finally {
         vm.inflight.dec()
       }

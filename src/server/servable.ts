@@ -13,6 +13,7 @@ import {gpuMetricsFor} from './gpu-metrics.js'
 import type {ServerMetrics, VersionMetrics} from './metrics.js'
 import type {BatchingConfig, BatchingFlags, RuntimeSettings, WorkerModelInfo} from './types.js'
 import {WorkerPool} from './worker-pool.js'
+import type {RequestTrace} from './access-log.js'
 
 export class Servable {
   info!: WorkerModelInfo
@@ -115,8 +116,8 @@ export class Servable {
     if (this.batcher.full) throw this.batcher.fullError()
   }
 
-  predict(feeds: Feeds, signature: string): Promise<Record<string, Tensor>> {
-    return this.batcher.submit(feeds, this.rowsOf(feeds), signature)
+  predict(feeds: Feeds, signature: string, trace?: RequestTrace): Promise<Record<string, Tensor>> {
+    return this.batcher.submit(feeds, this.rowsOf(feeds), signature, trace)
   }
 
   get workers(): number {

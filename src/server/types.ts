@@ -1,4 +1,5 @@
 /** Types the server's parts share: options, batching settings, the model a worker runs. */
+import type {AccessLogOptions} from './access-log.js'
 import type {TensorInfo} from '../models/dtypes.js'
 import type {BackendKind, Device} from '../runtime/types.js'
 import type {Provider} from '../runtime/devices.js'
@@ -49,6 +50,8 @@ export interface RuntimeSettings {
 
 export interface ServerOptions extends Partial<RuntimeSettings> {
   models: ModelSpec[]
+  /** --access-log: one JSON line per inference request, to 'stderr' or a file, sampled (access-log.ts). */
+  accessLog?: AccessLogOptions
   host?: string
   /** 0 picks a free port. */
   port?: number

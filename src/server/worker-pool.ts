@@ -6,7 +6,7 @@
  * (503); a batch that was waiting behind it had not started and goes back to the queue.
  */
 import {Worker} from 'node:worker_threads'
-import {TfsoptError} from '../errors.js'
+import {TfsoptError, type ErrorCode} from '../errors.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
 import type {WorkerActivity} from './metrics.js'
 import type {WorkerModelInfo} from './types.js'
@@ -126,7 +126,7 @@ export class WorkerPool {
     const w = new PoolWorker(thread, slot)
     return new Promise((resolve, reject) => {
       let ready = false
-      thread.on('message', (msg: {type: string; info?: WorkerModelInfo; message?: string; id?: number}) => {
+      thread.on('message', (msg: {type: string; info?: WorkerModelInfo; message?: string; id?: number; code?: ErrorCode}) => {
         if (msg.type === 'ready') {
           ready = true
           this.workers.push(w)
@@ -134,7 +134,7 @@ export class WorkerPool {
           resolve(msg.info!)
           this.events.onIdle()
         } else if (msg.type === 'load-error') {
-          reject(new TfsoptError('E_RUNTIME', msg.message ?? 'the model failed to load'))
+          reject(new TfsoptError(msg.code ?? 'E_RUNTIME', msg.message ?? 'the model failed to load'))
           void thread.terminate()
         } else if (msg.type === 'log') {
           this.events.log(msg.message ?? '')

@@ -12,7 +12,7 @@ import type {Provider} from '../runtime/devices.js'
 import type {Placement} from '../runtime/placement.js'
 import type {DetectedModel} from '../models/detect.js'
 import type {WorkerModelInfo} from './types.js'
-import {errorMessage} from '../errors.js'
+import {errorMessage, TfsoptError} from '../errors.js'
 import {syntheticFeeds} from '../runtime/synthetic-feeds.js'
 
 export interface WorkerInit {
@@ -65,7 +65,8 @@ async function main(): Promise<void> {
       }
     }
   } catch (err) {
-    port.postMessage({type: 'load-error', message: errorMessage(err)})
+    // The code travels too: a wrong key or a tampered encrypted model must surface as itself (errors.ts).
+    port.postMessage({type: 'load-error', message: errorMessage(err), code: err instanceof TfsoptError ? err.code : undefined})
     return
   }
   const info: WorkerModelInfo = {

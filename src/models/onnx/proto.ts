@@ -5,7 +5,6 @@
  * vendor extension) are kept as unknown fields on their message and written back in place.
  * int64 fields (dims, attribute ints, opset versions) are bigint.
  */
-import {readFileSync} from 'node:fs'
 import {create, fromBinary, toBinary, type MessageInitShape} from '@bufbuild/protobuf'
 import {
   AttributeProto_AttributeType,
@@ -23,6 +22,7 @@ import {
   type ValueInfoProto,
 } from './generated/onnx/onnx_pb.js'
 import {TfsoptError} from '../../errors.js'
+import {readModelBytes} from '../memory-files.js'
 
 export type {AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, TypeProto_Tensor, ValueInfoProto}
 export {AttributeProto_AttributeType as AttributeType, TensorProto_DataLocation as DataLocation}
@@ -53,7 +53,7 @@ export function decodeModel(bytes: Uint8Array, where = 'model'): ModelProto {
 }
 
 export function readModel(path: string): ModelProto {
-  return decodeModel(readFileSync(path), path)
+  return decodeModel(readModelBytes(path), path)
 }
 
 export function encodeModel(model: ModelProto): Uint8Array {

@@ -2,10 +2,10 @@
  * TensorFlow.js model.json + weight shards: read, dequantise, write. Handles graph and layers models
  * and weights already quantised by tfjs-converter (`quantization` entries in the weights manifest).
  */
-import {readFileSync, existsSync} from 'node:fs'
 import {dirname, join, resolve, sep} from 'node:path'
 import {runInNewContext} from 'node:vm'
 import {TfsoptError} from '../../errors.js'
+import {modelFileExists as existsSync, readModelBytes} from '../memory-files.js'
 import {float16BitsToFloat32} from '../onnx/tensor.js'
 import type {DType} from '../dtypes.js'
 
@@ -58,7 +58,7 @@ export const elementsOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1)
 export function readModelJson(path: string): ModelJson {
   let json: ModelJson
   try {
-    json = JSON.parse(readFileSync(path, 'utf8')) as ModelJson
+    json = JSON.parse(readModelBytes(path).toString('utf8')) as ModelJson
   } catch (err) {
     throw new TfsoptError('E_CORRUPT', `${path} is not valid JSON (${(err as Error).message}); a TF.js model.json was expected`)
   }
@@ -91,10 +91,10 @@ export function readShards(modelJsonPath: string, json: ModelJson): Uint8Array {
 }
 
 export function readShardFile(file: string): Uint8Array {
-  if (existsSync(file)) return readFileSync(file)
+  if (existsSync(file)) return readModelBytes(file)
   const js = `${file}.min.js`
   const alt = file.replace(/(\.bin)?$/, '.min.js')
-  for (const cand of [js, alt]) if (existsSync(cand)) return decodeJsWrappedBytes(readFileSync(cand, 'utf8'), cand)
+  for (const cand of [js, alt]) if (existsSync(cand)) return decodeJsWrappedBytes(readModelBytes(cand).toString('utf8'), cand)
   throw new TfsoptError('E_NOT_FOUND', `weight shard ${file} is missing; copy every shard listed in model.json next to it`)
 }
 
@@ -140,7 +140,7 @@ export function decodeJsWrappedJson(src: string, where: string): ModelJson {
 
 /** A model.json, or a JS module wrapping one (how some npm packages ship TF.js models). */
 export function readTfjsModelJson(path: string): ModelJson {
-  return path.endsWith('.js') ? decodeJsWrappedJson(readFileSync(path, 'utf8'), path) : readModelJson(path)
+  return path.endsWith('.js') ? decodeJsWrappedJson(readModelBytes(path).toString('utf8'), path) : readModelJson(path)
 }
 
 /** A-Z a-z 0-9 + / = and line breaks. */

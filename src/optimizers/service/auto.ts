@@ -17,7 +17,7 @@
  * the input at a measured batch" holds in the tool's own figures. When nothing beats float32, nothing is
  * written (exit 1) unless --force.
  */
-import {statSync} from 'node:fs'
+import {modelFileSize} from '../../models/memory-files.js'
 import {join} from 'node:path'
 import type {Dataset} from '../../data/dataset.js'
 import type {Device, InferenceSession} from '../../runtime/types.js'
@@ -105,7 +105,7 @@ export async function autoQuantize(a: AutoArgs): Promise<AutoResult> {
   const screenDs = headOf(a.ds, SCREEN_SAMPLES)
   const screenRef = await runAll(a.orig, screenDs)
   const firstOut = (o: Outputs) => o.data[o.names[0]!]!
-  const origBytes = statSync(a.path).size
+  const origBytes = modelFileSize(a.path)
   let n = 0
   const built: {c: AutoCandidate; builder: Builder; params: AutoResult['params']; keep: Set<string>; m?: Measurement}[] = []
 
@@ -177,7 +177,7 @@ export async function autoQuantize(a: AutoArgs): Promise<AutoResult> {
       const ratios = m.latency.map((l) => l.ratio)
       const accOk = a.maxAccuracyDrop === undefined || !m.accuracy || m.accuracy.drop <= a.maxAccuracyDrop
       const withinBudget = m.fidelity.cosineSimilarity >= a.minCosine && accOk
-      Object.assign(c, {ratios, cosine: m.fidelity.cosineSimilarity, accuracyDrop: m.accuracy?.drop, sizeRatio: statSync(file).size / origBytes})
+      Object.assign(c, {ratios, cosine: m.fidelity.cosineSimilarity, accuracyDrop: m.accuracy?.drop, sizeRatio: modelFileSize(file) / origBytes})
       if (admissible(ratios, withinBudget, a.objective)) {
         c.admissible = true
         entry.keep = keep

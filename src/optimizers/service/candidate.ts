@@ -1,5 +1,5 @@
 /** Builders that turn "keep these units in float32" into a written model, per format and mode. */
-import {writeFileSync} from 'node:fs'
+import {writeModelBytes} from '../../models/memory-files.js'
 import {encodeModel, readModel, type ModelProto} from '../../models/onnx/proto.js'
 import {elementCount, tensorDims} from '../../models/onnx/tensor.js'
 import {datasetFeeds, type Dataset} from '../../data/dataset.js'
@@ -63,13 +63,13 @@ export async function onnxBuilder(a: OnnxBuildInput): Promise<{build: Builder; p
   const preparedSizes = new Map<string, number>()
   const originalNames = new Set((model.graph!.node ?? []).map((n) => n.name ?? '').filter(Boolean))
   const writer = (m: ModelProto, plan: TransformPlan): Built => {
-    if (!a.stripNames) return {plan, write: (p) => writeFileSync(p, encodeModel(m))}
+    if (!a.stripNames) return {plan, write: (p) => writeModelBytes(p, encodeModel(m))}
     // Nodes the report names (including ones the transform named) keep their names.
     const keep = new Set([...originalNames, ...plan.changed.map((c) => c.node), ...plan.skipped.map((s) => s.node)])
     const r = stripNames(m, keep)
     const saved = encodeModel(m).length - encodeModel(r.model).length
     const note = `--strip-names: ${r.renamedTensors} internal tensor names became short ids and ${r.droppedNodeNames} helper node names were dropped (${saved} bytes); graph input/output names and original node names kept`
-    return {plan: {...plan, notes: [...plan.notes, note]}, write: (p) => writeFileSync(p, encodeModel(r.model))}
+    return {plan: {...plan, notes: [...plan.notes, note]}, write: (p) => writeModelBytes(p, encodeModel(r.model))}
   }
   switch (a.mode) {
     case 'dynamic':

@@ -1,6 +1,7 @@
 /** `tfsopt prune`: prune an ONNX model, prove it runs, measure it against the original, write it. */
-import {writeFileSync} from 'node:fs'
-import {detectModel} from '../../models/detect.js'
+import {writeModelBytes} from '../../models/memory-files.js'
+import {sealedOutput, type SealedOutput} from './sealed-output.js'
+import {detectModel, type DetectedModel} from '../../models/detect.js'
 import {encodeModel, readModel} from '../../models/onnx/proto.js'
 import {elementCount, tensorDims} from '../../models/onnx/tensor.js'
 import {TfsoptError} from '../../errors.js'
@@ -8,7 +9,7 @@ import {cloneModel, constantsToInitializers} from '../onnx/graph.js'
 import {feedBatches, runAll} from '../evaluate/run.js'
 import {nothingChanged} from '../onnx/plan.js'
 import {pruneOnnx, type ActivationStats, type LayerReport, type PruneMethod, type StatsHook} from '../prune/onnx-prune.js'
-import {checkOutput, commit, discard, modelSize, tempSibling} from './files.js'
+import {checkOutput, commit, discard, modelSize, tempSibling, type SizeInfo} from './files.js'
 import {headOf, loadOptional, syntheticDataset} from './data.js'
 import type {Dataset} from '../../data/dataset.js'
 import {probeTensors} from '../onnx/probe.js'
@@ -47,13 +48,23 @@ export function parsePattern(p: string): {n: number; m: number} {
 }
 
 export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
-  const log = a.log ?? (() => {})
   const det = detectModel(a.input)
   if (det.format !== 'onnx')
     throw new TfsoptError('E_UNSUPPORTED', `tfsopt prune works on ONNX models; ${a.input} is ${det.format} (convert it to ONNX, e.g. with tf2onnx)`)
   if (a.method !== 'n:m' && !(a.sparsity > 0 && a.sparsity < 1)) throw new TfsoptError('E_USAGE', `--sparsity must be in (0, 1), got ${a.sparsity}`)
   const nm = parsePattern(a.pattern ?? '2:4')
-  checkOutput(det.path, a.out, !!a.force)
+  checkOutput(det.sealed?.container ?? det.path, a.out, !!a.force)
+  // An encrypted input: read in memory, the result encrypted with the same key (sealed-output.ts).
+  const sealed = det.sealed ? sealedOutput({...det, sealed: det.sealed}, a.out, 'prune') : undefined
+  try {
+    return await pruneWith(a, det, nm, sealed)
+  } finally {
+    sealed?.close()
+  }
+}
+
+async function pruneWith(a: PruneArgs, det: DetectedModel, nm: {n: number; m: number}, sealed: SealedOutput | undefined): Promise<PruneReport> {
+  const log = a.log ?? (() => {})
   const threads = a.threads ?? 1
   const evalDs = loadOptional(a.evalData, '--eval-data')
   const calibDs = loadOptional(a.calibrationData, '--calibration-data')
@@ -94,22 +105,20 @@ export async function pruneModel(a: PruneArgs): Promise<PruneReport> {
   })
   if (!plan.changed.length) throw nothingChanged(plan, a.input, `pruned with --method ${a.method}`)
   const orig = await open(det.path, threads)
-  const tmp = tempSibling(a.out)
+  const tmp = sealed ? sealed.finalTmp() : tempSibling(a.out)
   let committed = false
   try {
     const ds = evalDs ?? syntheticDataset(orig.inputs)
     const notes = evalDs ? [] : ['no --eval-data: fidelity and latency measured on synthetic uniform[0,1) inputs']
     log(`running the original on ${ds.count} samples of ${ds.source}`)
     const ref = await runAll(orig, ds)
-    writeFileSync(tmp, encodeModel(pruned))
+    writeModelBytes(tmp, encodeModel(pruned))
     const cand = await smokeTest(tmp, ds, threads)
     log('measuring fidelity and latency against the original')
     const measurement = await measure(orig, cand, ds, ds, {threads, batches: a.latencyBatches ?? [1, 32], refOutputs: ref})
     await cand.dispose()
-    commit(tmp, a.out)
+    const {before, after} = sealed ? sealed.commit(tmp, a.out, det.path) : commitPlain(tmp, a.out, det.path)
     committed = true
-    const before = modelSize(det.path)
-    const after = modelSize(a.out)
     const withInits = cloneModel(model)
     constantsToInitializers(withInits)
     const total = (withInits.graph!.initializer ?? []).reduce((s, t) => s + elementCount(tensorDims(t)), 0)
@@ -210,4 +219,9 @@ function cloneParams(m: ReturnType<typeof readModel>): number {
     for (const v of f) if (v !== 0) nz++
   }
   return nz
+}
+
+function commitPlain(tmp: string, out: string, input: string): {before: SizeInfo; after: SizeInfo} {
+  commit(tmp, out)
+  return {before: modelSize(input), after: modelSize(out)}
 }

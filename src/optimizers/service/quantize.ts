@@ -24,6 +24,7 @@ import {AUTO_HINT, slowdownWarnings} from './warnings.js'
 import {autoQuantize, type AutoReport} from './auto.js'
 import type {Objective} from './auto-select.js'
 import {defaultThreads} from '../../server/index.js'
+import {sealedOutput, type SealedOutput} from './sealed-output.js'
 
 export interface QuantizeArgs {
   input: string
@@ -110,7 +111,7 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
   if (a.maxTrials !== undefined && a.maxAccuracyDrop === undefined)
     throw new TfsoptError('E_USAGE', '--max-trials limits the accuracy-aware search; it needs --max-accuracy-drop')
   if (a.maxAccuracyDrop !== undefined && !a.evalData) throw new TfsoptError('E_USAGE', '--max-accuracy-drop needs --eval-data with labels to measure accuracy')
-  checkOutput(det.path, a.out, !!a.force)
+  checkOutput(det.sealed?.container ?? det.path, a.out, !!a.force)
   // auto chooses for the settings the model will be served with: `tfsopt serve`'s intra-op default
   const threads = a.threads ?? (mode === 'auto' ? defaultThreads().intraOpThreads : 1)
 
@@ -138,8 +139,22 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
       'TF.js weight quantisation ignores --calibration-data, --per-channel and --op-types (weights are quantised per tensor, selected by --include/--exclude)',
     )
 
-  const orig = await open(det.path, threads, a.device)
-  const work = trackTemp(mkdtempSync(join(tmpdir(), 'tfsopt-q-')))
+  // An encrypted input: decrypted into memory, candidates kept in memory, the result encrypted (sealed-output.ts).
+  const sealed: SealedOutput | undefined = det.sealed ? sealedOutput({...det, sealed: det.sealed}, a.out, 'quantize') : undefined
+  const newFinalTmp = () => (sealed ? sealed.finalTmp() : tempSibling(a.out))
+  const commitOutput = (tmp: string): {before: SizeInfo; after: SizeInfo} => {
+    if (sealed) return sealed.commit(tmp, a.out, det.path)
+    commit(tmp, a.out)
+    return {before: modelSize(det.path), after: modelSize(a.out)}
+  }
+  let orig: InferenceSession
+  try {
+    orig = await open(det.path, threads, a.device)
+  } catch (err) {
+    sealed?.close()
+    throw err
+  }
+  const work = sealed ? sealed.work : trackTemp(mkdtempSync(join(tmpdir(), 'tfsopt-q-')))
   let finalTmp: string | undefined
   try {
     const ds: Dataset = evalDs ?? calibDs ?? syntheticDataset(orig.inputs)
@@ -211,14 +226,12 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
         force: !!a.force,
         log,
       })
-      finalTmp = tempSibling(a.out)
+      finalTmp = newFinalTmp()
       const final = res.builder(res.keep)
       final.write(finalTmp)
       await (await smokeTest(finalTmp, ds, threads, a.device)).dispose()
-      commit(finalTmp, a.out)
+      const {before, after} = commitOutput(finalTmp)
       finalTmp = undefined
-      const before = modelSize(det.path)
-      const after = modelSize(a.out)
       return {
         command: 'quantize',
         input: det.path,
@@ -308,15 +321,13 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     await cand.session.dispose()
 
     // Into place: a temporary sibling of --out, checked once more where it will live, then renamed.
-    finalTmp = tempSibling(a.out)
+    finalTmp = newFinalTmp()
     const keep = new Set(fallback?.best.keptFloat ?? [])
     const final = builder.build(keep)
     final.write(finalTmp)
     await (await smokeTest(format === 'onnx' ? finalTmp : join(finalTmp, 'model.json'), ds, threads, a.device)).dispose()
-    commit(finalTmp, a.out)
+    const {before, after} = commitOutput(finalTmp)
     finalTmp = undefined
-    const before = modelSize(det.path)
-    const after = modelSize(a.out)
     return {
       command: 'quantize',
       input: det.path,
@@ -339,5 +350,6 @@ export async function quantizeModel(a: QuantizeArgs): Promise<OptimizeReport> {
     if (finalTmp) discard(finalTmp)
     discard(work)
     await orig.dispose()
+    sealed?.close()
   }
 }

@@ -5,7 +5,7 @@
  * counted in the same per-version series as REST (by the HTTP status REST would have answered).
  */
 import {waitIdle} from '../drain.js'
-import {Server, ServerCredentials, type Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation} from '@grpc/grpc-js'
+import {Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation} from '@grpc/grpc-js'
 import {TfsoptError} from '../../errors.js'
 import type {ServerMetrics, VersionMetrics} from '../metrics.js'
 import type {PredictPath} from '../predict-path.js'
@@ -14,7 +14,8 @@ import {GRPCInferenceService} from '../kserve/gen/grpc_predict_v2_pb.js'
 import {modelInfer, modelMetadata, modelReady, serverMetadata} from '../kserve/v2-grpc.js'
 import {ModelService} from './gen/tensorflow_serving/apis/model_service_pb.js'
 import {PredictionService} from './gen/tensorflow_serving/apis/prediction_service_pb.js'
-import {grpcServiceDefinition} from './service-def.js'
+import {grpcServiceDefinition, messageBytes} from './service-def.js'
+import type {AccessLog, Protocol, RequestTrace} from '../access-log.js'
 import {grpcError} from './status.js'
 import {getModelMetadata, getModelStatus, predict, type TfsServiceOptions} from './tfs-service.js'
 
@@ -23,11 +24,16 @@ export interface GrpcContext extends TfsServiceOptions {
   metrics: ServerMetrics
   /** The largest request message accepted (grpc-js defaults to 4 MiB; TF Serving raises it too). */
   maxMessageBytes: number
+  /** --access-log: one line per inference call (access-log.ts). */
+  accessLog?: AccessLog
   log(line: string): void
 }
 
 interface Handled {
   vm?: VersionMetrics
+  servable?: Servable
+  /** Set for an access-logged call: the batcher fills in its timings. */
+  trace?: RequestTrace
 }
 
 type Handler<Req, Res> = (req: Req, h: Handled) => Promise<Res> | Res
@@ -40,9 +46,12 @@ export class GrpcFront {
 
   constructor(private readonly ctx: GrpcContext) {
     this.server = new Server({'grpc.max_receive_message_length': ctx.maxMessageBytes, 'grpc.max_send_message_length': -1})
-    const onResolved = (h: Handled) => (s: Servable) => (h.vm = s.metrics)
+    const onResolved = (h: Handled) => (s: Servable) => {
+      h.vm = s.metrics
+      h.servable = s
+    }
     this.server.addService(grpcServiceDefinition(PredictionService), {
-      predict: this.unary((req, h) => predict(ctx.path, req, ctx, onResolved(h))),
+      predict: this.unary((req, h) => predict(ctx.path, req, ctx, onResolved(h), h.trace), {log: 'grpc'}),
       getModelMetadata: this.unary((req, h) => getModelMetadata(ctx.path, req, onResolved(h))),
     } satisfies UntypedServiceImplementation)
     this.server.addService(grpcServiceDefinition(ModelService), {
@@ -55,17 +64,28 @@ export class GrpcFront {
       modelReady: this.unary((req) => ({ready: modelReady(ctx.path, req)})),
       serverMetadata: this.unary(() => serverMetadata()),
       modelMetadata: this.unary((req, h) => modelMetadata(ctx.path, req, onResolved(h))),
-      modelInfer: this.unary((req, h) => modelInfer(ctx.path, req, onResolved(h))),
+      modelInfer: this.unary((req, h) => modelInfer(ctx.path, req, onResolved(h), h.trace), {log: 'v2-grpc'}),
     })
   }
 
   /** Wraps a method: drain and auth checks, metrics, errors → gRPC status. */
-  private unary<Req, Res>(fn: Handler<Req, Res>, opts: {public?: boolean} = {}) {
+  private unary<Req, Res>(fn: Handler<Req, Res>, opts: {public?: boolean; log?: Protocol} = {}) {
     return async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): Promise<void> => {
       const t0 = performance.now()
       this.inflight++
       const h: Handled = {}
       let http = 200
+      let answer: Res | undefined
+      const alog = opts.log ? this.ctx.accessLog : undefined
+      let requestId: string | undefined
+      if (alog) {
+        const given = call.metadata.get('x-request-id')[0]
+        requestId = alog.requestId(typeof given === 'string' ? given : undefined)
+        const md = new Metadata()
+        md.set('x-request-id', requestId)
+        call.sendMetadata(md)
+        if (alog.take()) h.trace = {}
+      }
       try {
         if (this.draining) throw new TfsoptError('E_UNAVAILABLE', 'the server is shutting down; retry against another instance')
         if (!opts.public && !this.ctx.path.authorized(bearer(call.metadata)))
@@ -75,7 +95,8 @@ export class GrpcFront {
           )
         const model = modelOf(call.request)
         if (model && this.ctx.path.has(model)) h.vm = this.ctx.metrics.forVersion(model, '')
-        callback(null, await fn(call.request, h))
+        answer = await fn(call.request, h)
+        callback(null, answer)
       } catch (err) {
         const e = grpcError(err)
         http = e.httpStatus
@@ -88,6 +109,26 @@ export class GrpcFront {
         }
         this.inflight--
         if (this.inflight === 0 && this.idleWaiters.length) for (const w of this.idleWaiters.splice(0)) w()
+        if (alog && h.trace) {
+          const latencyMs = performance.now() - t0
+          const trace = h.trace
+          const version = h.servable?.version
+          const model = h.servable?.model ?? modelOf(call.request)
+          // grpc-js encodes the answer after callback(): read its size once that has happened.
+          setImmediate(() =>
+            alog.write({
+              requestId: requestId!,
+              protocol: opts.log!,
+              model,
+              version,
+              status: http,
+              latencyMs,
+              bytesIn: messageBytes.get(call.request as object) ?? 0,
+              bytesOut: answer === undefined ? 0 : (messageBytes.get(answer as object) ?? 0),
+              trace,
+            }),
+          )
+        }
       }
     }
   }

@@ -5,6 +5,12 @@
 import type {MethodDefinition, ServiceDefinition} from '@grpc/grpc-js'
 import {create, fromBinary, isMessage, toBinary, type DescMessage, type DescService, type MessageShape} from '@bufbuild/protobuf'
 
+/**
+ * Wire size of each request and response message (set when it is decoded or encoded), for the access
+ * log's bytes in/out. Weak: an entry goes with its message.
+ */
+export const messageBytes = new WeakMap<object, number>()
+
 function method<I extends DescMessage, O extends DescMessage>(
   service: DescService,
   name: string,
@@ -17,8 +23,16 @@ function method<I extends DescMessage, O extends DescMessage>(
     responseStream: false,
     // A message, or a plain object of its fields (a handler may answer {ready: true}).
     requestSerialize: (m) => Buffer.from(toBinary(input, isMessage(m, input) ? m : create(input, m as never))),
-    requestDeserialize: (b) => fromBinary(input, b),
-    responseSerialize: (m) => Buffer.from(toBinary(output, isMessage(m, output) ? m : create(output, m as never))),
+    requestDeserialize: (b) => {
+      const m = fromBinary(input, b)
+      messageBytes.set(m, b.length)
+      return m
+    },
+    responseSerialize: (m) => {
+      const b = Buffer.from(toBinary(output, isMessage(m, output) ? m : create(output, m as never)))
+      if (typeof m === 'object' && m !== null) messageBytes.set(m, b.length)
+      return b
+    },
     responseDeserialize: (b) => fromBinary(output, b),
   }
 }

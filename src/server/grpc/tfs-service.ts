@@ -11,6 +11,7 @@ import type {Feeds, Tensor} from '../../runtime/types.js'
 import {checkShapes, checkSignature, DEFAULT_SIGNATURE} from '../predict-codec.js'
 import type {PredictPath} from '../predict-path.js'
 import type {Servable} from '../servable.js'
+import type {RequestTrace} from '../access-log.js'
 import {DataType} from './gen/tensorflow/core/framework/types_pb.js'
 import {type TensorInfo, TensorInfoSchema} from './gen/tensorflow/core/protobuf/meta_graph_pb.js'
 import {Code as TfCode} from './gen/tensorflow/core/protobuf/error_codes_pb.js'
@@ -85,14 +86,20 @@ export function filterOutputs(filter: string[], s: Servable): string[] {
   return filter
 }
 
-export async function predict(path: PredictPath, req: PredictRequest, opts: TfsServiceOptions, onResolved: (s: Servable) => void): Promise<PredictResponse> {
+export async function predict(
+  path: PredictPath,
+  req: PredictRequest,
+  opts: TfsServiceOptions,
+  onResolved: (s: Servable) => void,
+  trace?: RequestTrace,
+): Promise<PredictResponse> {
   const t = targetOf(req.modelSpec)
   const s = path.resolve(t.model, t.version, t.label)
   onResolved(s)
   s.checkCapacity()
   const signature = checkSignature(req.modelSpec?.signatureName)
   const wanted = filterOutputs(req.outputFilter, s)
-  const outputs = await path.predict(s, feedsOf(req, s, opts), signature)
+  const outputs = await path.predict(s, feedsOf(req, s, opts), signature, trace)
   const res = create(PredictResponseSchema, {modelSpec: effectiveSpec(s, signature)})
   for (const name of wanted) {
     const out: Tensor | undefined = outputs[name]

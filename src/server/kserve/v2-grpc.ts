@@ -11,6 +11,7 @@ import type {Feeds, Tensor} from '../../runtime/types.js'
 import {checkShapes, DEFAULT_SIGNATURE} from '../predict-codec.js'
 import type {PredictPath} from '../predict-path.js'
 import type {Servable} from '../servable.js'
+import type {RequestTrace} from '../access-log.js'
 import {
   type InferTensorContents,
   type ModelInferRequest,
@@ -120,14 +121,19 @@ function feedsOf(req: ModelInferRequest, s: Servable): Feeds {
   return feeds
 }
 
-export async function modelInfer(path: PredictPath, req: ModelInferRequest, onResolved: (s: Servable) => void): Promise<ModelInferResponse> {
+export async function modelInfer(
+  path: PredictPath,
+  req: ModelInferRequest,
+  onResolved: (s: Servable) => void,
+  trace?: RequestTrace,
+): Promise<ModelInferResponse> {
   const s = path.resolve(req.modelName, v2Version(req.modelName, req.modelVersion))
   onResolved(s)
   s.checkCapacity()
   for (const o of req.outputs)
     if (!s.outputOrder.includes(o.name))
       throw badRequest(`unknown output '${o.name}'; this model's outputs are ${s.outputOrder.map((x) => `'${x}'`).join(', ')}`)
-  const outputs = await path.predict(s, feedsOf(req, s), DEFAULT_SIGNATURE)
+  const outputs = await path.predict(s, feedsOf(req, s), DEFAULT_SIGNATURE, trace)
   const names = req.outputs.length ? req.outputs.map((o) => o.name) : s.outputOrder
   const res = create(ModelInferResponseSchema, {modelName: s.model, modelVersion: String(s.version), id: req.id})
   for (const name of names) {

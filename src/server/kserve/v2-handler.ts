@@ -12,6 +12,7 @@ import {shapeForServing, type TensorInfo} from '../../models/dtypes.js'
 import {checkShapes, DEFAULT_SIGNATURE} from '../predict-codec.js'
 import type {PredictPath} from '../predict-path.js'
 import type {Servable} from '../servable.js'
+import type {RequestTrace} from '../access-log.js'
 import {decodeInferRequest, encodeInferResponse, HEADER_LENGTH} from './v2-infer.js'
 import {V2_DATATYPE} from './v2-tensor.js'
 
@@ -57,6 +58,8 @@ export interface V2Request {
   headers: Record<string, string | string[] | undefined>
   /** Read only for POST routes. */
   body(): Promise<Buffer>
+  /** An access-logged infer request's timings (access-log.ts). */
+  trace?: RequestTrace
 }
 
 export interface V2Answer {
@@ -186,7 +189,7 @@ async function infer(model: string, version: number | undefined, req: V2Request,
   const s = resolve(path, model, version)
   const d = decodeInferRequest(body, header(req.headers, HEADER_LENGTH), s.info.inputs, s.info.outputs)
   checkShapes(d.feeds, s.info.inputs)
-  const outputs = await path.predict(s, d.feeds, DEFAULT_SIGNATURE)
+  const outputs = await path.predict(s, d.feeds, DEFAULT_SIGNATURE, req.trace)
   const names = d.outputs ?? s.outputOrder
   const listed: [string, (typeof outputs)[string]][] = []
   for (const n of names) {
