@@ -119,6 +119,17 @@ export class Servable {
     return this.batcher.submit(feeds, this.rowsOf(feeds), signature)
   }
 
+  /**
+   * Requests that resolved this version and have not finished (the HTTP front pins a version while it
+   * reads the body, so the memory budget never evicts a model a request is about to run on).
+   */
+  pins = 0
+
+  /** No request pinned, queued or running: the memory budget may evict it. */
+  get idle(): boolean {
+    return this.pins === 0 && this.metrics.inflight.value <= 0 && (this.batcher?.pending ?? 0) === 0
+  }
+
   get workers(): number {
     return this.pool.live
   }

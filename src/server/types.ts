@@ -57,6 +57,13 @@ export interface ServerOptions extends Partial<RuntimeSettings> {
   /** gRPC Predict answers numeric outputs as tensor_content rather than the typed *_val fields. */
   grpcTensorContent?: boolean
   batching?: BatchingFlags
+  /**
+   * Bytes the loaded models may hold together (a number, or "512MB", "2GiB", "25%" of the machine's
+   * memory): models then load on their first request and the least recently used idle one is evicted.
+   */
+  modelMemoryBudget?: number | string
+  /** How long a request waits for its model to load on demand (default 60 s). */
+  modelLoadTimeoutSeconds?: number
   cacheSize?: number
   cacheBytes?: number
   pollSeconds?: number
@@ -85,6 +92,8 @@ export interface WorkerModelInfo {
   deviceNote: string
   /** On a GPU provider: where the profiled warm-up run's nodes ran and what its copies cost. */
   placement?: Placement
+  /** The runtime's own count of the bytes the session holds, where it keeps one (TF.js); summed over the pool's workers. */
+  runtimeBytes?: number
 }
 
 /** One served model version as the ready line and the start-up log describe it. */

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     device: session.device,
     deviceNote: session.deviceNote,
     placement,
+    runtimeBytes: session.memoryBytes?.(),
   }
   port.postMessage({type: 'ready', info})
   // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not

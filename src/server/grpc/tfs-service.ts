@@ -87,7 +87,7 @@ export function filterOutputs(filter: string[], s: Servable): string[] {
 
 export async function predict(path: PredictPath, req: PredictRequest, opts: TfsServiceOptions, onResolved: (s: Servable) => void): Promise<PredictResponse> {
   const t = targetOf(req.modelSpec)
-  const s = path.resolve(t.model, t.version, t.label)
+  const s = await path.acquire(t.model, t.version, t.label)
   onResolved(s)
   s.checkCapacity()
   const signature = checkSignature(req.modelSpec?.signatureName)

@@ -121,7 +121,7 @@ function feedsOf(req: ModelInferRequest, s: Servable): Feeds {
 }
 
 export async function modelInfer(path: PredictPath, req: ModelInferRequest, onResolved: (s: Servable) => void): Promise<ModelInferResponse> {
-  const s = path.resolve(req.modelName, v2Version(req.modelName, req.modelVersion))
+  const s = await path.acquire(req.modelName, v2Version(req.modelName, req.modelVersion))
   onResolved(s)
   s.checkCapacity()
   for (const o of req.outputs)
