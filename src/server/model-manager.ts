@@ -11,13 +11,14 @@
  */
 import {readdirSync, realpathSync, statSync} from 'node:fs'
 import {performance} from 'node:perf_hooks'
-import {sep} from 'node:path'
+import {dirname, sep} from 'node:path'
 import {TfsoptError, badRequest, errorMessage, notFound} from '../errors.js'
 import {detectModel, listVersions, type DetectedModel} from '../models/detect.js'
 import type {ResponseCache} from './cache.js'
 import type {ModelState, ServerMetrics} from './metrics.js'
 import {chargeOf, formatBytes, memoryJson, modelFileBytes, type MemoryFigure} from './memory-budget.js'
 import {Servable} from './servable.js'
+import {readWarmup} from './warmup-file.js'
 import type {BatchingFlags, ModelSpec, RuntimeSettings, VersionPolicy} from './types.js'
 
 export interface VersionEntry {
@@ -264,7 +265,9 @@ export class ModelManager {
     this.setState(m, e, 'LOADING')
     try {
       const det = m.base ? this.detect(m, v) : detectModel(m.spec.path)
-      const s = new Servable(m.spec.name, v, det, this.runtime, {...this.batching, ...definedOnly(m.spec.batching)}, this.metrics, this.log)
+      const warmupRequests = readWarmup(m.base ? `${m.base}${sep}${v}` : statSync(m.spec.path).isDirectory() ? m.spec.path : dirname(m.spec.path))
+      const runtime = warmupRequests.length ? {...this.runtime, warmupRequests} : this.runtime
+      const s = new Servable(m.spec.name, v, det, runtime, {...this.batching, ...definedOnly(m.spec.batching)}, this.metrics, this.log)
       // Loads are serialised (withLock), so what the resident set grew by while this one's workers opened
       // their sessions is this version's.
       const t0 = performance.now()
@@ -284,7 +287,10 @@ export class ModelManager {
       e.servable = s
       this.setState(m, e, 'AVAILABLE')
       this.updateUsed()
-      if (!initial) this.log(`${m.spec.name}: version ${v} is AVAILABLE (${s.info.backend}, ${s.info.device})`)
+      if (!initial || warmupRequests.length)
+        this.log(
+          `${m.spec.name}: version ${v} is AVAILABLE (${s.info.backend}, ${s.info.device}${warmupRequests.length ? `, after ${warmupRequests.length} warm-up request(s)` : ''})`,
+        )
     } catch (err) {
       this.metrics.modelLoads.inc({model: m.spec.name, outcome: 'error'})
       e.error = errorMessage(err)

@@ -47,6 +47,7 @@ export class Servable {
         interOpThreads: runtime.interOpThreads,
         allowSpinning: runtime.allowSpinning,
         warmup: runtime.warmup,
+        warmupRequests: runtime.warmupRequests,
         injectLatencyMs: runtime.injectLatencyMs,
       },
       runtime.workers,

@@ -3,6 +3,7 @@ import type {TensorInfo} from '../models/dtypes.js'
 import type {BackendKind, Device} from '../runtime/types.js'
 import type {Provider} from '../runtime/devices.js'
 import type {Placement} from '../runtime/placement.js'
+import type {WarmupRequest} from './warmup-file.js'
 
 /** Batching flags as the user gave them: undefined means "not given", so defaults can suit the model. */
 export interface BatchingFlags {
@@ -44,6 +45,8 @@ export interface RuntimeSettings {
   interOpThreads?: number
   allowSpinning?: boolean
   warmup: number
+  /** Per version: the warm-up requests found beside it (set by the model manager, not by the user). */
+  warmupRequests?: WarmupRequest[]
   injectLatencyMs: number
 }
 
