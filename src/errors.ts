@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'E_UNAUTHORIZED'
   | 'E_TOO_LARGE'
   | 'E_UNAVAILABLE'
+  /** A model that alone needs more than --model-memory-budget (507 Insufficient Storage). */
+  | 'E_MODEL_MEMORY'
   | 'E_REGRESSION'
   | 'E_KEY'
   | 'E_WRONG_KEY'
@@ -45,6 +47,7 @@ const DEFAULTS: Record<ErrorCode, {exit: number; status: number}> = {
   E_UNAUTHORIZED: {exit: EXIT.USAGE, status: 401},
   E_TOO_LARGE: {exit: EXIT.USAGE, status: 413},
   E_UNAVAILABLE: {exit: EXIT.RUNTIME, status: 503},
+  E_MODEL_MEMORY: {exit: EXIT.RUNTIME, status: 507},
   E_REGRESSION: {exit: EXIT.REGRESSION, status: 500},
   /** Encrypted models (src/models/sealed/): no key, or not 32 bytes of hex/base64. */
   E_KEY: {exit: EXIT.USAGE, status: 500},

@@ -4,11 +4,12 @@ import {BaseCommand, deviceFlags, keyFileFlag} from '../base-command.js'
 import {useKeyFile} from '../models/sealed/key.js'
 import {usageError} from '../errors.js'
 import {DEFAULT_MODEL, DEFAULT_MODEL_NAME} from '../fixtures.js'
-import {readModelConfig, startServer, SERVE_DEFAULTS, type ModelSpec} from '../server/index.js'
+import {readModelConfigFile, startServer, SERVE_DEFAULTS, type ModelSpec} from '../server/index.js'
 import {describeBatching} from '../server/batching-config.js'
 import {validateModelName} from '../server/model-config.js'
 import {readAccessLogConfig} from '../server/server-config.js'
 import {parseSample, type AccessLogOptions} from '../server/access-log.js'
+import {formatBytes} from '../server/memory-budget.js'
 import type {Device} from '../runtime/types.js'
 
 /** Model name from a path: the file name without extension, or the base path's directory name. */
@@ -30,6 +31,7 @@ export default class Serve extends BaseCommand {
     '<%= config.bin %> serve ./models/mnist --port 8501 --workers 2 --intra-op-threads 1',
     '<%= config.bin %> serve model.onnx --max-batch-size 32 --batch-timeout-micros 1000 --allowed-batch-sizes 8,16,32',
     '<%= config.bin %> serve --model-config-file models.yaml --api-key "$KEY"',
+    '<%= config.bin %> serve --model-config-file models.yaml --model-memory-budget 2GiB',
     '<%= config.bin %> serve --json --port 0',
   ]
 
@@ -72,6 +74,11 @@ export default class Serve extends BaseCommand {
     }),
     'access-log-sample': Flags.string({description: 'fraction of requests the access log records, 0..1 (default 1)'}),
     'model-config-file': Flags.string({description: 'JSON or YAML model_config_list: several models, version policies and labels'}),
+    'model-memory-budget': Flags.string({
+      description:
+        'bytes all loaded models may hold (e.g. 512MB, 2GiB, 25% of RAM): models then load on their first request and the least recently used idle one is unloaded to make room',
+    }),
+    'model-load-timeout': Flags.integer({description: 'seconds a request waits for its model to load on demand (default 60)', min: 1}),
     'poll-seconds': Flags.integer({description: 'how often base paths are polled for new versions (0 = never)', default: SERVE_DEFAULTS.pollSeconds, min: 0}),
     'api-key': Flags.string({description: 'require "Authorization: Bearer KEY" (except GET /healthz)', env: 'TFSOPT_API_KEY'}),
     'max-body-bytes': Flags.integer({description: 'larger request bodies get 413', default: SERVE_DEFAULTS.maxBodyBytes, min: 1}),
@@ -102,9 +109,14 @@ export default class Serve extends BaseCommand {
       if (!accessLog) throw usageError('--access-log-sample needs --access-log (or access_log in --model-config-file)')
       accessLog = {...accessLog, sample: parseSample(flags['access-log-sample'], '--access-log-sample')}
     }
+    let memoryBudget: string | number | undefined = flags['model-memory-budget']
+    let loadTimeout = flags['model-load-timeout']
     if (flags['model-config-file']) {
       if (args.model) throw usageError('give either MODEL or --model-config-file, not both')
-      models = readModelConfig(flags['model-config-file'])
+      const file = readModelConfigFile(flags['model-config-file'])
+      models = file.models
+      memoryBudget ??= file.memoryBudget
+      loadTimeout ??= file.loadTimeoutSeconds
     } else {
       const path = args.model ?? DEFAULT_MODEL
       const name = flags['model-name'] ?? (args.model ? nameFor(path) : DEFAULT_MODEL_NAME)
@@ -131,6 +143,8 @@ export default class Serve extends BaseCommand {
         maxEnqueuedBatches: flags['max-enqueued-batches'],
         allowedBatchSizes: allowed,
       },
+      modelMemoryBudget: memoryBudget,
+      modelLoadTimeoutSeconds: loadTimeout,
       cacheSize: flags['cache-size'],
       cacheBytes: flags['cache-bytes'],
       warmup: flags.warmup,
@@ -146,7 +160,15 @@ export default class Serve extends BaseCommand {
     if (this.jsonEnabled()) {
       const device = {provider: server.device.provider, note: server.device.note, attempts: server.device.attempts}
       process.stdout.write(
-        `${JSON.stringify({event: 'ready', url: server.url, ...(server.grpcTarget ? {grpc: server.grpcTarget} : {}), pid: server.pid, device, models: served})}\n`,
+        `${JSON.stringify({
+          event: 'ready',
+          url: server.url,
+          ...(server.grpcTarget ? {grpc: server.grpcTarget} : {}),
+          pid: server.pid,
+          device,
+          models: served,
+          ...(server.memoryBudgetBytes !== undefined ? {memory_budget_bytes: server.memoryBudgetBytes, on_demand: server.modelNames} : {}),
+        })}\n`,
       )
     } else {
       this.say(`device: ${server.device.note}`)
@@ -155,6 +177,10 @@ export default class Serve extends BaseCommand {
           `${m.name} v${m.version}: ${m.backend} on ${m.device}, ${m.workers} worker(s) × ${m.intraOpThreads ?? 'auto'} thread(s), ${describeBatching(m.batching)}${m.cache.maxEntries ? `, cache ${m.cache.maxEntries} entries` : ''} → ${server.url}/v1/models/${m.name}:predict`,
         )
       }
+      if (server.memoryBudgetBytes !== undefined)
+        this.say(
+          `memory budget ${formatBytes(server.memoryBudgetBytes)}: ${server.modelNames.join(', ')} load on their first request → ${server.url}/v1/models/{name}:predict`,
+        )
       if (server.grpcTarget) this.say(`gRPC (TF Serving PredictionService/ModelService, KServe v2 GRPCInferenceService): ${server.grpcTarget}`)
       this.say(`metrics: ${server.url}/monitoring/prometheus/metrics — Ctrl-C drains and stops`)
     }

@@ -105,6 +105,10 @@ export class TfjsSession implements InferenceSession {
     }
   }
 
+  memoryBytes(): number {
+    return this.tfb.tf.memory().numBytes
+  }
+
   async dispose(): Promise<void> {
     ;(this.model as {dispose?: () => void}).dispose?.()
   }

@@ -57,5 +57,7 @@ export interface InferenceSession {
    * node ran and what the host↔device copies cost. Undefined for runtimes without a profiler.
    */
   profileOnce?(feeds: Feeds): Promise<Placement>
+  /** Bytes the runtime itself says the session holds (TF.js: tf.memory().numBytes); undefined where it keeps no count. */
+  memoryBytes?(): number
   dispose(): Promise<void>
 }

@@ -42,7 +42,9 @@ export async function handleAdmin(ctx: AdminContext, r: Route, req: IncomingMess
         send(res, 200, JSON.stringify(manager.status(r.model, r.version, r.label)))
         return 200
       }
-      const s = manager.resolve(r.model, r.version, r.label)
+      // Metadata needs the session's inputs and outputs: under a memory budget this loads the model.
+      let s = manager.acquire(r.model, r.version, r.label)
+      if (s instanceof Promise) s = await s
       served.vm = s.metrics
       send(res, 200, JSON.stringify(modelMetadata(s.model, s.version, s.info.inputs, s.info.outputs)))
       return 200

@@ -20,6 +20,7 @@ import {serveV2} from './kserve/v2-http.js'
 import {v2IsPublic} from './kserve/v2-handler.js'
 import {makePredictPath, type PredictPath} from './predict-path.js'
 import type {AccessLog, Protocol, RequestTrace} from './access-log.js'
+import type {Servable} from './servable.js'
 
 export interface HttpContext {
   manager: ModelManager
@@ -94,6 +95,7 @@ export class HttpFront {
     // Access log: decided when the request arrives; `logged` is only set for a sampled inference request.
     let logged: {id: string; protocol: Protocol; model: string; version?: number; trace: RequestTrace} | undefined
     let bytesIn = 0
+    let pinned: Servable | undefined
     try {
       const r = this.routeOf(req.url ?? '/')
       const alog = this.ctx.accessLog
@@ -123,10 +125,15 @@ export class HttpFront {
         // The hot path, inline: body → resolve → predict.
         if (req.method !== 'POST') throw notAllowed(req.method, 'POST')
         if (Number.isNaN(r.version)) throw notFound(`version must be a number`)
-        // Overload: refuse before reading and parsing a body that could not be queued anyway.
-        const pre = this.ctx.manager.resolve(r.model, r.version, r.label)
+        // Overload: refuse before reading and parsing a body that could not be queued anyway. Under a
+        // memory budget this is where a model that is not loaded gets loaded (the request waits).
+        let pre = this.ctx.manager.acquire(r.model, r.version, r.label)
+        if (pre instanceof Promise) pre = await pre
         vm = pre.metrics
         pre.checkCapacity()
+        // Pinned while the body is read: the memory budget does not evict a model a request is about to use.
+        pinned = pre
+        pre.pins++
         // Room for the body in the server-wide budget first (a declared length at once, waiting briefly;
         // a chunked body chunk by chunk); a body over --max-body-bytes gets its 413 from readBody.
         lease = await this.acquireFor(req)
@@ -134,7 +141,8 @@ export class HttpFront {
         bodyRead = true
         bytesIn = body.length
         // From here to submit() everything is synchronous: a version swap cannot slip in between.
-        const s = this.ctx.manager.resolve(r.model, r.version, r.label)
+        let s = this.ctx.manager.acquire(r.model, r.version, r.label)
+        if (s instanceof Promise) s = await s
         vm = s.metrics
         if (logged) logged.version = s.version
         status = await handlePredict(this.ctx.cache, s, req, res, body, lease, logged?.trace)
@@ -163,6 +171,7 @@ export class HttpFront {
       if (!res.headersSent) sendError(res, status, err instanceof TfsoptError ? err.message : `internal error: ${errorMessage(err)}`, extra)
       if (status === 500 && !(err instanceof TfsoptError)) this.ctx.log(`internal error on ${req.method} ${req.url}: ${(err as Error).stack ?? err}`)
     } finally {
+      if (pinned) pinned.pins--
       lease?.release()
       if (vm) {
         vm.request(status)

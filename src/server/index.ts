@@ -12,6 +12,7 @@ import {GrpcFront} from './grpc/grpc-server.js'
 import {HttpFront} from './http-server.js'
 import {AccessLog, parseSample} from './access-log.js'
 import {ServerMetrics} from './metrics.js'
+import {parseMemoryBudget} from './memory-budget.js'
 import {ModelManager} from './model-manager.js'
 import {validateModelName} from './model-config.js'
 import {makePredictPath} from './predict-path.js'
@@ -19,7 +20,7 @@ import type {RuntimeSettings, ServedModelSummary, ServerOptions} from './types.j
 import {type DeviceChoice, selectDevice} from '../runtime/devices.js'
 
 export type {ServerOptions, ModelSpec, ServedModelSummary, BatchingConfig, BatchingFlags} from './types.js'
-export {readModelConfig} from './model-config.js'
+export {readModelConfig, readModelConfigFile} from './model-config.js'
 
 export interface RunningServer {
   url: string
@@ -29,6 +30,10 @@ export interface RunningServer {
   grpcTarget?: string
   pid: number
   models(): ServedModelSummary[]
+  /** --model-memory-budget in bytes, when one is set (models then load on demand). */
+  memoryBudgetBytes?: number
+  /** Every configured model name, loaded or not. */
+  modelNames: string[]
   metrics: ServerMetrics
   /** The ONNX execution provider chosen for --device, and why the others were not. */
   device: DeviceChoice
@@ -72,6 +77,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       `--max-inflight-body-bytes (${inflightBodyBytes}) must be an integer at least --max-body-bytes (${maxBodyBytes}), or no body could ever be read`,
     )
   if (opts.accessLog) parseSample(opts.accessLog.sample, '--access-log-sample')
+  const budgetBytes = opts.modelMemoryBudget !== undefined ? parseMemoryBudget(opts.modelMemoryBudget) : undefined
+  if (opts.modelLoadTimeoutSeconds !== undefined && !(opts.modelLoadTimeoutSeconds > 0))
+    throw usageError(`--model-load-timeout must be a positive number of seconds, got ${opts.modelLoadTimeoutSeconds}`)
   // Probed once here (not in every worker); `--device gpu` with no GPU provider fails before any worker starts.
   const device = await selectDevice(opts.device ?? 'auto')
   const threads = defaultThreads(opts.workers, opts.intraOpThreads, device.provider !== 'cpu')
@@ -94,7 +102,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       metrics.cacheBytes.set(bytes)
     },
   })
-  const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log)
+  const manager = new ModelManager(opts.models, runtime, opts.batching ?? {}, metrics, cache, log, {
+    memoryBudgetBytes: budgetBytes,
+    loadTimeoutMs: opts.modelLoadTimeoutSeconds !== undefined ? opts.modelLoadTimeoutSeconds * 1000 : undefined,
+  })
   await manager.start(opts.pollSeconds ?? SERVE_DEFAULTS.pollSeconds)
   let accessLog: AccessLog | undefined
   try {
@@ -168,6 +179,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     pid: process.pid,
     metrics,
     device,
+    memoryBudgetBytes: budgetBytes,
+    modelNames: opts.models.map((m) => m.name),
     models: () =>
       manager.available().map((s) => ({
         name: s.model,

@@ -258,6 +258,48 @@ export class ServerMetrics {
     registers: [this.registry],
   })
 
+  /** --model-memory-budget: what each loaded version was measured to hold, loads, evictions, cold-load time. */
+  readonly modelMemory = new Gauge({
+    name: 'tfsopt_model_memory_bytes',
+    help: 'Memory a loaded model version was measured to hold (process RSS before/after its workers loaded, at least its files x workers); 0 once unloaded',
+    labelNames: MV,
+    registers: [this.registry],
+  })
+  readonly modelMemoryBudget = new Gauge({
+    name: 'tfsopt_model_memory_budget_bytes',
+    help: 'The --model-memory-budget the loaded models must fit in (absent without one)',
+    registers: [this.registry],
+  })
+  readonly modelMemoryUsed = new Gauge({
+    name: 'tfsopt_model_memory_used_bytes',
+    help: 'Bytes charged against the model memory budget: the loaded versions plus the loads under way',
+    registers: [this.registry],
+  })
+  readonly modelLoads = new Counter({
+    name: 'tfsopt_model_loads_total',
+    help: 'Model loads (start-up, on-demand, new versions, repository API), by outcome (ok|error|too_large)',
+    labelNames: ['model', 'outcome'],
+    registers: [this.registry],
+  })
+  readonly modelEvictions = new Counter({
+    name: 'tfsopt_model_evictions_total',
+    help: 'Models unloaded to make room under the memory budget (least recently used, idle)',
+    labelNames: ['model'],
+    registers: [this.registry],
+  })
+  readonly modelLoadSeconds = new FastHistogram(
+    'tfsopt_model_load_seconds',
+    'Time to load one model version (workers started, sessions opened, warm-up run), seconds',
+    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    this.registry,
+  )
+  readonly coldStartSeconds = new FastHistogram(
+    'tfsopt_cold_start_wait_seconds',
+    'Time a request waited for its model to be loaded on demand (requests that found it loaded are not counted), seconds',
+    LATENCY_BUCKETS,
+    this.registry,
+  )
+
   /**
    * Busy time per thread, for calibrating per-station service demands (docs/QUEUEING.md): the main
    * thread's event-loop active time (performance.eventLoopUtilization, counted from this server's

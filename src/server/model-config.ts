@@ -8,6 +8,8 @@
  *       model_version_policy: {latest: {num_versions: 1}}   # or {all: {}} or {specific: {versions: [1, 2]}}
  *       version_labels: {stable: 1, canary: 2}
  *       batching: {max_batch_size: 32, batch_timeout_micros: 500}   # optional, overrides the flags
+ *   model_memory_budget: 2GiB        # optional, as --model-memory-budget (which overrides it)
+ *   model_load_timeout_seconds: 60   # optional, as --model-load-timeout
  */
 import {readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
@@ -53,7 +55,19 @@ function batchingFrom(v: unknown): BatchingFlags | undefined {
   }
 }
 
+/** What a model config file holds besides the models: server-wide settings that flags override. */
+export interface ModelConfigFile {
+  models: ModelSpec[]
+  /** model_memory_budget: bytes, a string with a unit ("2GiB") or a percentage ("25%"); checked by startServer. */
+  memoryBudget?: string | number
+  loadTimeoutSeconds?: number
+}
+
 export function readModelConfig(file: string): ModelSpec[] {
+  return readModelConfigFile(file).models
+}
+
+export function readModelConfigFile(file: string): ModelConfigFile {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -72,7 +86,13 @@ export function readModelConfig(file: string): ModelSpec[] {
     throw usageError(`${file}: expected model_config_list: a list of {name, base_path, model_version_policy?, version_labels?}`)
   const dir = dirname(resolve(file))
   const seen = new Set<string>()
-  return list.map((raw, i) => {
+  const top = doc as {model_memory_budget?: unknown; model_load_timeout_seconds?: unknown}
+  const budget = top.model_memory_budget
+  if (budget !== undefined && typeof budget !== 'string' && typeof budget !== 'number')
+    throw usageError(`${file}: model_memory_budget must be bytes (e.g. 2GiB, 512MB, 1500000) or a percentage (e.g. 25%)`)
+  const timeout = top.model_load_timeout_seconds
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) throw usageError(`${file}: model_load_timeout_seconds must be a positive number`)
+  const models = list.map((raw, i) => {
     const c = raw as Record<string, unknown>
     const where = `${file}: model ${i + 1}`
     if (typeof c.name !== 'string' || typeof c.base_path !== 'string') throw usageError(`${where}: needs name and base_path`)
@@ -87,4 +107,5 @@ export function readModelConfig(file: string): ModelSpec[] {
     }
     return {name, path: resolve(dir, c.base_path), policy: policyFrom(c.model_version_policy, where), labels, batching: batchingFrom(c.batching)}
   })
+  return {models, memoryBudget: budget as string | number | undefined, loadTimeoutSeconds: timeout as number | undefined}
 }

@@ -20,6 +20,11 @@ export interface VersionStatus {
 export interface PredictPath {
   /** The servable a request addresses: a version, a label, or (neither) the latest AVAILABLE one. */
   resolve(model: string, version?: number, label?: string): Servable
+  /**
+   * resolve() for a request that will run the model: under a memory budget a model that is not loaded
+   * is loaded first (a promise then; the servable itself when it is loaded).
+   */
+  acquire(model: string, version?: number, label?: string): Servable | Promise<Servable>
   /** Whether the model name is served here at all. */
   has(model: string): boolean
   status(model: string, version?: number, label?: string): {model_version_status: VersionStatus[]}
@@ -41,6 +46,7 @@ export function makePredictPath(manager: ModelManager, cache: ResponseCache, api
   const authorized = makeAuthCheck(apiKey)
   return {
     resolve: (model, version, label) => manager.resolve(model, version, label),
+    acquire: (model, version, label) => manager.acquire(model, version, label),
     has: (model) => manager.has(model),
     status: (model, version, label) => manager.status(model, version, label) as {model_version_status: VersionStatus[]},
     available: () => manager.available(),

@@ -48,6 +48,7 @@ export class Servable {
         interOpThreads: runtime.interOpThreads,
         allowSpinning: runtime.allowSpinning,
         warmup: runtime.warmup,
+        warmupRequests: runtime.warmupRequests,
         injectLatencyMs: runtime.injectLatencyMs,
       },
       runtime.workers,
@@ -118,6 +119,17 @@ export class Servable {
 
   predict(feeds: Feeds, signature: string, trace?: RequestTrace): Promise<Record<string, Tensor>> {
     return this.batcher.submit(feeds, this.rowsOf(feeds), signature, trace)
+  }
+
+  /**
+   * Requests that resolved this version and have not finished (the HTTP front pins a version while it
+   * reads the body, so the memory budget never evicts a model a request is about to run on).
+   */
+  pins = 0
+
+  /** No request pinned, queued or running: the memory budget may evict it. */
+  get idle(): boolean {
+    return this.pins === 0 && this.metrics.inflight.value <= 0 && (this.batcher?.pending ?? 0) === 0
   }
 
   get workers(): number {

@@ -4,6 +4,7 @@ import type {TensorInfo} from '../models/dtypes.js'
 import type {BackendKind, Device} from '../runtime/types.js'
 import type {Provider} from '../runtime/devices.js'
 import type {Placement} from '../runtime/placement.js'
+import type {WarmupRequest} from './warmup-file.js'
 
 /** Batching flags as the user gave them: undefined means "not given", so defaults can suit the model. */
 export interface BatchingFlags {
@@ -45,6 +46,8 @@ export interface RuntimeSettings {
   interOpThreads?: number
   allowSpinning?: boolean
   warmup: number
+  /** Per version: the warm-up requests found beside it (set by the model manager, not by the user). */
+  warmupRequests?: WarmupRequest[]
   injectLatencyMs: number
 }
 
@@ -60,6 +63,13 @@ export interface ServerOptions extends Partial<RuntimeSettings> {
   /** gRPC Predict answers numeric outputs as tensor_content rather than the typed *_val fields. */
   grpcTensorContent?: boolean
   batching?: BatchingFlags
+  /**
+   * Bytes the loaded models may hold together (a number, or "512MB", "2GiB", "25%" of the machine's
+   * memory): models then load on their first request and the least recently used idle one is evicted.
+   */
+  modelMemoryBudget?: number | string
+  /** How long a request waits for its model to load on demand (default 60 s). */
+  modelLoadTimeoutSeconds?: number
   cacheSize?: number
   cacheBytes?: number
   pollSeconds?: number
@@ -88,6 +98,8 @@ export interface WorkerModelInfo {
   deviceNote: string
   /** On a GPU provider: where the profiled warm-up run's nodes ran and what its copies cost. */
   placement?: Placement
+  /** The runtime's own count of the bytes the session holds, where it keeps one (TF.js); summed over the pool's workers. */
+  runtimeBytes?: number
 }
 
 /** One served model version as the ready line and the start-up log describe it. */

@@ -116,7 +116,8 @@ export class WorkerPool {
   /** Starts every worker; resolves with the model's I/O once all are loaded and warmed up. */
   async start(): Promise<WorkerModelInfo> {
     const infos = await Promise.all(Array.from({length: this.size}, (_, slot) => this.spawn(slot)))
-    this.info = infos[0]
+    const counted = infos.filter((i) => i.runtimeBytes !== undefined)
+    this.info = counted.length ? {...infos[0]!, runtimeBytes: counted.reduce((a, i) => a + i.runtimeBytes!, 0)} : infos[0]
     return this.info!
   }
 

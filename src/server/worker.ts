@@ -14,6 +14,9 @@ import type {DetectedModel} from '../models/detect.js'
 import type {WorkerModelInfo} from './types.js'
 import {errorMessage, TfsoptError} from '../errors.js'
 import {syntheticFeeds} from '../runtime/synthetic-feeds.js'
+import {parseJsonBody} from './json-body.js'
+import {decodePredict} from './predict-codec.js'
+import type {WarmupRequest} from './warmup-file.js'
 
 export interface WorkerInit {
   model: DetectedModel
@@ -25,6 +28,8 @@ export interface WorkerInit {
   interOpThreads?: number
   allowSpinning?: boolean
   warmup: number
+  /** Warm-up requests shipped with the version (warmup-file.ts); when given they replace the synthetic runs. */
+  warmupRequests?: WarmupRequest[]
   injectLatencyMs: number
 }
 
@@ -54,7 +59,18 @@ async function main(): Promise<void> {
       interOpThreads: init.interOpThreads,
       allowSpinning: init.allowSpinning,
     })
-    for (let i = 0; i < init.warmup; i++) {
+    // The version's own warm-up requests, every one, before it is AVAILABLE; a failing one fails the load
+    // (as in TF Serving), saying which request it was.
+    for (const r of init.warmupRequests ?? []) {
+      try {
+        const feeds = 'json' in r ? decodePredict(parseJsonBody(r.json), session.inputs).feeds : r.feeds
+        await session.run(feeds)
+      } catch (err) {
+        throw new Error(`warm-up request ${r.where} failed: ${errorMessage(err)}`)
+      }
+    }
+    const synthetic = init.warmupRequests?.length ? 0 : init.warmup
+    for (let i = 0; i < synthetic; i++) {
       try {
         if (i === 0 && session.profileOnce && profile) placement = await session.profileOnce(syntheticFeeds(session.inputs))
         else await session.run(syntheticFeeds(session.inputs))
@@ -77,6 +93,7 @@ async function main(): Promise<void> {
     device: session.device,
     deviceNote: session.deviceNote,
     placement,
+    runtimeBytes: session.memoryBytes?.(),
   }
   port.postMessage({type: 'ready', info})
   // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not

@@ -12,6 +12,7 @@ const BY_HTTP: Record<number, Code> = {
   409: Code.ALREADY_EXISTS,
   413: Code.RESOURCE_EXHAUSTED,
   503: Code.UNAVAILABLE,
+  507: Code.RESOURCE_EXHAUSTED,
 }
 
 /** The gRPC status for an error, and the HTTP status REST would have answered (for the shared metrics). */

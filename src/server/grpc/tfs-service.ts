@@ -94,7 +94,7 @@ export async function predict(
   trace?: RequestTrace,
 ): Promise<PredictResponse> {
   const t = targetOf(req.modelSpec)
-  const s = path.resolve(t.model, t.version, t.label)
+  const s = await path.acquire(t.model, t.version, t.label)
   onResolved(s)
   s.checkCapacity()
   const signature = checkSignature(req.modelSpec?.signatureName)

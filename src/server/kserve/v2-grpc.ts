@@ -127,7 +127,7 @@ export async function modelInfer(
   onResolved: (s: Servable) => void,
   trace?: RequestTrace,
 ): Promise<ModelInferResponse> {
-  const s = path.resolve(req.modelName, v2Version(req.modelName, req.modelVersion))
+  const s = await path.acquire(req.modelName, v2Version(req.modelName, req.modelVersion))
   onResolved(s)
   s.checkCapacity()
   for (const o of req.outputs)

@@ -102,6 +102,12 @@ function resolve(path: PredictPath, model: string, version: number | undefined):
   return path.resolve(model, version)
 }
 
+/** resolve() for a request that runs the model (loads it first under a memory budget). */
+async function acquire(path: PredictPath, model: string, version: number | undefined): Promise<Servable> {
+  if (Number.isNaN(version)) throw notFound(`model '${model}' has no such version; versions are numbers`)
+  return path.acquire(model, version)
+}
+
 /** The version a v2 request names: a version string ("" for the latest) → number, else 404. */
 export function v2Version(model: string, version: string): number | undefined {
   if (version === '') return undefined
@@ -163,7 +169,7 @@ export async function handleV2(r: V2Route, req: V2Request, path: PredictPath): P
     }
     case 'model': {
       want(req.method, 'GET')
-      const s = resolve(path, r.model, r.version)
+      const s = await acquire(path, r.model, r.version)
       return {...json(200, v2ModelMetadata(path, s)), servable: s}
     }
     case 'model-ready': {
@@ -183,10 +189,10 @@ export async function handleV2(r: V2Route, req: V2Request, path: PredictPath): P
 
 async function infer(model: string, version: number | undefined, req: V2Request, path: PredictPath): Promise<V2Answer> {
   // Overload: refuse before reading a body that could not be queued anyway.
-  resolve(path, model, version).checkCapacity()
+  ;(await acquire(path, model, version)).checkCapacity()
   const body = await req.body()
   // From here to predict() everything is synchronous: a version swap cannot slip in between.
-  const s = resolve(path, model, version)
+  const s = await acquire(path, model, version)
   const d = decodeInferRequest(body, header(req.headers, HEADER_LENGTH), s.info.inputs, s.info.outputs)
   checkShapes(d.feeds, s.info.inputs)
   const outputs = await path.predict(s, d.feeds, DEFAULT_SIGNATURE, req.trace)
