@@ -70,6 +70,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw usageError(
       `--max-inflight-body-bytes (${inflightBodyBytes}) must be an integer at least --max-body-bytes (${maxBodyBytes}), or no body could ever be read`,
     )
+  if (opts.jsonCodec !== undefined && opts.jsonCodec !== 'worker' && opts.jsonCodec !== 'main')
+    throw usageError(`--json-codec must be worker or main, got ${opts.jsonCodec}`)
   // Probed once here (not in every worker); `--device gpu` with no GPU provider fails before any worker starts.
   const device = await selectDevice(opts.device ?? 'auto')
   const threads = defaultThreads(opts.workers, opts.intraOpThreads, device.provider !== 'cpu')
@@ -112,6 +114,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     apiKey,
     maxBodyBytes,
     testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
+    jsonCodec: opts.jsonCodec ?? 'worker',
     headersTimeoutMs: opts.headersTimeoutSeconds !== undefined ? opts.headersTimeoutSeconds * 1000 : undefined,
     requestTimeoutMs: opts.requestTimeoutSeconds !== undefined ? opts.requestTimeoutSeconds * 1000 : undefined,
   })

@@ -10,8 +10,9 @@ import {decodePredictBytes} from './predict-bytes.js'
 import {DEFAULT_SIGNATURE, checkShapes, decodePredict, type PredictFormat} from './predict-codec.js'
 import {encodePredictBytes} from './predict-encode.js'
 import type {Servable} from './servable.js'
+import {ReparseBody} from './worker-codec.js'
+import {type JsonCodec, type Offloaded, WORKER_DECODE_MIN, scanForWorker} from './json-offload.js'
 
-/** Answers one predict request; returns the HTTP status it answered. */
 /**
  * What the JSON.parse path costs per body byte, beyond the body: the UTF-16 string (2 bytes per byte)
  * and a JS array of boxed numbers (~8 bytes per byte of numeric JSON). Large bodies that need it reserve
@@ -20,6 +21,8 @@ import type {Servable} from './servable.js'
 const PARSE_TREE_FACTOR = 10
 const CHARGE_FROM = 1 << 20
 
+/** Answers one predict request; returns the HTTP status it answered. */
+
 export async function handlePredict(
   cache: ResponseCache,
   s: Servable,
@@ -27,32 +30,34 @@ export async function handlePredict(
   res: ServerResponse,
   body: Buffer,
   lease?: BodyLease,
+  codec: JsonCodec = 'worker',
 ): Promise<number> {
   const vm = s.metrics
   const binaryIn = req.headers['content-type']?.startsWith(BINARY_TYPE) ?? false
   const accept = req.headers.accept
   const binaryOut = accept?.includes(BINARY_TYPE)
+  const inWorker = codec === 'worker'
   let feeds: Feeds
   let format: PredictFormat = 'columnar'
   let signature = DEFAULT_SIGNATURE
+  let off: Offloaded | undefined
   const t0 = performance.now()
   if (binaryIn) {
     feeds = decodeBinary(body, req.headers[TENSORS_HEADER] as string | undefined, s.info.inputs)
     checkShapes(feeds, s.info.inputs)
   } else {
-    // Bytes straight into typed arrays; the JSON.parse path takes (and words the errors of) the rest.
-    let d = decodePredictBytes(body, s.info.inputs)
-    if (!d) {
-      if (lease && body.length >= CHARGE_FROM && !lease.grow(PARSE_TREE_FACTOR * body.length)) throw lease.refuse()
-      d = decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
-    }
-    feeds = d.feeds
-    format = d.format
-    signature = d.signature
+    // A large body with the cache off: only its structure is scanned here, the worker parses the values.
+    // (The cache needs the decoded tensors for its key before anything is queued.)
+    if (inWorker && !cache.enabled && body.length >= WORKER_DECODE_MIN) off = scanForWorker(body, s)
+    if (off) {
+      feeds = off.feeds
+      format = off.format
+    } else ({feeds, format, signature} = decodeOnMain(body, s, lease))
   }
   const t1 = performance.now()
   vm.decodeSeconds.inc((t1 - t0) / 1000)
   let outputs: Record<string, Tensor> | undefined
+  let written: Uint8Array | undefined
   let key: string | undefined
   if (cache.enabled) {
     key = cacheKey(s.model, s.version, signature, feeds)
@@ -63,7 +68,21 @@ export async function handlePredict(
   if (!outputs) {
     vm.inflight.inc()
     try {
-      outputs = await s.predict(feeds, signature)
+      // The worker writes a JSON answer (when it is large enough to be worth it, worker-codec.ts).
+      const encode = inWorker && !binaryOut ? format : undefined
+      if (off || encode) {
+        try {
+          ;({outputs, body: written} = await s.predictJson(feeds, signature, {scanned: off?.scanned, encode}))
+        } catch (err) {
+          if (!(err instanceof ReparseBody)) throw err
+          // The worker's byte decoder gave up on a value: the main-thread path reads it, or words its 400.
+          const back = Buffer.from(err.body.buffer, err.body.byteOffset, err.body.byteLength)
+          const t = performance.now()
+          ;({feeds, format, signature} = decodeOnMain(back, s, lease))
+          vm.decodeSeconds.inc((performance.now() - t) / 1000)
+          ;({outputs, body: written} = await s.predictJson(feeds, signature, {encode: encode && format}))
+        }
+      } else outputs = await s.predict(feeds, signature)
     } finally {
       vm.inflight.dec()
     }
@@ -75,9 +94,17 @@ export async function handlePredict(
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out, BINARY_TYPE, {[TENSORS_HEADER]: header})
   } else {
-    const out = encodePredictBytes(format, outputs, s.outputOrder)
+    const out = written ? Buffer.from(written.buffer, written.byteOffset, written.byteLength) : encodePredictBytes(format, outputs, s.outputOrder)
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out)
   }
   return 200
+}
+
+/** A JSON body decoded here: bytes straight into typed arrays; the JSON.parse path takes (and words the errors of) the rest. */
+function decodeOnMain(body: Buffer, s: Servable, lease: BodyLease | undefined): {feeds: Feeds; format: PredictFormat; signature: string} {
+  const d = decodePredictBytes(body, s.info.inputs)
+  if (d) return d
+  if (lease && body.length >= CHARGE_FROM && !lease.grow(PARSE_TREE_FACTOR * body.length)) throw lease.refuse()
+  return decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
 }
