@@ -7,7 +7,7 @@
  */
 import type {Feeds} from '../runtime/types.js'
 import {DEFAULT_SIGNATURE, type PredictFormat} from './predict-codec.js'
-import {allocFor, scanPredictBytes, shapeFits} from './predict-bytes.js'
+import {allocFor, type ScannedPredict, scanPredictBytes, shapeFits} from './predict-bytes.js'
 import type {Servable} from './servable.js'
 import type {ScannedBody} from './worker-codec.js'
 
@@ -27,19 +27,24 @@ export interface Offloaded {
   scanned: ScannedBody
 }
 
-export function scanForWorker(body: Buffer, s: Servable): Offloaded | undefined {
-  const sc = scanPredictBytes(body, s.info.inputs)
-  if (!sc) return undefined
-  if (sc.signature !== undefined && sc.signature !== '' && sc.signature !== DEFAULT_SIGNATURE) return undefined
+/**
+ * The body scanned for the worker, or, where the main-thread path must take it, the scan it can reuse
+ * (`scan`; null: the scan bailed, so that path goes straight to JSON.parse): a body the model refuses
+ * (a 60 MB one of the wrong shape, say) is then scanned once, not twice.
+ */
+export function scanForWorker(body: Buffer, s: Servable): Offloaded | {scan: ScannedPredict | null} {
+  const sc = scanPredictBytes(body, s.info.inputs) ?? null
+  if (!sc) return {scan: null}
+  if (sc.signature !== undefined && sc.signature !== '' && sc.signature !== DEFAULT_SIGNATURE) return {scan: sc}
   const feeds: Feeds = {}
   for (const {info, dims} of sc.plan) {
-    if (!shapeFits(dims, info)) return undefined
+    if (!shapeFits(dims, info)) return {scan: sc}
     feeds[info.name] = {dtype: info.dtype, dims, data: allocFor(info.dtype, 0)}
   }
   try {
     s.rowsOf(feeds)
   } catch {
-    return undefined
+    return {scan: sc}
   }
   // The body moves to the worker (transferred, not copied): it needs an ArrayBuffer of its own.
   const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer

@@ -394,9 +394,11 @@ function fillAt(b: Uint8Array, span: Span, dtype: DType, out: Exclude<Tensor['da
 const FAST_TYPES = new Set<DType>(['float32', 'float64', 'bool', 'int64', 'uint64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32'])
 
 /** Decodes a predict body from bytes; undefined when the JSON.parse path must handle (or word) it. */
-export function decodePredictBytes(body: Uint8Array, inputs: TensorInfo[]): DecodedPredict | undefined {
+export function decodePredictBytes(body: Uint8Array, inputs: TensorInfo[], scanned?: ScannedPredict | null): DecodedPredict | undefined {
+  // `scanned`: the first pass already made (scanPredictBytes; null where it bailed), not made again.
+  if (scanned === null) return undefined
   try {
-    return decode(body, inputs)
+    return decode(body, inputs, scanned)
   } catch (err) {
     if (err === BAIL) return undefined
     throw err
@@ -440,8 +442,8 @@ export function fillScanned(body: Uint8Array, span: Span, dtype: DType, out: Exc
 
 export const isFastType = (d: DType) => FAST_TYPES.has(d)
 
-function decode(body: Uint8Array, inputs: TensorInfo[]): DecodedPredict {
-  const {format, signature, plan} = scan(body, inputs)
+function decode(body: Uint8Array, inputs: TensorInfo[], scanned?: ScannedPredict): DecodedPredict {
+  const {format, signature, plan} = scanned ?? scan(body, inputs)
   // A single input whose shape the model refuses is validated without allocating its tensor.
   const refuse = plan.length === 1 && !shapeFits(plan[0]!.dims, plan[0]!.info)
   const feeds: Feeds = {}

@@ -6,7 +6,7 @@ import {BINARY_TYPE, TENSORS_HEADER, decodeBinary, encodeBinary} from './binary-
 import {cacheKey, type ResponseCache} from './cache.js'
 import {send} from './http-reply.js'
 import {parseJsonBody} from './json-body.js'
-import {decodePredictBytes} from './predict-bytes.js'
+import {decodePredictBytes, type ScannedPredict} from './predict-bytes.js'
 import {DEFAULT_SIGNATURE, checkShapes, decodePredict, type PredictFormat} from './predict-codec.js'
 import {encodePredictBytes} from './predict-encode.js'
 import type {Servable} from './servable.js'
@@ -48,11 +48,16 @@ export async function handlePredict(
   } else {
     // A large body with the cache off: only its structure is scanned here, the worker parses the values.
     // (The cache needs the decoded tensors for its key before anything is queued.)
-    if (inWorker && !cache.enabled && body.length >= WORKER_DECODE_MIN) off = scanForWorker(body, s)
+    let scanned: ScannedPredict | null | undefined
+    if (inWorker && !cache.enabled && body.length >= WORKER_DECODE_MIN) {
+      const sc = scanForWorker(body, s)
+      if ('scanned' in sc) off = sc
+      else scanned = sc.scan
+    }
     if (off) {
       feeds = off.feeds
       format = off.format
-    } else ({feeds, format, signature} = decodeOnMain(body, s, lease))
+    } else ({feeds, format, signature} = decodeOnMain(body, s, lease, scanned))
   }
   const t1 = performance.now()
   vm.decodeSeconds.inc((t1 - t0) / 1000)
@@ -102,8 +107,13 @@ export async function handlePredict(
 }
 
 /** A JSON body decoded here: bytes straight into typed arrays; the JSON.parse path takes (and words the errors of) the rest. */
-function decodeOnMain(body: Buffer, s: Servable, lease: BodyLease | undefined): {feeds: Feeds; format: PredictFormat; signature: string} {
-  const d = decodePredictBytes(body, s.info.inputs)
+function decodeOnMain(
+  body: Buffer,
+  s: Servable,
+  lease: BodyLease | undefined,
+  scanned?: ScannedPredict | null,
+): {feeds: Feeds; format: PredictFormat; signature: string} {
+  const d = decodePredictBytes(body, s.info.inputs, scanned)
   if (d) return d
   if (lease && body.length >= CHARGE_FROM && !lease.grow(PARSE_TREE_FACTOR * body.length)) throw lease.refuse()
   return decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
