@@ -86,6 +86,11 @@ export default class Serve extends BaseCommand {
       description: 'bytes of request bodies all requests together may hold; beyond it a request waits up to 2 s, then gets 503 (default: 1/16 of RAM)',
       min: 1,
     }),
+    'json-codec': Flags.string({
+      description: 'where JSON predict bodies of 64 KiB and more are parsed, and large answers written: in the inference workers, or on the main thread',
+      options: ['worker', 'main'],
+      default: 'worker',
+    }),
     'drain-timeout': Flags.integer({
       description: 'seconds to finish queued and in-flight requests on SIGTERM/SIGINT',
       default: SERVE_DEFAULTS.drainTimeoutSeconds,
@@ -153,6 +158,7 @@ export default class Serve extends BaseCommand {
       maxBodyBytes: flags['max-body-bytes'],
       maxInflightBodyBytes: flags['max-inflight-body-bytes'],
       drainTimeoutSeconds: flags['drain-timeout'],
+      jsonCodec: flags['json-codec'] as 'worker' | 'main',
       injectLatencyMs: flags['inject-latency-ms'],
       accessLog,
     })

@@ -7,10 +7,12 @@
  * request fails at once with 503. Batches are padded up to the next allowed size by repeating row 0,
  * and results are split back per request, in order.
  */
-import {TfsoptError} from '../errors.js'
+import {TfsoptError, badRequest} from '../errors.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
+import type {PredictFormat} from './predict-codec.js'
 import type {BatchingConfig} from './types.js'
-import {NotStarted, type RunResult, type WorkerPool} from './worker-pool.js'
+import {type AssemblePlan, type PartError, ReparseBody, type ScannedBody} from './worker-codec.js'
+import {NotStarted, type RunExtras, type RunResult, type WorkerPool} from './worker-pool.js'
 import {elementCount} from './tensor-json.js'
 import type {RequestTrace} from './access-log.js'
 
@@ -28,15 +30,28 @@ export interface BatcherHooks {
   onQueueChanged(queuedRequests: number): void
 }
 
+/** How the worker shares a request's JSON work (worker-codec.ts); absent: tensors in, tensors out. */
+export interface JsonWork {
+  /** A scanned, unparsed body: the worker parses its values into the batch (`feeds` then carry only dtypes and shapes). */
+  scanned?: ScannedBody
+  /** The answer's format: the worker may write the JSON answer itself. */
+  encode?: PredictFormat
+}
+
 interface Item {
   feeds: Feeds
   rows: number
   enqueuedAt: number
   /** An access-logged request's timings (access-log.ts); undefined for all others. */
   trace?: RequestTrace
-  resolve(out: Record<string, Tensor>): void
+  json?: JsonWork
+  /** `body`: the JSON answer, when the worker wrote it. */
+  resolve(out: Record<string, Tensor>, body?: Uint8Array): void
   reject(err: Error): void
 }
+
+const partError = (e: PartError) =>
+  e.reparse ? new ReparseBody(e.reparse) : e.status === 400 ? badRequest(e.message) : new TfsoptError('E_RUNTIME', e.message, {status: e.status})
 
 interface Batch {
   key: string
@@ -71,9 +86,9 @@ export class Batcher {
   ) {}
 
   /** Queues one request; resolves with its own rows of every output. */
-  submit(feeds: Feeds, rows: number, signature: string, trace?: RequestTrace): Promise<Record<string, Tensor>> {
+  submit(feeds: Feeds, rows: number, signature: string, json?: JsonWork, trace?: RequestTrace): Promise<{outputs: Record<string, Tensor>; body?: Uint8Array}> {
     return new Promise((resolve, reject) => {
-      const item: Item = {feeds, rows, enqueuedAt: performance.now(), resolve, reject, trace}
+      const item: Item = {feeds, rows, enqueuedAt: performance.now(), json, trace, resolve: (outputs, body) => resolve({outputs, body}), reject}
       const key = this.cfg.enabled ? batchKey(feeds, signature) : ''
       let target: Batch | undefined
       if (this.cfg.enabled) {
@@ -189,7 +204,11 @@ export class Batcher {
     )
   }
 
-  private dispatch(batch: Batch, worker: {run(feeds: Feeds, transfer?: boolean): Promise<RunResult>}, ahead = false): void {
+  private dispatch(
+    batch: Batch,
+    worker: {run(feeds: Feeds | undefined, transfer?: boolean, outputs?: string[], extras?: RunExtras): Promise<RunResult>},
+    ahead = false,
+  ): void {
     const start = performance.now()
     const items = batch.items
     for (let i = 0; i < items.length; i++) {
@@ -205,17 +224,31 @@ export class Batcher {
           break
         }
     const single = items.length === 1 && padTo === batch.rows
-    const feeds = single
-      ? items[0]!.feeds
-      : concatFeeds(
-          items.map((i) => i.feeds),
-          batch.rows,
-          padTo,
-        )
+    let feeds: Feeds | undefined
+    let extras: RunExtras | undefined
+    let transfer = !(ahead && single)
+    if (items.some((i) => i.json?.scanned)) {
+      // The worker parses the scanned bodies into the batch. Sent ahead, they are copied, not moved, so
+      // the batch can be queued again if the worker dies before starting it.
+      extras = {assemble: assemblePlan(items, padTo)}
+      transfer = !ahead
+    } else
+      feeds = single
+        ? items[0]!.feeds
+        : concatFeeds(
+            items.map((i) => i.feeds),
+            batch.rows,
+            padTo,
+          )
+    if (items.some((i) => i.json?.encode)) {
+      extras ??= {}
+      extras.split = items.map((i) => ({rows: i.rows, format: i.json?.encode ?? null}))
+      extras.whole = single
+    }
     this.running++
     // A single request's own feeds go as they are; sent ahead they are copied, not transferred, so the
     // batch can be queued again if the worker dies before starting it.
-    worker.run(feeds, !(ahead && single)).then(
+    worker.run(feeds, transfer, undefined, extras).then(
       (res) => {
         this.running--
         this.hooks.onBatch({rows: batch.rows, padding: padTo - batch.rows, requests: items.length, computeSeconds: res.computeSeconds})
@@ -225,13 +258,16 @@ export class Batcher {
             it.trace.batchRows = batch.rows
             it.trace.rows = it.rows
           }
-        if (single) items[0]!.resolve(res.outputs)
-        else {
-          let off = 0
-          for (const it of items) {
-            it.resolve(sliceRows(res.outputs, off, it.rows))
-            off += it.rows
-          }
+        let off = 0
+        for (let i = 0; i < items.length; i++) {
+          const it = items[i]!
+          const rowsOff = off
+          off += it.rows
+          const err = res.errors?.[i]
+          const body = res.bodies?.[i]
+          if (err) it.reject(partError(err))
+          else if (body && !(body instanceof Uint8Array)) it.reject(partError(body))
+          else it.resolve(single ? res.outputs : sliceRows(res.outputs, rowsOff, it.rows), body ?? undefined)
         }
         this.checkDrained()
       },
@@ -271,6 +307,26 @@ export class Batcher {
     if (this.timer) clearTimeout(this.timer)
     this.checkDrained()
   }
+}
+
+/** What the worker needs to build a batch that holds scanned JSON bodies (worker-codec's assemble). */
+function assemblePlan(items: Item[], padTo: number): AssemblePlan {
+  const first = items[0]!.feeds
+  const inputs = Object.keys(first).map((name) => ({name, dtype: first[name]!.dtype, inner: first[name]!.dims.slice(1)}))
+  const parts = items.map((it) => {
+    if (it.json?.scanned) return {rows: it.rows, json: it.json.scanned}
+    // Decoded tensors go with the batch (transferred with it, or copied when it is sent ahead); a view
+    // is cut to its own bytes first, so what moves is not a whole larger buffer (a body, a pool slab).
+    const feeds: Feeds = {}
+    for (const k in it.feeds) {
+      const t = it.feeds[k]!
+      const d = t.data
+      const own = Array.isArray(d) || (d.byteOffset === 0 && d.byteLength === d.buffer.byteLength)
+      feeds[k] = own ? t : {dtype: t.dtype, dims: t.dims, data: d.slice()}
+    }
+    return {rows: it.rows, feeds}
+  })
+  return {inputs, padTo, parts}
 }
 
 /** Concatenates each input along dimension 0, then pads with copies of row 0 up to `padTo` rows. */

@@ -15,6 +15,7 @@ import {notAllowed, onClientError, sendError} from './http-reply.js'
 import type {ServerMetrics, VersionMetrics} from './metrics.js'
 import type {ModelManager} from './model-manager.js'
 import {handlePredict} from './predict-handler.js'
+import type {JsonCodec} from './json-offload.js'
 import {route, type Route} from './routes.js'
 import {serveV2} from './kserve/v2-http.js'
 import {v2IsPublic} from './kserve/v2-handler.js'
@@ -31,6 +32,8 @@ export interface HttpContext {
   /** Server-wide bound on request-body bytes in flight (--max-inflight-body-bytes). */
   budget: BodyBudget
   testHooks: boolean
+  /** Where large JSON predict bodies are parsed and answers written (--json-codec). */
+  jsonCodec?: JsonCodec
   headersTimeoutMs?: number
   requestTimeoutMs?: number
   /** --access-log: one line per inference request (access-log.ts). */
@@ -145,7 +148,7 @@ export class HttpFront {
         if (s instanceof Promise) s = await s
         vm = s.metrics
         if (logged) logged.version = s.version
-        status = await handlePredict(this.ctx.cache, s, req, res, body, lease, logged?.trace)
+        status = await handlePredict(this.ctx.cache, s, req, res, body, lease, this.ctx.jsonCodec, logged?.trace)
       } else if (r.kind === 'v2') {
         // KServe v2 bodies share the in-flight budget and the size limit with TF Serving REST.
         const read = async () => {

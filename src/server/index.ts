@@ -80,6 +80,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const budgetBytes = opts.modelMemoryBudget !== undefined ? parseMemoryBudget(opts.modelMemoryBudget) : undefined
   if (opts.modelLoadTimeoutSeconds !== undefined && !(opts.modelLoadTimeoutSeconds > 0))
     throw usageError(`--model-load-timeout must be a positive number of seconds, got ${opts.modelLoadTimeoutSeconds}`)
+  if (opts.jsonCodec !== undefined && opts.jsonCodec !== 'worker' && opts.jsonCodec !== 'main')
+    throw usageError(`--json-codec must be worker or main, got ${opts.jsonCodec}`)
   // Probed once here (not in every worker); `--device gpu` with no GPU provider fails before any worker starts.
   const device = await selectDevice(opts.device ?? 'auto')
   const threads = defaultThreads(opts.workers, opts.intraOpThreads, device.provider !== 'cpu')
@@ -133,6 +135,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maxBodyBytes,
     accessLog,
     testHooks: opts.testHooks ?? process.env.TFSOPT_TEST_HOOKS === '1',
+    jsonCodec: opts.jsonCodec ?? 'worker',
     headersTimeoutMs: opts.headersTimeoutSeconds !== undefined ? opts.headersTimeoutSeconds * 1000 : undefined,
     requestTimeoutMs: opts.requestTimeoutSeconds !== undefined ? opts.requestTimeoutSeconds * 1000 : undefined,
   })

@@ -33,7 +33,7 @@ WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1
 const POW10 = Array.from({length: 23}, (_, k) => 10 ** k)
 
 /** A value's place in the body. */
-interface Span {
+export interface Span {
   start: number
   end: number
 }
@@ -284,8 +284,37 @@ const INT_RANGE: Record<keyof typeof INT_ARRAYS, [number, number]> = {
 
 /** Second pass: parses every leaf of `span` into storage for `dtype` (`count` leaves; `store` false: validate only). */
 function fill(b: Uint8Array, span: Span, dtype: DType, count: number, store: boolean): Tensor['data'] {
-  const alloc = store ? count : 1
-  const mask = store ? -1 : 0 // index & mask: every value lands in the one scratch slot when not storing
+  const data = allocFor(dtype, store ? count : 1)
+  fillAt(b, span, dtype, data, 0, store ? -1 : 0)
+  return data
+}
+
+/** A typed array for `n` values of a FAST_TYPES dtype. */
+export function allocFor(dtype: DType, n: number): Exclude<Tensor['data'], string[]> {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(n)
+    case 'float64':
+      return new Float64Array(n)
+    case 'bool':
+      return new Uint8Array(n)
+    case 'int64':
+      return new BigInt64Array(n)
+    case 'uint64':
+      return new BigUint64Array(n)
+    default: {
+      const Ctor = INT_ARRAYS[dtype as keyof typeof INT_ARRAYS]
+      if (!Ctor) return bail()
+      return new Ctor(n)
+    }
+  }
+}
+
+/**
+ * Parses the leaves of `span` into `data` from index `offset` (`mask` 0: every value into the scratch
+ * slot `offset`, validating only). A batch's tensor is filled this way, one request's rows at a time.
+ */
+function fillAt(b: Uint8Array, span: Span, dtype: DType, out: Exclude<Tensor['data'], string[]>, offset: number, mask: number): void {
   let k = 0
   let p = span.start
   const end = span.end
@@ -301,7 +330,7 @@ function fill(b: Uint8Array, span: Span, dtype: DType, count: number, store: boo
   switch (dtype) {
     case 'float32':
     case 'float64': {
-      const data = dtype === 'float32' ? new Float32Array(alloc) : new Float64Array(alloc)
+      const data = out as Float32Array | Float64Array
       const parse = dtype === 'float32' ? parseFloat32 : parseNumber
       for (let s = next(); s >= 0; s = next()) {
         const e = tokenEnd(b, s)
@@ -311,25 +340,25 @@ function fill(b: Uint8Array, span: Span, dtype: DType, count: number, store: boo
           if (lit(b, s, e, 'NaN')) v = NaN
           else if (lit(b, s, e, 'Infinity')) v = Infinity
           else if (lit(b, s, e, '-Infinity')) v = -Infinity
-          else return bail()
+          else v = bail()
         } else v = parse(b, s, e)
-        data[k++ & mask] = v
+        data[offset + (k++ & mask)] = v
         p = e
       }
-      return data
+      return
     }
     case 'bool': {
-      const data = new Uint8Array(alloc)
+      const data = out as Uint8Array
       for (let s = next(); s >= 0; s = next()) {
         const e = tokenEnd(b, s)
-        data[k++ & mask] = lit(b, s, e, 'true') ? 1 : lit(b, s, e, 'false') ? 0 : bail()
+        data[offset + (k++ & mask)] = lit(b, s, e, 'true') ? 1 : lit(b, s, e, 'false') ? 0 : bail()
         p = e
       }
-      return data
+      return
     }
     case 'int64':
     case 'uint64': {
-      const data = dtype === 'int64' ? new BigInt64Array(alloc) : new BigUint64Array(alloc)
+      const data = out as BigInt64Array | BigUint64Array
       const [lo, hi] = dtype === 'int64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n]
       for (let s = next(); s >= 0; s = next()) {
         const e = tokenEnd(b, s)
@@ -337,24 +366,27 @@ function fill(b: Uint8Array, span: Span, dtype: DType, count: number, store: boo
         if (e - s > 21 || !isJsonInteger(b, s, e)) bail()
         const v = BigInt(Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'))
         if (v < lo || v > hi) bail()
-        data[k++ & mask] = v
+        data[offset + (k++ & mask)] = v
         p = e
       }
-      return data
+      return
     }
     default: {
       const Ctor = INT_ARRAYS[dtype as keyof typeof INT_ARRAYS]
-      if (!Ctor) return bail()
+      if (!Ctor) {
+        bail()
+        return
+      }
       const [lo, hi] = INT_RANGE[dtype as keyof typeof INT_ARRAYS]
-      const data = new Ctor(alloc)
+      const data = out as Exclude<Tensor['data'], string[] | BigInt64Array | BigUint64Array>
       for (let s = next(); s >= 0; s = next()) {
         const e = tokenEnd(b, s)
         const v = parseNumber(b, s, e)
         if (!Number.isInteger(v) || v < lo || v > hi) bail()
-        data[k++ & mask] = v
+        data[offset + (k++ & mask)] = v
         p = e
       }
-      return data
+      return
     }
   }
 }
@@ -362,16 +394,70 @@ function fill(b: Uint8Array, span: Span, dtype: DType, count: number, store: boo
 const FAST_TYPES = new Set<DType>(['float32', 'float64', 'bool', 'int64', 'uint64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32'])
 
 /** Decodes a predict body from bytes; undefined when the JSON.parse path must handle (or word) it. */
-export function decodePredictBytes(body: Uint8Array, inputs: TensorInfo[]): DecodedPredict | undefined {
+export function decodePredictBytes(body: Uint8Array, inputs: TensorInfo[], scanned?: ScannedPredict | null): DecodedPredict | undefined {
+  // `scanned`: the first pass already made (scanPredictBytes; null where it bailed), not made again.
+  if (scanned === null) return undefined
   try {
-    return decode(body, inputs)
+    return decode(body, inputs, scanned)
   } catch (err) {
     if (err === BAIL) return undefined
     throw err
   }
 }
 
-function decode(body: Uint8Array, inputs: TensorInfo[]): DecodedPredict {
+/** What the first pass found: the format, the signature as written, and where each input's values are. */
+export interface ScannedPredict {
+  format: 'row' | 'columnar'
+  signature: string | undefined
+  plan: {info: TensorInfo; dims: number[]; span: Span}[]
+}
+
+/**
+ * The first pass alone (structure, shapes, keys; no number is parsed): enough to validate a request and
+ * batch it, so the values can be parsed later, elsewhere (a worker thread). Undefined where the
+ * JSON.parse path must take the body.
+ */
+export function scanPredictBytes(body: Uint8Array, inputs: TensorInfo[]): ScannedPredict | undefined {
+  try {
+    return scan(body, inputs)
+  } catch (err) {
+    if (err === BAIL) return undefined
+    throw err
+  }
+}
+
+/**
+ * The second pass for one input of a scanned body: its values into `out` from `offset`. False where the
+ * byte decoder gives up on a value (the JSON.parse path then words the error, or reads it).
+ */
+export function fillScanned(body: Uint8Array, span: Span, dtype: DType, out: Exclude<Tensor['data'], string[]>, offset: number): boolean {
+  try {
+    fillAt(body, span, dtype, out, offset, -1)
+    return true
+  } catch (err) {
+    if (err === BAIL) return false
+    throw err
+  }
+}
+
+export const isFastType = (d: DType) => FAST_TYPES.has(d)
+
+function decode(body: Uint8Array, inputs: TensorInfo[], scanned?: ScannedPredict): DecodedPredict {
+  const {format, signature, plan} = scanned ?? scan(body, inputs)
+  // A single input whose shape the model refuses is validated without allocating its tensor.
+  const refuse = plan.length === 1 && !shapeFits(plan[0]!.dims, plan[0]!.info)
+  const feeds: Feeds = {}
+  for (const {info, dims, span} of plan) {
+    const n = elementCount(dims)
+    feeds[info.name] = {dtype: info.dtype, dims, data: fill(body, span, info.dtype, n, !refuse)}
+  }
+  // As predict-codec's decodePredict: the signature first, then the shapes.
+  const sig = signature === undefined ? DEFAULT_SIGNATURE : checkSignature(signature)
+  checkShapes(feeds, inputs)
+  return {format, signature: sig, feeds}
+}
+
+function scan(body: Uint8Array, inputs: TensorInfo[]): ScannedPredict {
   const r = new Reader(body)
   r.expect(0x7b)
   let signature: string | undefined
@@ -423,34 +509,24 @@ function decode(body: Uint8Array, inputs: TensorInfo[]): DecodedPredict {
   if (r.peek() !== -1) bail()
   if (!format) return bail()
   // Which input each tensor feeds; anything the reference path would refuse is left to it.
-  const plan: [TensorInfo, {dims: number[]; span: Span}][] = []
+  const plan: ScannedPredict['plan'] = []
   if (found.has('')) {
     if (inputs.length !== 1) bail()
-    plan.push([inputs[0]!, found.get('')!])
+    plan.push({info: inputs[0]!, ...found.get('')!})
   } else {
     if (found.size !== inputs.length) bail()
     for (const info of inputs) {
       const t = found.get(info.name)
       if (!t) bail()
-      plan.push([info, t!])
+      plan.push({info, ...t!})
     }
   }
-  for (const [info] of plan) if (!FAST_TYPES.has(info.dtype)) bail()
-  // A single input whose shape the model refuses is validated without allocating its tensor.
-  const refuse = plan.length === 1 && !shapeFits(plan[0]![1].dims, plan[0]![0])
-  const feeds: Feeds = {}
-  for (const [info, t] of plan) {
-    const n = elementCount(t.dims)
-    feeds[info.name] = {dtype: info.dtype, dims: t.dims, data: fill(body, t.span, info.dtype, n, !refuse)}
-  }
-  // As predict-codec's decodePredict: the signature first, then the shapes.
-  const sig = signature === undefined ? DEFAULT_SIGNATURE : checkSignature(signature)
-  checkShapes(feeds, inputs)
-  return {format, signature: sig, feeds}
+  for (const {info} of plan) if (!FAST_TYPES.has(info.dtype)) bail()
+  return {format, signature, plan}
 }
 
 /** As checkShapes, for one input: rank and every fixed dimension. */
-function shapeFits(dims: number[], info: TensorInfo): boolean {
+export function shapeFits(dims: number[], info: TensorInfo): boolean {
   if (!info.shape) return true
   return dims.length === info.shape.length && info.shape.every((d, i) => typeof d !== 'number' || d < 0 || d === dims[i])
 }

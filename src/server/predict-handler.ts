@@ -6,13 +6,14 @@ import {BINARY_TYPE, TENSORS_HEADER, decodeBinary, encodeBinary} from './binary-
 import {cacheKey, type ResponseCache} from './cache.js'
 import {send} from './http-reply.js'
 import {parseJsonBody} from './json-body.js'
-import {decodePredictBytes} from './predict-bytes.js'
+import {decodePredictBytes, type ScannedPredict} from './predict-bytes.js'
 import {DEFAULT_SIGNATURE, checkShapes, decodePredict, type PredictFormat} from './predict-codec.js'
 import {encodePredictBytes} from './predict-encode.js'
 import type {Servable} from './servable.js'
 import type {RequestTrace} from './access-log.js'
+import {ReparseBody} from './worker-codec.js'
+import {type JsonCodec, type Offloaded, WORKER_DECODE_MIN, scanForWorker} from './json-offload.js'
 
-/** Answers one predict request; returns the HTTP status it answered. */
 /**
  * What the JSON.parse path costs per body byte, beyond the body: the UTF-16 string (2 bytes per byte)
  * and a JS array of boxed numbers (~8 bytes per byte of numeric JSON). Large bodies that need it reserve
@@ -21,6 +22,8 @@ import type {RequestTrace} from './access-log.js'
 const PARSE_TREE_FACTOR = 10
 const CHARGE_FROM = 1 << 20
 
+/** Answers one predict request; returns the HTTP status it answered. */
+
 export async function handlePredict(
   cache: ResponseCache,
   s: Servable,
@@ -28,33 +31,40 @@ export async function handlePredict(
   res: ServerResponse,
   body: Buffer,
   lease?: BodyLease,
+  codec: JsonCodec = 'worker',
   trace?: RequestTrace,
 ): Promise<number> {
   const vm = s.metrics
   const binaryIn = req.headers['content-type']?.startsWith(BINARY_TYPE) ?? false
   const accept = req.headers.accept
   const binaryOut = accept?.includes(BINARY_TYPE)
+  const inWorker = codec === 'worker'
   let feeds: Feeds
   let format: PredictFormat = 'columnar'
   let signature = DEFAULT_SIGNATURE
+  let off: Offloaded | undefined
   const t0 = performance.now()
   if (binaryIn) {
     feeds = decodeBinary(body, req.headers[TENSORS_HEADER] as string | undefined, s.info.inputs)
     checkShapes(feeds, s.info.inputs)
   } else {
-    // Bytes straight into typed arrays; the JSON.parse path takes (and words the errors of) the rest.
-    let d = decodePredictBytes(body, s.info.inputs)
-    if (!d) {
-      if (lease && body.length >= CHARGE_FROM && !lease.grow(PARSE_TREE_FACTOR * body.length)) throw lease.refuse()
-      d = decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
+    // A large body with the cache off: only its structure is scanned here, the worker parses the values.
+    // (The cache needs the decoded tensors for its key before anything is queued.)
+    let scanned: ScannedPredict | null | undefined
+    if (inWorker && !cache.enabled && body.length >= WORKER_DECODE_MIN) {
+      const sc = scanForWorker(body, s)
+      if ('scanned' in sc) off = sc
+      else scanned = sc.scan
     }
-    feeds = d.feeds
-    format = d.format
-    signature = d.signature
+    if (off) {
+      feeds = off.feeds
+      format = off.format
+    } else ({feeds, format, signature} = decodeOnMain(body, s, lease, scanned))
   }
   const t1 = performance.now()
   vm.decodeSeconds.inc((t1 - t0) / 1000)
   let outputs: Record<string, Tensor> | undefined
+  let written: Uint8Array | undefined
   let key: string | undefined
   if (cache.enabled) {
     key = cacheKey(s.model, s.version, signature, feeds)
@@ -66,7 +76,21 @@ export async function handlePredict(
   if (!outputs) {
     vm.inflight.inc()
     try {
-      outputs = await s.predict(feeds, signature, trace)
+      // The worker writes a JSON answer (when it is large enough to be worth it, worker-codec.ts).
+      const encode = inWorker && !binaryOut ? format : undefined
+      if (off || encode) {
+        try {
+          ;({outputs, body: written} = await s.predictJson(feeds, signature, {scanned: off?.scanned, encode}, trace))
+        } catch (err) {
+          if (!(err instanceof ReparseBody)) throw err
+          // The worker's byte decoder gave up on a value: the main-thread path reads it, or words its 400.
+          const back = Buffer.from(err.body.buffer, err.body.byteOffset, err.body.byteLength)
+          const t = performance.now()
+          ;({feeds, format, signature} = decodeOnMain(back, s, lease))
+          vm.decodeSeconds.inc((performance.now() - t) / 1000)
+          ;({outputs, body: written} = await s.predictJson(feeds, signature, {encode: encode && format}, trace))
+        }
+      } else outputs = await s.predict(feeds, signature, trace)
     } finally {
       vm.inflight.dec()
     }
@@ -78,9 +102,22 @@ export async function handlePredict(
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out, BINARY_TYPE, {[TENSORS_HEADER]: header})
   } else {
-    const out = encodePredictBytes(format, outputs, s.outputOrder)
+    const out = written ? Buffer.from(written.buffer, written.byteOffset, written.byteLength) : encodePredictBytes(format, outputs, s.outputOrder)
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out)
   }
   return 200
+}
+
+/** A JSON body decoded here: bytes straight into typed arrays; the JSON.parse path takes (and words the errors of) the rest. */
+function decodeOnMain(
+  body: Buffer,
+  s: Servable,
+  lease: BodyLease | undefined,
+  scanned?: ScannedPredict | null,
+): {feeds: Feeds; format: PredictFormat; signature: string} {
+  const d = decodePredictBytes(body, s.info.inputs, scanned)
+  if (d) return d
+  if (lease && body.length >= CHARGE_FROM && !lease.grow(PARSE_TREE_FACTOR * body.length)) throw lease.refuse()
+  return decodePredict(parseJsonBody(body.toString('utf8')), s.info.inputs)
 }

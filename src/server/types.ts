@@ -78,6 +78,11 @@ export interface ServerOptions extends Partial<RuntimeSettings> {
   /** Server-wide bound on request-body bytes in flight (default: a sixteenth of the machine's memory). */
   maxInflightBodyBytes?: number
   drainTimeoutSeconds?: number
+  /**
+   * Where JSON predict bodies of 64 KiB and more are parsed, and large answers written: in the inference
+   * workers (default) or on the main thread.
+   */
+  jsonCodec?: 'worker' | 'main'
   /** Slowloris bounds: a client gets this long to send its headers (default 20 s)... */
   headersTimeoutSeconds?: number
   /** ...and this long to send the whole request (default 120 s); then it gets 408 and is disconnected. */

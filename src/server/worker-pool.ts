@@ -11,11 +11,23 @@ import type {Feeds, Tensor} from '../runtime/types.js'
 import type {WorkerActivity} from './metrics.js'
 import type {WorkerModelInfo} from './types.js'
 import type {WorkerInit} from './worker.js'
+import type {AssemblePlan, PartError, SplitItem} from './worker-codec.js'
 import {workerEntry} from './worker-entry.js'
 
 export interface RunResult {
   outputs: Record<string, Tensor>
   computeSeconds: number
+  /** Per request, with `assemble`: why the worker refused its values (null: it ran). */
+  errors?: (PartError | null)[]
+  /** Per request, with `split`: its JSON answer written by the worker, or an error (null: not written). */
+  bodies?: (Uint8Array | PartError | null)[]
+}
+
+/** The work-sharing fields of a run message beyond plain feeds (worker-codec.ts). */
+export interface RunExtras {
+  assemble?: AssemblePlan
+  split?: SplitItem[]
+  whole?: boolean
 }
 
 interface Pending {
@@ -55,28 +67,48 @@ export class PoolWorker {
    * Sends one batch. With `transfer` the input buffers move to the worker (no copy); a batch sent ahead
    * is copied instead, so that it can be queued again if the worker dies first.
    */
-  run(feeds: Feeds, transfer = true, outputs?: string[]): Promise<RunResult> {
+  run(feeds: Feeds | undefined, transfer = true, outputs?: string[], extras?: RunExtras): Promise<RunResult> {
     const id = this.nextId++
     this.inflight++
     let list: ArrayBuffer[] | undefined
+    const add = (b: ArrayBufferLike) => {
+      if (b instanceof ArrayBuffer && !(list ??= []).includes(b)) list.push(b)
+    }
     if (transfer) {
       for (const k in feeds) {
         const d = feeds[k]!.data
-        if (!Array.isArray(d) && d.buffer instanceof ArrayBuffer && !(list ??= []).includes(d.buffer)) list.push(d.buffer)
+        if (!Array.isArray(d)) add(d.buffer)
       }
+      // Scanned JSON bodies move to the worker whole (the handler gives each its own ArrayBuffer), and so
+      // do the decoded tensors batched with them (the batcher gives each its own buffer).
+      for (const p of extras?.assemble?.parts ?? [])
+        if (p.json) add(p.json.body.buffer)
+        else
+          for (const k in p.feeds) {
+            const d = p.feeds[k]!.data
+            if (!Array.isArray(d)) add(d.buffer)
+          }
     }
     return new Promise((resolve, reject) => {
       this.pending.set(id, {resolve, reject})
-      this.thread.postMessage({type: 'run', id, feeds, outputs}, list)
+      this.thread.postMessage({type: 'run', id, feeds, outputs, ...extras}, list)
     })
   }
 
-  settle(msg: {type: string; id: number; outputs?: Record<string, Tensor>; computeSeconds?: number; message?: string}): void {
+  settle(msg: {
+    type: string
+    id: number
+    outputs?: Record<string, Tensor>
+    computeSeconds?: number
+    message?: string
+    errors?: RunResult['errors']
+    bodies?: RunResult['bodies']
+  }): void {
     const p = this.pending.get(msg.id)
     if (!p) return
     this.pending.delete(msg.id)
     this.inflight--
-    if (msg.type === 'result') p.resolve({outputs: msg.outputs!, computeSeconds: msg.computeSeconds!})
+    if (msg.type === 'result') p.resolve({outputs: msg.outputs!, computeSeconds: msg.computeSeconds!, errors: msg.errors, bodies: msg.bodies})
     else p.reject(new TfsoptError('E_RUNTIME', `inference failed: ${msg.message}`, {status: 500}))
   }
 

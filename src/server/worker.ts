@@ -1,8 +1,12 @@
 /**
  * Inference worker thread: one session per worker, so onnxruntime's blocking run never stalls the
  * HTTP thread and several workers really run in parallel. Messages:
- *   in:  {type:'run', id, feeds, outputs?} | {type:'crash-next'}
- *   out: {type:'ready', info} | {type:'load-error', message} | {type:'result', id, outputs, computeSeconds} | {type:'error', id, message}
+ *   in:  {type:'run', id, feeds | assemble, outputs?, split?, whole?} | {type:'crash-next'}
+ *   out: {type:'ready', info} | {type:'load-error', message}
+ *      | {type:'result', id, outputs, computeSeconds, decodeSeconds?, encodeSeconds?, errors?, bodies?} | {type:'error', id, message}
+ * With `assemble` the worker builds the batch's inputs itself, parsing scanned JSON bodies into them;
+ * with `split` it writes each request's JSON answer (worker-codec.ts). Both are timed as the worker's
+ * decode and encode busy seconds, apart from the inference seconds.
  */
 import {parentPort, workerData} from 'node:worker_threads'
 import {performance as perfHooks} from 'node:perf_hooks'
@@ -17,6 +21,17 @@ import {syntheticFeeds} from '../runtime/synthetic-feeds.js'
 import {parseJsonBody} from './json-body.js'
 import {decodePredict} from './predict-codec.js'
 import type {WarmupRequest} from './warmup-file.js'
+import {type AssemblePlan, type PartError, type SplitItem, assemble, encodeSplit, replyTransfers} from './worker-codec.js'
+
+interface RunMessage {
+  type: string
+  id?: number
+  feeds?: Feeds
+  assemble?: AssemblePlan
+  outputs?: string[]
+  split?: SplitItem[]
+  whole?: boolean
+}
 
 export interface WorkerInit {
   model: DetectedModel
@@ -99,7 +114,7 @@ async function main(): Promise<void> {
   // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not
   // start (nor be timed) before the one in front of it has finished.
   let chain: Promise<void> = Promise.resolve()
-  port.on('message', (msg: {type: string; id?: number; feeds?: Feeds; outputs?: string[]}) => {
+  port.on('message', (msg: RunMessage) => {
     if (msg.type === 'crash-next') {
       crashNext = true
       return
@@ -118,20 +133,42 @@ async function main(): Promise<void> {
     loopActive = now
     return d
   }
-  const runOne = async (msg: {id?: number; feeds?: Feeds; outputs?: string[]}): Promise<void> => {
+  const order = session.outputs.map((o) => o.name)
+  const runOne = async (msg: RunMessage): Promise<void> => {
     if (crashNext) {
       // Test hook (TFSOPT_TEST_HOOKS): die with this batch in flight, as a native crash would.
       process.exit(70)
     }
-    const t0 = performance.now()
     try {
-      const outputs = await session.run(msg.feeds!, msg.outputs)
+      let feeds = msg.feeds!
+      let errors: (PartError | null)[] | undefined
+      let decodeSeconds = 0
+      if (msg.assemble) {
+        const t = performance.now()
+        ;({feeds, errors} = assemble(msg.assemble))
+        decodeSeconds = (performance.now() - t) / 1000
+        // Every request refused: nothing is left to run.
+        if (errors.every((e) => e !== null)) {
+          port.postMessage({type: 'result', id: msg.id, outputs: {}, computeSeconds: 0, decodeSeconds, errors}, replyTransfers(undefined, errors))
+          return
+        }
+      }
+      const t0 = performance.now()
+      const outputs = await session.run(feeds, msg.outputs)
       // --inject-latency-ms: a documented, deterministic slowdown, blocking this thread like real compute.
       if (init.injectLatencyMs > 0) Atomics.wait(sleeper, 0, 0, init.injectLatencyMs)
       const computeSeconds = (performance.now() - t0) / 1000
-      const reply = {type: 'result', id: msg.id, outputs, computeSeconds, loopSeconds: loopSeconds()}
+      let bodies: (Uint8Array | PartError | null)[] | undefined
+      let encodeSeconds = 0
+      if (msg.split) {
+        const t = performance.now()
+        bodies = encodeSplit(outputs, msg.split, order, msg.whole ?? false)
+        encodeSeconds = (performance.now() - t) / 1000
+      }
+      const reply = {type: 'result', id: msg.id, outputs, computeSeconds, decodeSeconds, encodeSeconds, errors, bodies, loopSeconds: loopSeconds()}
+      const list = [...transferables(outputs), ...replyTransfers(bodies, errors)]
       try {
-        port.postMessage(reply, transferables(outputs))
+        port.postMessage(reply, list)
       } catch {
         port.postMessage(reply) // a runtime-owned buffer that cannot be detached: copy instead
       }

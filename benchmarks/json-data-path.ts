@@ -1,0 +1,227 @@
+/**
+ * The JSON data path (issue 11's targets), measured side by side in one run (not a timed test):
+ *   1. PP-OCRv4 det [1,3,S,S], columnar JSON, 2 connections, served ÷ in-process session.run, for
+ *      numpy-style 17-digit floats (each float32 written as the shortest repr of the double it widens
+ *      to, as `tolist()` + json.dumps writes it: 0.1f → 0.10000000149011612; goal ≥ 0.60) and 6-digit
+ *      floats (goal ≥ 0.70), for both --json-codec modes. Rounds alternate the sides (the order rotates
+ *      every round) so a noisy machine hits all alike; the figure is the median of per-round ratios.
+ *   2. Codec micro-benchmarks on this (one) thread: decode MB/s of numeric JSON into a Float32Array
+ *      (goal ≥ 150; JSON.parse + copy measured in the same run) and encode float32/s (goal ≥ 20 M; the
+ *      old toPrecision formatter, number-format.ts, in the same run).
+ * Usage: node --import tsx --no-warnings benchmarks/json-data-path.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 12]
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {availableParallelism, cpus, loadavg} from 'node:os'
+import {createInterface} from 'node:readline'
+import {fileURLToPath} from 'node:url'
+import autocannon from 'autocannon'
+import {packagedModel} from '../src/fixtures.js'
+import {openSession} from '../src/runtime/load.js'
+import {startServer} from '../src/server/index.js'
+import {decodePredictBytes} from '../src/server/predict-bytes.js'
+import {encodePredictBytes} from '../src/server/predict-encode.js'
+import {formatFloat32} from '../src/server/number-format.js'
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1]! : dflt
+}
+const SECONDS = Number(arg('seconds', '5'))
+const DET = Number(arg('det-size', '320'))
+const ROUNDS = Number(arg('rounds', '3'))
+const ONLY = arg('only', '12')
+const MODES = ['worker', 'main'] as const
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+// ---------------------------------------------------------------- the served side, one child per codec mode
+async function child(): Promise<void> {
+  const s = await startServer({
+    models: [{name: 'm', path: arg('model', '')}],
+    port: 0,
+    workers: Number(arg('workers', '1')),
+    intraOpThreads: Number(arg('threads', '1')),
+    batching: {maxBatchSize: 1},
+    jsonCodec: arg('json-codec', 'worker') as 'worker' | 'main',
+    log: () => {},
+  })
+  process.stdout.write(`READY ${s.port}\n`)
+}
+
+async function startChild(extra: string[]): Promise<{port: number; proc: ChildProcess}> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({input: proc.stdout!}).once('line', resolve)
+    proc.once('exit', (c) => reject(new Error(`server exited ${c}`)))
+  })
+  return {port: Number(line.split(' ')[1]), proc}
+}
+
+/** A float32 image as TF Serving clients write it: columnar, one number per value. */
+function columnarBody(x: Float32Array, dims: number[], write: (v: number) => string): string {
+  const parts: string[] = []
+  const rec = (d: number, off: number, stride: number): void => {
+    parts.push('[')
+    const n = dims[d]!
+    const inner = stride / n
+    for (let i = 0; i < n; i++) {
+      if (i) parts.push(',')
+      if (d === dims.length - 1) parts.push(write(x[off + i]!))
+      else rec(d + 1, off + i * inner, inner)
+    }
+    parts.push(']')
+  }
+  rec(0, 0, x.length)
+  return `{"inputs":${parts.join('')}}`
+}
+/** numpy: float32 → float64 → repr (shortest round-trip of the double): String() of the widened value. */
+const numpy17 = (v: number) => String(v)
+const six = (v: number) => String(+v.toPrecision(6))
+
+async function servedRatios(say: (s: string) => void, cores: number): Promise<void> {
+  const det = packagedModel('ppocr-det')!
+  const dims = [1, 3, DET, DET]
+  // A pseudo-image with values spread over [0, 1) (a numpy image / 255), so digits vary as in real input.
+  const x = new Float32Array(3 * DET * DET).map((_, i) => ((i * 7919) % 65_521) / 65_521)
+  const bodies = {'17-digit': columnarBody(x, dims, numpy17), '6-digit': columnarBody(x, dims, six)}
+  for (const [k, b] of Object.entries(bodies)) say(`   ${k} body: ${(b.length / 1e6).toFixed(2)} MB`)
+  const s = await openSession(det, {device: 'cpu', intraOpThreads: cores})
+  const feeds = {x: {dtype: 'float32' as const, dims, data: x}}
+  await s.run(feeds)
+  const inProcess = async (): Promise<number> => {
+    let n = 0
+    const t0 = performance.now()
+    while (performance.now() - t0 < SECONDS * 1000) {
+      await s.run(feeds)
+      n++
+    }
+    return n / ((performance.now() - t0) / 1000)
+  }
+  const servers = new Map<string, {port: number; proc: ChildProcess}>()
+  try {
+    for (const mode of MODES) servers.set(mode, await startChild(['--model', det, '--threads', String(cores), '--workers', '1', '--json-codec', mode]))
+    const load = async (mode: string, body: string) => {
+      const opts = {
+        url: `http://127.0.0.1:${servers.get(mode)!.port}/v1/models/m:predict`,
+        method: 'POST' as const,
+        body,
+        headers: {'content-type': 'application/json'},
+        connections: 2,
+      }
+      await autocannon({...opts, duration: 1})
+      const r = await autocannon({...opts, duration: SECONDS})
+      if (r.non2xx + r.errors) throw new Error(`${mode}: ${r.non2xx} non-2xx, ${r.errors} errors`)
+      return r.requests.total / SECONDS
+    }
+    type Side = {name: string; run: () => Promise<number>}
+    const sides: Side[] = [{name: 'in-process', run: inProcess}]
+    for (const [k, b] of Object.entries(bodies)) for (const mode of MODES) sides.push({name: `${k} ${mode}`, run: () => load(mode, b)})
+    const perRound: Record<string, number>[] = []
+    for (let r = 0; r < ROUNDS; r++) {
+      const got: Record<string, number> = {}
+      // Rotate the order every round: no side always runs first or last.
+      for (let i = 0; i < sides.length; i++) {
+        const side = sides[(i + r) % sides.length]!
+        got[side.name] = await side.run()
+      }
+      perRound.push(got)
+      say(
+        `   round ${r + 1}: ${Object.entries(got)
+          .map(([k, v]) => `${k} ${v.toFixed(2)}/s`)
+          .join(' | ')}`,
+      )
+    }
+    for (const [k] of Object.entries(bodies))
+      for (const mode of MODES) {
+        const ratios = perRound.map((g) => g[`${k} ${mode}`]! / g['in-process']!)
+        const goal = k === '17-digit' ? 0.6 : 0.7
+        say(
+          `1. ppocr-det [1,3,${DET},${DET}] columnar JSON, ${k} floats, --json-codec ${mode}, 1 worker × ${cores} threads, 2 connections: served median ${median(perRound.map((g) => g[`${k} ${mode}`]!)).toFixed(2)} req/s, in-process median ${median(perRound.map((g) => g['in-process']!)).toFixed(2)} inf/s; ratio per round ${ratios.map((v) => v.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ ${goal})`,
+        )
+      }
+  } finally {
+    await s.dispose()
+    for (const c of servers.values()) {
+      c.proc.kill('SIGTERM')
+      await new Promise((r) => c.proc.once('exit', r))
+    }
+  }
+}
+
+// ---------------------------------------------------------------- codec micro-benchmarks (this thread)
+/** Runs `fn` repeatedly for about `ms`; the best of 5 rounds' per-call milliseconds (least disturbed by neighbours). */
+function timeIt(fn: () => unknown, ms = 1000): number {
+  const rounds: number[] = []
+  for (let r = 0; r < 5; r++) {
+    let n = 0
+    const t0 = performance.now()
+    while (performance.now() - t0 < ms / 5) {
+      fn()
+      n++
+    }
+    rounds.push((performance.now() - t0) / n)
+  }
+  return Math.min(...rounds)
+}
+
+function codecMicro(say: (s: string) => void): void {
+  const dims = [1, 3, DET, DET]
+  const n = 3 * DET * DET
+  const x = new Float32Array(n).map((_, i) => ((i * 7919) % 65_521) / 65_521)
+  const info = [{name: 'x', dtype: 'float32' as const, shape: [-1, 3, -1, -1]}]
+  for (const [k, write] of [
+    ['17-digit', numpy17],
+    ['6-digit', six],
+  ] as const) {
+    const text = columnarBody(x, dims, write)
+    const buf = Buffer.from(text)
+    const bytes = timeIt(() => decodePredictBytes(buf, info as never))
+    const ref = timeIt(() => {
+      const t = JSON.parse(buf.toString('utf8')) as {inputs: number[][][][]}
+      const out = new Float32Array(n)
+      let i = 0
+      for (const a of t.inputs) for (const b of a) for (const c of b) for (const v of c) out[i++] = v
+      return out
+    })
+    const mb = buf.length / 1e6
+    say(
+      `2. decode ${k} columnar JSON (${mb.toFixed(2)} MB, ${n} float32) into a Float32Array: byte codec ${(mb / (bytes / 1000)).toFixed(0)} MB/s (${bytes.toFixed(1)} ms), JSON.parse + copy ${(mb / (ref / 1000)).toFixed(0)} MB/s (${ref.toFixed(1)} ms) (goal ≥ 150 MB/s)`,
+    )
+  }
+  // Encode: the det model's output is [1,1,S,S] float32 in [0, 1]; model outputs carry all 9 digits.
+  const out = new Float32Array(DET * DET).map((_, i) => Math.fround(Math.sin(i) * 0.5 + 0.5))
+  const outputs = {y: {dtype: 'float32' as const, dims: [1, 1, DET, DET], data: out}}
+  const enc = timeIt(() => encodePredictBytes('columnar', outputs, ['y']))
+  const old = timeIt(() => {
+    const parts = new Array<string>(out.length)
+    for (let i = 0; i < out.length; i++) parts[i] = formatFloat32(out[i]!)
+    return Buffer.from(`{"outputs":[[[${parts.join(',')}]]]}`)
+  })
+  const m = out.length / 1e6
+  say(
+    `2. encode ${out.length} float32 (columnar answer): byte writer ${(m / (enc / 1000)).toFixed(1)} M float32/s (${enc.toFixed(1)} ms), old toPrecision formatter + join ${(m / (old / 1000)).toFixed(2)} M/s (${old.toFixed(1)} ms) (goal ≥ 20 M/s)`,
+  )
+}
+
+async function main(): Promise<void> {
+  const cores = availableParallelism()
+  const lines: string[] = []
+  const say = (s: string) => {
+    lines.push(s)
+    process.stderr.write(`${s}\n`)
+  }
+  const la = () =>
+    loadavg()
+      .map((v) => v.toFixed(2))
+      .join(', ')
+  say(`machine: ${cpus()[0]?.model ?? '?'}, ${cores} cores, node ${process.version}; load average at start ${la()}; ${SECONDS} s per point after a 1 s warm-up`)
+  if (ONLY.includes('2')) codecMicro(say)
+  if (ONLY.includes('1')) await servedRatios(say, cores)
+  say(`load average at end ${la()}`)
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
+
+if (process.argv.includes('--child')) await child()
+else await main()
