@@ -48,6 +48,7 @@ export class Servable {
         allowSpinning: runtime.allowSpinning,
         warmup: runtime.warmup,
         injectLatencyMs: runtime.injectLatencyMs,
+        injectLatencyDist: runtime.injectLatencyDist,
       },
       runtime.workers,
       {

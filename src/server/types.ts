@@ -45,6 +45,8 @@ export interface RuntimeSettings {
   allowSpinning?: boolean
   warmup: number
   injectLatencyMs: number
+  /** fixed: every batch sleeps injectLatencyMs; exp: an exponential sleep with that mean (M/M-style service). */
+  injectLatencyDist?: 'fixed' | 'exp'
 }
 
 export interface ServerOptions extends Partial<RuntimeSettings> {

@@ -25,6 +25,7 @@ export interface WorkerInit {
   allowSpinning?: boolean
   warmup: number
   injectLatencyMs: number
+  injectLatencyDist?: 'fixed' | 'exp'
 }
 
 const init = workerData as WorkerInit
@@ -97,7 +98,9 @@ async function main(): Promise<void> {
     try {
       const outputs = await session.run(msg.feeds!, msg.outputs)
       // --inject-latency-ms: a documented, deterministic slowdown, blocking this thread like real compute.
-      if (init.injectLatencyMs > 0) Atomics.wait(sleeper, 0, 0, init.injectLatencyMs)
+      // With --inject-latency-dist exp the sleep is exponential with that mean (inverse transform), so
+      // sleep-bound replicas follow the exponential-service models without spending CPU.
+      if (init.injectLatencyMs > 0) Atomics.wait(sleeper, 0, 0, injectedSleepMs(init.injectLatencyMs, init.injectLatencyDist))
       const computeSeconds = (performance.now() - t0) / 1000
       const reply = {type: 'result', id: msg.id, outputs, computeSeconds}
       try {
@@ -112,3 +115,8 @@ async function main(): Promise<void> {
 }
 
 void main()
+
+function injectedSleepMs(meanMs: number, dist: 'fixed' | 'exp' | undefined): number {
+  if (dist !== 'exp') return meanMs
+  return -meanMs * Math.log(1 - Math.random())
+}
