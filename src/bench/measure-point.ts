@@ -25,6 +25,8 @@ export interface MeasureOptions {
   serverPid?: number
   /** Base URL whose /metrics is scraped; undefined = do not scrape. */
   metricsBase?: string
+  /** Behind a balancer: each replica's base URL, scraped around the same windows as metricsBase. */
+  replicaBases?: string[]
   onWindow?: (w: BenchWindow) => void
   /** Each window's latency histogram (µs), for merging repeats. */
   onHistogram?: (h: Histogram) => void
@@ -51,6 +53,8 @@ export interface PointMeasurement {
   lateSends: number
   clientCpuCores: number
   server?: ServerBreakdown
+  /** One breakdown per replica (replicaBases), in order; undefined where a scrape failed. */
+  replicas?: Array<ServerBreakdown | undefined>
   serverCpuCores?: number
   failed?: string
   aborted: boolean
@@ -102,6 +106,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   await sleep(o.warmupS * 1000, o.signal)
   gen.rotate()
   const before = o.metricsBase ? await scrape(o.metricsBase) : undefined
+  const replicasBefore = o.replicaBases ? await Promise.all(o.replicaBases.map((b) => scrape(b))) : undefined
   const serverCpu0 = o.serverPid ? procCpuSeconds(o.serverPid) : undefined
   const cpu = new CpuMeter()
   const t0 = process.hrtime.bigint()
@@ -138,6 +143,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   const measuredS = Number(process.hrtime.bigint() - t0) / 1e9
   const clientCpuCores = cpu.lap()
   const after = o.metricsBase && alive() ? await scrape(o.metricsBase) : undefined
+  const replicasAfter = o.replicaBases ? await Promise.all(o.replicaBases.map((b) => scrape(b))) : undefined
   const serverCpu1 = o.serverPid ? procCpuSeconds(o.serverPid) : undefined
   await gen.stop()
 
@@ -162,6 +168,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
     lateSends: sum('lateSends'),
     clientCpuCores,
     server,
+    ...(replicasBefore && replicasAfter ? {replicas: replicasBefore.map((b, i) => breakdown(b, replicasAfter[i]))} : {}),
     serverCpuCores,
     failed: failed ?? (windows.length === 0 && o.signal?.aborted ? 'interrupted before the first window' : undefined),
     aborted: Boolean(o.signal?.aborted),
