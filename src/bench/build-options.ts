@@ -12,6 +12,8 @@ import {validateOptions, type BenchOptions} from './options.js'
 import type {Protocol} from './protocol-bodies.js'
 import type {Arrival} from './schedule.js'
 import {splitFlags} from './server-process.js'
+import {BALANCER_POLICIES, type BalancerPolicy} from './balancer-config.js'
+import {parseLbPolicy} from '../queueing/cluster.js'
 
 /** Single-point defaults (docs/BENCH.md); --sweep replaces the window ones by DEFAULT_SWEEP's. */
 export const POINT_DEFAULTS = {windowS: 2, warmupS: 2, windows: 3, maxWindows: 10, stabilityPct: 10, stabilityOn: 'mean' as const, minWindowRequests: 200}
@@ -33,6 +35,9 @@ export interface BenchFlags {
   batchTimeoutMicros?: number[]
   cacheSize?: number[]
   serverFlags?: string
+  replicas?: number[]
+  lb?: string[]
+  balancer?: 'nginx' | 'haproxy'
   /** --device for every built-in server (passed through like --server-flags). */
   device?: string
   data?: string
@@ -80,6 +85,9 @@ export function buildBenchOptions(f: BenchFlags, args: {model?: string}): BenchO
       cacheSize: f.cacheSize ?? [],
     },
     serverFlags: [...splitFlags(f.serverFlags), ...(f.device ? ['--device', f.device] : [])],
+    replicas: f.replicas ?? [],
+    lb: [...new Set((f.lb ?? []).filter((s) => s.trim() !== '').map(parseBalancerPolicy))],
+    balancer: f.balancer ?? 'nginx',
     // Shorter windows than the single-point defaults keep the whole sweep near two minutes.
     warmupS: f.warmup ?? (sweep ? DEFAULT_SWEEP.warmupS : POINT_DEFAULTS.warmupS),
     windowS: f.duration ?? (sweep ? DEFAULT_SWEEP.windowS : POINT_DEFAULTS.windowS),
@@ -121,4 +129,12 @@ function applyGateMinimum(o: BenchOptions, gate: NonNullable<BenchFlags['gate']>
       `${have} windows per point are too few for the gate (${gate.flag}): at --alpha ${gate.alpha} the Mann-Whitney test needs at least ${needed} windows per point to ever reach significance (10 or more advised)`,
     )
   }
+}
+
+/** A policy a real balancer runs (random and central are models only, see `tfsopt queue lb`). */
+function parseBalancerPolicy(s: string): BalancerPolicy {
+  const p = parseLbPolicy(s)
+  if (!(BALANCER_POLICIES as readonly string[]).includes(p))
+    throw usageError(`--lb ${s}: the balancers run ${BALANCER_POLICIES.join(', ')}; "${p}" is a model only (tfsopt queue lb --policy ${p})`)
+  return p as BalancerPolicy
 }

@@ -32,6 +32,8 @@ export interface MeasureOptions {
   serverPid?: number
   /** Base URL whose /metrics is scraped; undefined = do not scrape. */
   metricsBase?: string
+  /** Behind a balancer: each replica's base URL, scraped around the same windows as metricsBase. */
+  replicaBases?: string[]
   onWindow?: (w: BenchWindow) => void
   /** Each window's latency histogram (µs), for merging repeats. */
   onHistogram?: (h: Histogram) => void
@@ -58,6 +60,8 @@ export interface PointMeasurement {
   lateSends: number
   clientCpuCores: number
   server?: ServerBreakdown
+  /** One breakdown per replica (replicaBases), in order; undefined where a scrape failed. */
+  replicas?: Array<ServerBreakdown | undefined>
   serverCpuCores?: number
   /** Cores the rest of the machine used meanwhile (other processes, steal): /proc/stat minus both of ours. */
   otherCpuCores?: number
@@ -125,6 +129,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   const warm = gen.rotate()
   const windowS = windowLength(o, warm.ok, o.warmupS)
   const before = o.metricsBase ? await scrape(o.metricsBase) : undefined
+  const replicasBefore = o.replicaBases ? await Promise.all(o.replicaBases.map((b) => scrape(b))) : undefined
   const serverCpu0 = o.serverPid ? procCpuSeconds(o.serverPid) : undefined
   const machine0 = machineBusySeconds()
   const cpu = new CpuMeter()
@@ -164,6 +169,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
   const clientCpuCores = cpu.lap()
   const machine1 = machineBusySeconds()
   const after = o.metricsBase && alive() ? await scrape(o.metricsBase) : undefined
+  const replicasAfter = o.replicaBases ? await Promise.all(o.replicaBases.map((b) => scrape(b))) : undefined
   const serverCpu1 = o.serverPid ? procCpuSeconds(o.serverPid) : undefined
   await gen.stop()
 
@@ -192,6 +198,7 @@ export async function measurePoint(gen: LoadGenerator, o: MeasureOptions): Promi
     lateSends: sum('lateSends'),
     clientCpuCores,
     server,
+    ...(replicasBefore && replicasAfter ? {replicas: replicasBefore.map((b, i) => breakdown(b, replicasAfter[i]))} : {}),
     serverCpuCores,
     otherCpuCores,
     failed: failed ?? (windows.length === 0 && o.signal?.aborted ? 'interrupted before the first window' : undefined),

@@ -6,6 +6,7 @@ import {usageError} from '../errors.js'
 import type {Arrival} from './schedule.js'
 import type {ClientConfig, ServerConfig} from '../results/bench-run.js'
 import {isGrpc, type Protocol} from './protocol-bodies.js'
+import type {Balancer, BalancerPolicy} from './balancer-config.js'
 
 export interface BenchOptions {
   /** Model file for the built-in server (undefined with --url). */
@@ -26,6 +27,11 @@ export interface BenchOptions {
   grpcTarget?: string
   server: {workers: number[]; intraOpThreads: number[]; maxBatchSize: number[]; batchTimeoutMicros: number[]; cacheSize: number[]}
   serverFlags: string[]
+  /** --replicas: replica counts to sweep (empty: one server, no balancer). */
+  replicas?: number[]
+  /** --lb: balancing policies to sweep (with --replicas). */
+  lb?: BalancerPolicy[]
+  balancer?: Balancer
   warmupS: number
   windowS: number
   minWindows: number
@@ -89,6 +95,15 @@ export function serverGrid(o: BenchOptions): ServerConfig[] {
     grid = grid.flatMap((g) => vs.map((v) => ({...g, [k]: v})))
   }
   if (o.serverFlags.length) grid = grid.map((g) => ({...g, extraFlags: o.serverFlags}))
+  if (o.replicas?.length) {
+    const lbs = o.lb?.length ? o.lb : (['round-robin'] as BalancerPolicy[])
+    // One replica behind the balancer has no choice to make: measure it once, with the first policy.
+    grid = grid.flatMap((g) =>
+      (o.replicas ?? []).flatMap((replicas) =>
+        (replicas === 1 ? [lbs[0]!] : lbs).map((lb) => ({...g, replicas, lb, ...(o.balancer === 'haproxy' ? {balancer: o.balancer} : {})})),
+      ),
+    )
+  }
   return grid
 }
 
@@ -118,6 +133,10 @@ export function validateOptions(o: BenchOptions): void {
   if (o.sloP99Ms !== undefined && !(o.sloP99Ms > 0)) throw usageError('--slo-p99 must be a positive number of milliseconds')
   if (o.url && o.compareModel) throw usageError('--compare-model needs the built-in server (it serves each model in turn); drop --url')
   if (!o.protocol.length) throw usageError('--protocol needs at least one protocol')
+  if (o.lb?.length && !o.replicas?.length) throw usageError('--lb needs --replicas (e.g. --replicas 1,2,4 --lb round-robin,least-conn)')
+  if (o.url && o.replicas?.length)
+    throw usageError('--replicas starts its own replicas and balancer; with --url point it at your balancer and leave --replicas out')
+  if (o.replicas?.length && o.protocol.some(isGrpc)) throw usageError('--replicas balances HTTP only: use --protocol tfs-rest or v2-rest')
   const grpc = o.protocol.filter(isGrpc)
   if (o.url && grpc.length && !o.grpcTarget)
     throw usageError(
@@ -140,6 +159,9 @@ export function pointId(p: {model: string; server: ServerConfig; client: ClientC
   add('maxBatch', s.maxBatchSize)
   add('timeoutUs', s.batchTimeoutMicros)
   add('cache', s.cacheSize)
+  add('replicas', s.replicas)
+  add('lb', s.lb)
+  if (s.balancer && s.balancer !== 'nginx') add('balancer', s.balancer)
   // --server-flags are deliberately not part of the id: a run with "--inject-latency-ms 5" must
   // match its baseline point so the gate can see the slowdown. They are recorded in settings.
   const c = p.client

@@ -18,6 +18,8 @@ import {OpenLoop} from './open-loop.js'
 import {measurePoint, type BenchWindow, type PointMeasurement} from './measure-point.js'
 import {clientVariants, pointId, serverGrid, type BenchOptions} from './options.js'
 import {startServeProcess, type ServerHandle} from './server-process.js'
+import {startCluster, type ClusterHandle} from './cluster-process.js'
+import {clusterResult} from './cluster-point.js'
 import {fetchSignature, probePredict, waitAvailable} from './target.js'
 import {GrpcLoad} from './grpc-load.js'
 import {isGrpc, type Protocol} from './protocol-bodies.js'
@@ -50,6 +52,11 @@ interface Measured {
   m: PointMeasurement
   hists: Histogram[]
   serverWorkers?: number
+  cluster?: ClusterHandle
+}
+
+function isCluster(h: ServerHandle | undefined): h is ClusterHandle {
+  return h !== undefined && 'replicas' in h
 }
 
 const LATE_WARN = 0.01
@@ -206,12 +213,12 @@ export class BenchEngine extends EventEmitter {
     const o = this.o
     const {server, modelLabel} = session
     this.emit('server', {phase: 'starting', config: server, model: modelLabel})
-    const h = await startServeProcess({
-      model: session.modelPath,
-      modelName: o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined,
-      config: server,
-      grpc: o.protocol.some(isGrpc),
-    })
+    const modelName = o.model === undefined && !o.compareModel ? DEFAULT_MODEL_NAME : undefined
+    const {replicas, lb, balancer, ...perReplica} = server
+    const h: ServerHandle =
+      replicas !== undefined
+        ? await startCluster({model: session.modelPath, modelName, config: perReplica, replicas, policy: lb ?? 'round-robin', balancer: balancer ?? 'nginx'})
+        : await startServeProcess({model: session.modelPath, modelName, config: server, grpc: o.protocol.some(isGrpc)})
     this.emit('server', {phase: 'ready', config: server, model: modelLabel, url: h.url, pid: h.pid})
     if (!session.handle) session.modelName = h.ready.models?.[0]?.name ?? session.modelName
     session.handle = h
@@ -330,6 +337,7 @@ export class BenchEngine extends EventEmitter {
       serverAlive: h ? () => h.alive() : undefined,
       serverPid: h?.pid,
       metricsBase: url,
+      replicaBases: isCluster(h) ? h.replicas.map((r) => r.url) : undefined,
       onWindow: (w) => this.emit('window', {id, window: w}),
       onHistogram: (hist) => hists.push(hist),
     })
@@ -337,7 +345,7 @@ export class BenchEngine extends EventEmitter {
     if (m.aborted) this.interrupted = true
     if (m.aborted && m.windows.length === 0) return undefined
     const workers = Number(h?.ready.models?.[0]?.workers ?? server.workers ?? 1)
-    const p = this.record({config, m, hists, serverWorkers: workers}, id)
+    const p = this.record({config, m, hists, serverWorkers: workers, cluster: isCluster(h) ? h : undefined}, id)
     if (m.failed && o.failFast) {
       // Stop like Ctrl-C does (the caller still writes the points so far), then fail with exit 1.
       this.stoppedBy = new TfsoptError('E_RUNTIME', `point ${id} failed: ${m.failed} (--fail-fast: the sweep stopped there)`)
@@ -456,6 +464,9 @@ export class BenchEngine extends EventEmitter {
     const summarised = ok.flatMap((r) => (r.m.verdict.stable ? r.m.windows.slice(-this.o.minWindows) : r.m.windows))
     const ciX = meanInterval(summarised.map((w) => w.throughput))
     const ciR = meanInterval(summarised.filter((w) => w.requests > 0).map((w) => w.meanMs))
+    const latency = reps.length === 1 ? first.m.latency : summarize(mergeHistograms(ok.flatMap((r) => r.hists)))
+    const throughput = mean((m) => m.throughput)
+    const cluster = clusterResult({config: first.config, throughput, latency}, reps, this.o.serverFlags)
     return {
       id,
       config: first.config,
@@ -481,6 +492,7 @@ export class BenchEngine extends EventEmitter {
       meanInflight: mean((m) => m.meanInflight),
       measuredS: sum((m) => m.measuredS),
       server: lastServer,
+      ...(cluster ? {cluster} : {}),
       repeats: reps.map((r) => ({throughput: r.m.throughput, p99Ms: r.m.latency.p99Ms, stable: r.m.verdict.stable, failed: r.m.failed})),
       ...(this.searchForecasts.has(id) ? {searchForecast: this.searchForecasts.get(id)!} : {}),
       ...(ciX && ciR ? {ci: {level: 0.95, windows: ciX.n, throughput: [ciX.lo, ciX.hi], meanMs: [ciR.lo, ciR.hi]}} : {}),
@@ -498,6 +510,7 @@ export function settingsOf(o: BenchOptions): BenchSettings {
     protocol: o.protocol,
     server: o.server,
     serverFlags: o.serverFlags,
+    ...(o.replicas?.length ? {cluster: {replicas: o.replicas, lb: o.lb?.length ? o.lb : ['round-robin'], balancer: o.balancer ?? 'nginx'}} : {}),
     data: o.data ?? null,
     warmupS: o.warmupS,
     windowS: o.windowS,

@@ -151,6 +151,8 @@ function calibrate(demands: StationDemands, cal: PointResult[]): StationCalibrat
 
 /** The station model's fit for a group (recorded in run.fits), calibrated with the t(b) of all its points. */
 export function stationFit(group: PointResult[], cores: number, workers: number): StationFit | undefined {
+  // Several replicas behind a balancer: the cluster models apply (cluster.ts), not one server's stations.
+  if ((group[0]?.config.server.replicas ?? 1) > 1) return undefined
   const cal = stationCalibrationPoints(group)
   const at = demandPoint(cal)
   if (!at) return undefined
@@ -186,7 +188,7 @@ export function stationFit(group: PointResult[], cores: number, workers: number)
  * it (note says so); every other point's are forecasts, with t(b) fitted without the point.
  */
 export function stationRows(p: PointResult, group: PointResult[], cores: number, workers: number): PredictionRow[] {
-  if (p.failed || !(p.throughput > 0)) return []
+  if (p.failed || !(p.throughput > 0) || (p.config.server.replicas ?? 1) > 1) return []
   const cal = stationCalibrationPoints(group)
   const at = demandPoint(cal)
   if (!at) return []

@@ -101,6 +101,11 @@ export default class Serve extends BaseCommand {
       default: 0,
       min: 0,
     }),
+    'inject-latency-dist': Flags.string({
+      description: 'distribution of the injected latency: fixed (every inference sleeps N ms) or exp (exponential with mean N ms, for the M/M models)',
+      options: ['fixed', 'exp'],
+      default: 'fixed',
+    }),
   }
 
   async run(): Promise<void> {
@@ -161,6 +166,7 @@ export default class Serve extends BaseCommand {
       jsonCodec: flags['json-codec'] as 'worker' | 'main',
       injectLatencyMs: flags['inject-latency-ms'],
       accessLog,
+      injectLatencyDist: flags['inject-latency-dist'] as 'fixed' | 'exp',
     })
     const served = server.models()
     if (this.jsonEnabled()) {

@@ -28,6 +28,38 @@ export interface ServerConfig {
   maxEnqueuedBatches?: number
   cacheSize?: number
   extraFlags?: string[]
+  /** --replicas: that many `tfsopt serve` processes behind the balancer (absent: one server, no balancer). */
+  replicas?: number
+  /** --lb: the balancer's policy for this point. */
+  lb?: 'round-robin' | 'least-conn' | 'random-two'
+  /** --balancer (nginx by default). */
+  balancer?: 'nginx' | 'haproxy'
+}
+
+/** A point measured through a balancer in front of several replicas (docs/BENCH.md, "Replicas"). */
+export interface ClusterPointResult {
+  replicas: number
+  lb: 'round-robin' | 'least-conn' | 'random-two'
+  balancer: 'nginx' | 'haproxy'
+  /** Requests each replica answered during the measured windows (from its own metrics). */
+  perReplicaRequests: number[]
+  /** Sum of perReplicaRequests. */
+  replicaRequestsTotal: number
+  /** Responses the client counted over the same windows (differs by at most the requests in flight at the edges). */
+  clientRequests: number
+  /** max/mean of perReplicaRequests (1 = perfectly even). */
+  imbalance: number | null
+  /** Median added latency of the balancer hop at concurrency 1 (status GETs, through the balancer minus direct), ms. */
+  addedLatencyMs: number | null
+  /** Mean compute time per batch on the replicas (the service time the models use), ms. */
+  serviceMs: number | null
+  /** Service-time Cs² the models assumed: 1 with --inject-latency-dist exp, else 0 (fixed). */
+  serviceScv: number
+  /** CPU-bound (inference does the work) or sleep-bound (--inject-latency-ms dominates the service time). */
+  regime: 'sleep-bound' | 'cpu-bound'
+  /** The policy's cluster model (src/queueing/cluster.ts) beside the measurement. */
+  prediction: {method: string; exact: boolean; predicted: number; measured: number; metric: 'p99Ms' | 'throughput'; relErr: number | null} | null
+  perReplica?: ServerMetrics[]
 }
 
 /** Client-side load of a point. */
@@ -179,6 +211,8 @@ export interface PointResult {
   meanInflight?: number
   measuredS?: number
   server?: ServerMetrics
+  /** Present when the point ran behind a balancer (--replicas/--lb). */
+  cluster?: ClusterPointResult
   /** One entry per --repeat. */
   repeats?: Array<{throughput: number; p99Ms: number; stable: boolean; failed?: string}>
   /** Key of the point's group: same model, server setting, client batch and repeat ratio (equals a GroupFits.serverKey). */
@@ -276,6 +310,8 @@ export interface BenchSettings {
   protocol?: string[]
   server: {workers: number[]; intraOpThreads: number[]; maxBatchSize: number[]; batchTimeoutMicros: number[]; cacheSize: number[]}
   serverFlags: string[]
+  /** --replicas/--lb/--balancer (absent on runs without them). */
+  cluster?: {replicas: number[]; lb: string[]; balancer: string}
   data: string | null
   warmupS: number
   windowS: number

@@ -95,6 +95,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     allowSpinning: opts.allowSpinning,
     warmup: opts.warmup ?? SERVE_DEFAULTS.warmup,
     injectLatencyMs: opts.injectLatencyMs ?? 0,
+    injectLatencyDist: opts.injectLatencyDist ?? 'fixed',
   }
   const metrics = new ServerMetrics()
   const cache = new ResponseCache(opts.cacheSize ?? 0, opts.cacheBytes ?? SERVE_DEFAULTS.cacheBytes, {

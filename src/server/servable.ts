@@ -50,6 +50,7 @@ export class Servable {
         warmup: runtime.warmup,
         warmupRequests: runtime.warmupRequests,
         injectLatencyMs: runtime.injectLatencyMs,
+        injectLatencyDist: runtime.injectLatencyDist,
       },
       runtime.workers,
       {

@@ -49,6 +49,8 @@ export interface RuntimeSettings {
   /** Per version: the warm-up requests found beside it (set by the model manager, not by the user). */
   warmupRequests?: WarmupRequest[]
   injectLatencyMs: number
+  /** fixed: every batch sleeps injectLatencyMs; exp: an exponential sleep with that mean (M/M-style service). */
+  injectLatencyDist?: 'fixed' | 'exp'
 }
 
 export interface ServerOptions extends Partial<RuntimeSettings> {

@@ -46,6 +46,7 @@ export interface WorkerInit {
   /** Warm-up requests shipped with the version (warmup-file.ts); when given they replace the synthetic runs. */
   warmupRequests?: WarmupRequest[]
   injectLatencyMs: number
+  injectLatencyDist?: 'fixed' | 'exp'
 }
 
 const init = workerData as WorkerInit
@@ -156,7 +157,9 @@ async function main(): Promise<void> {
       const t0 = performance.now()
       const outputs = await session.run(feeds, msg.outputs)
       // --inject-latency-ms: a documented, deterministic slowdown, blocking this thread like real compute.
-      if (init.injectLatencyMs > 0) Atomics.wait(sleeper, 0, 0, init.injectLatencyMs)
+      // With --inject-latency-dist exp the sleep is exponential with that mean (inverse transform), so
+      // sleep-bound replicas follow the exponential-service models without spending CPU.
+      if (init.injectLatencyMs > 0) Atomics.wait(sleeper, 0, 0, injectedSleepMs(init.injectLatencyMs, init.injectLatencyDist))
       const computeSeconds = (performance.now() - t0) / 1000
       let bodies: (Uint8Array | PartError | null)[] | undefined
       let encodeSeconds = 0
@@ -179,3 +182,8 @@ async function main(): Promise<void> {
 }
 
 void main()
+
+function injectedSleepMs(meanMs: number, dist: 'fixed' | 'exp' | undefined): number {
+  if (dist !== 'exp') return meanMs
+  return -meanMs * Math.log(1 - Math.random())
+}

@@ -123,4 +123,18 @@ test('queue forecast: what-if from a saved run’s station calibration, worked b
   const bad = run('forecast', file, '--concurrency', '4')
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /no station-model calibration/)
+test('queue lb --json: every policy, hand-worked random split and round robin, capacity vs the articles', {skip: !built && 'run npm run build first'}, () => {
+  const r = run('lb', '--replicas', '2', '--arrival-rate', '50', '--service-time', '20', '--json')
+  assert.equal(r.code, 0, r.stderr)
+  const j = JSON.parse(r.stdout)
+  assert.equal(j.utilisation, 0.5)
+  const by = Object.fromEntries(j.policies.map((p: {policy: string}) => [p.policy, p]))
+  assert.deepEqual(Object.keys(by).sort(), ['central', 'least-conn', 'random', 'random-two', 'round-robin'])
+  assert.ok(Math.abs(by.random.wMs - 40) < 1e-6) // M/M/1 at 25/s, S = 20 ms: W = S/(1−ρ)
+  assert.ok(Math.abs(by['round-robin'].wMs - 20 * ((1 + Math.sqrt(5)) / 2)) < 1e-6) // E_2/M/1 at ρ = 0.5
+  assert.equal(j.article.correctCapacityPerS, 100)
+  assert.equal(j.article.articleCapacityPerS, 25)
+  const bad = run('lb', '--replicas', '2', '--arrival-rate', '50', '--service-time', '20', '--policy', 'sticky')
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /unknown load-balancing policy/)
 })
