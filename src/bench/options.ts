@@ -38,9 +38,9 @@ export interface BenchOptions {
   maxWindows: number
   stabilityPct: number
   /** The latency the stability rule judges: mean (perf_analyzer's default) or p99. */
-  stabilityOn: 'mean' | 'p99'
+  stabilityOn?: 'mean' | 'p99'
   /** Count windows: each window lasts long enough for this many requests at the warm-up rate (0 = off). */
-  minWindowRequests: number
+  minWindowRequests?: number
   search: 'grid' | 'adaptive'
   sloP99Ms?: number
   repeat: number

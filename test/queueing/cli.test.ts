@@ -123,6 +123,8 @@ test('queue forecast: what-if from a saved run’s station calibration, worked b
   const bad = run('forecast', file, '--concurrency', '4')
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /no station-model calibration/)
+})
+
 test('queue lb --json: every policy, hand-worked random split and round robin, capacity vs the articles', {skip: !built && 'run npm run build first'}, () => {
   const r = run('lb', '--replicas', '2', '--arrival-rate', '50', '--service-time', '20', '--json')
   assert.equal(r.code, 0, r.stderr)
