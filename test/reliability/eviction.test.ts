@@ -95,7 +95,9 @@ describe('eviction under load', {timeout: 300_000}, () => {
   it('fails no request, and every answer is the model’s', () => {
     const bad = samples.filter((s) => s.status !== 200)
     assert.equal(bad.length, 0, `${bad.length} of ${samples.length} failed: ${JSON.stringify(countBy(bad, (s) => s.status || s.text))}`)
-    assert.ok(samples.length > 100, `only ${samples.length} requests ran`)
+    // Most requests wait for a cold load (0.5–1 s each on 2 cores), so 8 s yield 40–80 of them: enough
+    // that models are evicted and loaded again (the next test checks it), not a throughput claim.
+    assert.ok(samples.length >= 20, `only ${samples.length} requests ran`)
     const wrong = samples.filter((s) => s.text !== expected)
     assert.equal(wrong.length, 0, `${wrong.length} answers differ from the model's: ${wrong[0]?.text.slice(0, 120)}`)
   })
