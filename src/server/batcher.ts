@@ -11,7 +11,7 @@ import {TfsoptError, badRequest} from '../errors.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
 import type {PredictFormat} from './predict-codec.js'
 import type {BatchingConfig} from './types.js'
-import {type AssemblePlan, type PartError, ReparseBody, type ScannedBody} from './worker-codec.js'
+import {type AssemblePlan, type PartError, ReparseBody, type ScannedBody, sliceRows} from './worker-codec.js'
 import {NotStarted, type RunExtras, type RunResult, type WorkerPool} from './worker-pool.js'
 import {elementCount} from './tensor-json.js'
 import type {RequestTrace} from './access-log.js'
@@ -360,17 +360,4 @@ export function concatFeeds(list: Feeds[], rows: number, padTo: number): Feeds {
   return out
 }
 
-/** Rows [off, off + n) of every output, as views (no copy). */
-export function sliceRows(outputs: Record<string, Tensor>, off: number, n: number): Record<string, Tensor> {
-  const res: Record<string, Tensor> = {}
-  for (const k in outputs) {
-    const t = outputs[k]!
-    const dims = t.dims.slice()
-    let inner = 1
-    for (let i = 1; i < dims.length; i++) inner *= dims[i]!
-    dims[0] = n
-    const data = Array.isArray(t.data) ? t.data.slice(off * inner, (off + n) * inner) : t.data.subarray(off * inner, (off + n) * inner)
-    res[k] = {dtype: t.dtype, dims, data}
-  }
-  return res
-}
+export {sliceRows}

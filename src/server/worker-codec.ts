@@ -117,7 +117,7 @@ export function encodeSplit(outputs: Record<string, Tensor>, split: SplitItem[],
   let off = 0
   for (const it of split) {
     // `whole`: one request and no padding, which gets the outputs as they are (as in the batcher).
-    const slice = whole ? outputs : rowsOf(outputs, off, it.rows)
+    const slice = whole ? outputs : sliceRows(outputs, off, it.rows)
     off += it.rows
     if (it.format === null || valueCount(slice) < WORKER_ENCODE_MIN) {
       bodies.push(null)
@@ -138,8 +138,8 @@ function valueCount(outputs: Record<string, Tensor>): number {
   return n
 }
 
-/** Rows [off, off + n) of every output, as views (the batcher's sliceRows; not imported, to keep the worker's imports small). */
-function rowsOf(outputs: Record<string, Tensor>, off: number, n: number): Record<string, Tensor> {
+/** Rows [off, off + n) of every output, as views (no copy); the batcher splits batch answers with it too. */
+export function sliceRows(outputs: Record<string, Tensor>, off: number, n: number): Record<string, Tensor> {
   const res: Record<string, Tensor> = {}
   for (const k in outputs) {
     const t = outputs[k]!
