@@ -101,9 +101,10 @@ test('on demand: first request loads, the third model evicts the LRU, a busy mod
     assert.match(index.find((e) => e.name === 'a')!.reason, /evicted/)
     assert.ok(index.find((e) => e.name === 'c')!.memory_bytes! > 0)
 
-    // b gets three requests (about 2 s of work on its one worker); then c is used, so b is the LRU while
-    // it is busy. Loading a must evict c instead of b.
-    const busy = [predict('b'), predict('b'), predict('b')]
+    // b gets six requests (seconds of work on its one worker), so it is
+    // still busy however slow the machine is when a loads; then c is used, so b is the LRU while it is
+    // busy. Loading a must evict c instead of b.
+    const busy = Array.from({length: 6}, () => predict('b'))
     await new Promise((r) => setTimeout(r, 50))
     assert.equal((await predict('c')).status, 200)
     assert.equal((await predict('a')).status, 200)
