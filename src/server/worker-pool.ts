@@ -136,6 +136,8 @@ export interface PoolEvents {
 
 export class WorkerPool {
   private workers: PoolWorker[] = []
+  /** Threads started but not yet ready (a replacement loading its model): close() must stop them too. */
+  private starting = new Set<Worker>()
   private closed = false
   info?: WorkerModelInfo
 
@@ -157,10 +159,18 @@ export class WorkerPool {
     const entry = workerEntry()
     const thread = new Worker(entry.source, {workerData: this.init, eval: entry.eval})
     const w = new PoolWorker(thread, slot)
+    this.starting.add(thread)
     return new Promise((resolve, reject) => {
       let ready = false
       thread.on('message', (msg: {type: string; info?: WorkerModelInfo; message?: string; id?: number; code?: ErrorCode}) => {
         if (msg.type === 'ready') {
+          this.starting.delete(thread)
+          // A replacement that finishes loading after close() began would keep the process alive.
+          if (this.closed) {
+            void thread.terminate()
+            reject(new TfsoptError('E_UNAVAILABLE', 'the worker pool closed while this worker was starting'))
+            return
+          }
           ready = true
           this.workers.push(w)
           this.events.onWorkersChanged(this.workers.length)
@@ -186,6 +196,7 @@ export class WorkerPool {
         else this.events.log(`worker error: ${err.message}`)
       })
       thread.on('exit', (code) => {
+        this.starting.delete(thread)
         if (!ready) {
           reject(new TfsoptError('E_RUNTIME', `worker exited (code ${code}) before the model loaded`))
           return
@@ -235,6 +246,7 @@ export class WorkerPool {
     else {
       // Out of rotation first, so no new batch is sent to a thread that is going away.
       this.workers.splice(this.workers.indexOf(w), 1)
+      this.events.onWorkersChanged(this.workers.length)
       void w.thread.terminate()
     }
     return true
@@ -243,6 +255,8 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true
     const ws = this.workers.splice(0)
-    await Promise.all(ws.map((w) => w.thread.terminate()))
+    const starting = [...this.starting]
+    this.starting.clear()
+    await Promise.all([...ws.map((w) => w.thread.terminate()), ...starting.map((t) => t.terminate())])
   }
 }
