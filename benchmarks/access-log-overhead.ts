@@ -6,22 +6,14 @@
  * every round, the median ratio, the lines written (one per request answered), and the load average.
  * Usage: node --import tsx benchmarks/access-log-overhead.ts [--seconds 5] [--rounds 5] [--connections 32] [--aa] [--dest FILE]
  */
-import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import type {ChildProcess} from 'node:child_process'
+import {mkdtempSync, readFileSync, statSync} from 'node:fs'
 import {availableParallelism, cpus, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {createInterface} from 'node:readline'
-import {fileURLToPath} from 'node:url'
 import autocannon from 'autocannon'
-import {makeModel, makeNode} from '../src/models/onnx/builder.js'
-import {encodeModel} from '../src/models/onnx/proto.js'
-import {makeTensor, makeValueInfo} from '../src/models/onnx/tensor.js'
 import {startServer} from '../src/server/index.js'
+import {arg, median, startSelfChild, writeTinyModel} from './support.js'
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1]! : dflt
-}
 const SECONDS = Number(arg('seconds', '5'))
 const ROUNDS = Number(arg('rounds', '5'))
 const CONNECTIONS = Number(arg('connections', '32'))
@@ -40,33 +32,13 @@ async function child(model: string, log: string | undefined): Promise<void> {
 }
 
 async function startChild(model: string, log?: string): Promise<{port: number; proc: ChildProcess}> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', model, ...(log ? ['--log', log] : [])], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({input: proc.stdout!}).once('line', resolve)
-    proc.once('exit', (c) => reject(new Error(`server exited ${c}`)))
-  })
-  return {port: Number(line.split(' ')[1]), proc}
+  const {fields, proc} = await startSelfChild(import.meta.url, [model, ...(log ? ['--log', log] : [])])
+  return {port: Number(fields[0]), proc}
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tfsopt-access-bench-'))
-  const tiny = join(dir, 'tiny.onnx')
-  writeFileSync(
-    tiny,
-    encodeModel(
-      makeModel({
-        name: 'tiny',
-        nodes: [makeNode('Mul', ['x', 'k'], ['y'])],
-        inputs: [makeValueInfo('x', 'float32', ['batch', 4])],
-        outputs: [makeValueInfo('y', 'float32', ['batch', 4])],
-        initializers: [makeTensor('k', 'float32', [1], [2])],
-      }),
-    ),
-  )
+  const tiny = writeTinyModel(join(dir, 'tiny.onnx'))
   // --dest /dev/null: everything but the file system's share (to tell the two costs apart)
   const logFile = arg('dest', join(dir, 'access.log'))
   const la0 = loadavg()

@@ -10,10 +10,8 @@
  *      old toPrecision formatter, number-format.ts, in the same run).
  * Usage: node --import tsx --no-warnings benchmarks/json-data-path.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 12]
  */
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {availableParallelism, cpus, loadavg} from 'node:os'
-import {createInterface} from 'node:readline'
-import {fileURLToPath} from 'node:url'
 import autocannon from 'autocannon'
 import {packagedModel} from '../src/fixtures.js'
 import {openSession} from '../src/runtime/load.js'
@@ -21,18 +19,13 @@ import {startServer} from '../src/server/index.js'
 import {decodePredictBytes} from '../src/server/predict-bytes.js'
 import {encodePredictBytes} from '../src/server/predict-encode.js'
 import {formatFloat32} from '../src/server/number-format.js'
+import {arg, loopRate, median, startSelfChild} from './support.js'
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1]! : dflt
-}
 const SECONDS = Number(arg('seconds', '5'))
 const DET = Number(arg('det-size', '320'))
 const ROUNDS = Number(arg('rounds', '3'))
 const ONLY = arg('only', '12')
 const MODES = ['worker', 'main'] as const
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 // ---------------------------------------------------------------- the served side, one child per codec mode
 async function child(): Promise<void> {
@@ -49,14 +42,8 @@ async function child(): Promise<void> {
 }
 
 async function startChild(extra: string[]): Promise<{port: number; proc: ChildProcess}> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', ...extra], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({input: proc.stdout!}).once('line', resolve)
-    proc.once('exit', (c) => reject(new Error(`server exited ${c}`)))
-  })
-  return {port: Number(line.split(' ')[1]), proc}
+  const {fields, proc} = await startSelfChild(import.meta.url, extra)
+  return {port: Number(fields[0]), proc}
 }
 
 /** A float32 image as TF Serving clients write it: columnar, one number per value. */
@@ -90,15 +77,7 @@ async function servedRatios(say: (s: string) => void, cores: number): Promise<vo
   const s = await openSession(det, {device: 'cpu', intraOpThreads: cores})
   const feeds = {x: {dtype: 'float32' as const, dims, data: x}}
   await s.run(feeds)
-  const inProcess = async (): Promise<number> => {
-    let n = 0
-    const t0 = performance.now()
-    while (performance.now() - t0 < SECONDS * 1000) {
-      await s.run(feeds)
-      n++
-    }
-    return n / ((performance.now() - t0) / 1000)
-  }
+  const inProcess = () => loopRate(SECONDS, () => s.run(feeds))
   const servers = new Map<string, {port: number; proc: ChildProcess}>()
   try {
     for (const mode of MODES) servers.set(mode, await startChild(['--model', det, '--threads', String(cores), '--workers', '1', '--json-codec', mode]))

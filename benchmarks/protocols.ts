@@ -9,11 +9,9 @@
  * HTTP load is autocannon's; gRPC load is tfsopt's own generator (src/bench/grpc-load.ts, 4 channels).
  * Usage: node --import tsx benchmarks/protocols.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only AB]
  */
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {availableParallelism, cpus} from 'node:os'
-import {createInterface} from 'node:readline'
-import {fileURLToPath} from 'node:url'
 import autocannon from 'autocannon'
 import {GrpcLoad} from '../src/bench/grpc-load.js'
 import {grpcRequest, httpRequest, type Protocol} from '../src/bench/protocol-bodies.js'
@@ -21,11 +19,8 @@ import {DEFAULT_MODEL, packagedModel} from '../src/fixtures.js'
 import type {TensorInfo} from '../src/models/dtypes.js'
 import {openSession} from '../src/runtime/load.js'
 import {startServer} from '../src/server/index.js'
+import {arg, loopRate, median, startSelfChild} from './support.js'
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1]! : dflt
-}
 const SECONDS = Number(arg('seconds', '5'))
 const ROUNDS = Number(arg('rounds', '3'))
 const DET = Number(arg('det-size', '320'))
@@ -47,15 +42,8 @@ async function child(model: string): Promise<void> {
 }
 
 async function startChild(model: string, extra: string[]): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', '--model', model, ...extra], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({input: proc.stdout!}).once('line', resolve)
-    proc.once('exit', (c) => reject(new Error(`server exited ${c}`)))
-  })
-  const [, port, grpcPort] = line.split(' ')
-  return {port: Number(port), grpcPort: Number(grpcPort), proc}
+  const {fields, proc} = await startSelfChild(import.meta.url, ['--model', model, ...extra])
+  return {port: Number(fields[0]), grpcPort: Number(fields[1]), proc}
 }
 
 interface Point {
@@ -125,7 +113,6 @@ async function grpcPoint(srv: Server, restBody: string, inputs: TensorInfo[], co
 
 const fmtPoint = (p: Point) =>
   `${p.rps.toFixed(0)} req/s (CPU/req: server ${p.serverUs.toFixed(0)} µs, client ${p.clientUs.toFixed(0)} µs${p.errors ? `; ${p.errors} errors` : ''})`
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const rotate = <T>(xs: T[], r: number) => [...xs.slice(r % xs.length), ...xs.slice(0, r % xs.length)]
 
 async function main(): Promise<void> {
@@ -175,15 +162,7 @@ async function detector(say: (s: string) => void): Promise<void> {
   const s = await openSession(det, {device: 'cpu', intraOpThreads: cores})
   const feeds = {x: {dtype: 'float32' as const, dims: [1, 3, DET, DET], data: x}}
   await s.run(feeds)
-  const inProcess = async (): Promise<number> => {
-    let k = 0
-    const t0 = performance.now()
-    while (performance.now() - t0 < SECONDS * 1000) {
-      await s.run(feeds)
-      k++
-    }
-    return k / ((performance.now() - t0) / 1000)
-  }
+  const inProcess = () => loopRate(SECONDS, () => s.run(feeds))
   const srv = await startChild(det, ['--threads', String(cores), '--workers', '1', '--batch1', '1'])
   const got: Record<string, number[]> = {inproc: [], grpc: [], v2bin: []}
   const errors: number[] = []

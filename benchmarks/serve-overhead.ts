@@ -13,27 +13,19 @@
  * process (the load generator), so one can see whether the client was the bottleneck.
  * Usage: node --import tsx benchmarks/serve-overhead.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 123]
  */
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {createServer} from 'node:http'
 import {createRequire} from 'node:module'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {makeModel, makeNode} from '../src/models/onnx/builder.js'
-import {encodeModel} from '../src/models/onnx/proto.js'
-import {makeTensor, makeValueInfo} from '../src/models/onnx/tensor.js'
-import {createInterface} from 'node:readline'
 import {availableParallelism, cpus} from 'node:os'
-import {fileURLToPath} from 'node:url'
 import autocannon from 'autocannon'
+import {arg, loopRate, median, startSelfChild, writeTinyModel} from './support.js'
 import {DEFAULT_MODEL, packagedModel} from '../src/fixtures.js'
 import {openSession} from '../src/runtime/load.js'
 import {startServer} from '../src/server/index.js'
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1]! : dflt
-}
 const SECONDS = Number(arg('seconds', '5'))
 const DET = Number(arg('det-size', '320'))
 const ONLY = arg('only', '123')
@@ -90,14 +82,8 @@ async function child(kind: string, model: string): Promise<void> {
 }
 
 async function startChild(kind: string, model: string, extra: string[] = []): Promise<{port: number; proc: ChildProcess}> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(import.meta.url), '--child', kind, '--model', model, ...extra], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({input: proc.stdout!}).once('line', resolve)
-    proc.once('exit', (c) => reject(new Error(`${kind} server exited ${c}`)))
-  })
-  return {port: Number(line.split(' ')[1]), proc}
+  const {fields, proc} = await startSelfChild(import.meta.url, [kind, '--model', model, ...extra], `${kind} server`)
+  return {port: Number(fields[0]), proc}
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far; NaN where /proc is missing. */
@@ -149,8 +135,6 @@ async function load(
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-
 async function measure(
   kind: string,
   model: string,
@@ -192,15 +176,7 @@ async function heavyRatio(say: (s: string) => void, cores: number): Promise<void
   const s = await openSession(det, {device: 'cpu', intraOpThreads: cores, allowSpinning: SPIN})
   const feeds = {x: {dtype: 'float32' as const, dims: [1, 3, DET, DET], data: x}}
   await s.run(feeds)
-  const inProcess = async (): Promise<number> => {
-    let n = 0
-    const t0 = performance.now()
-    while (performance.now() - t0 < SECONDS * 1000) {
-      await s.run(feeds)
-      n++
-    }
-    return n / ((performance.now() - t0) / 1000)
-  }
+  const inProcess = () => loopRate(SECONDS, () => s.run(feeds))
   const served = () =>
     measure(
       'tfsopt-b1',
@@ -242,19 +218,7 @@ async function tinyRatios(say: (s: string) => void): Promise<void> {
   const body = JSON.stringify({instances: [row]})
   const json = {'content-type': 'application/json'}
   // 2. a tiny model (y = 2x, x [batch, 4]) so the comparison is about the server, not the model.
-  const tiny = join(mkdtempSync(join(tmpdir(), 'tfsopt-bench-')), 'tiny.onnx')
-  writeFileSync(
-    tiny,
-    encodeModel(
-      makeModel({
-        name: 'tiny',
-        nodes: [makeNode('Mul', ['x', 'k'], ['y'])],
-        inputs: [makeValueInfo('x', 'float32', ['batch', 4])],
-        outputs: [makeValueInfo('y', 'float32', ['batch', 4])],
-        initializers: [makeTensor('k', 'float32', [1], [2])],
-      }),
-    ),
-  )
+  const tiny = writeTinyModel(join(mkdtempSync(join(tmpdir(), 'tfsopt-bench-')), 'tiny.onnx'))
   const tinyBody = JSON.stringify({instances: [[0.1, 0.2, 0.3, 0.4]]})
   const bareSrv = await startChild('bare', tiny)
   const tinySrv = await startChild('tfsopt', tiny, ['--threads', '1', '--workers', '1'])

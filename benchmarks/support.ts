@@ -1,0 +1,63 @@
+/**
+ * What the benchmark scripts share: flags, a median, a server in a child process of the script itself
+ * (so the load generator and the server do not share an event loop), the tiny y = 2x model, and an
+ * in-process inference rate to divide served rates by.
+ */
+import {type ChildProcess, spawn} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {createInterface} from 'node:readline'
+import {fileURLToPath} from 'node:url'
+import {makeModel, makeNode} from '../src/models/onnx/builder.js'
+import {encodeModel} from '../src/models/onnx/proto.js'
+import {makeTensor, makeValueInfo} from '../src/models/onnx/tensor.js'
+
+/** `--name value` from the command line, else `dflt`. */
+export const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1]! : dflt
+}
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/**
+ * Runs the calling script again as `--child ...args` and waits for its first stdout line
+ * (`READY <port> [more]`); resolves with the words after READY and the process.
+ */
+export async function startSelfChild(scriptUrl: string, args: string[], label = 'server'): Promise<{fields: string[]; proc: ChildProcess}> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', fileURLToPath(scriptUrl), '--child', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({input: proc.stdout!}).once('line', resolve)
+    proc.once('exit', (c) => reject(new Error(`${label} exited ${c}`)))
+  })
+  return {fields: line.split(' ').slice(1), proc}
+}
+
+/** Writes the tiny model (y = 2x, x [batch, 4]): a comparison about the server, not the model. */
+export function writeTinyModel(path: string): string {
+  writeFileSync(
+    path,
+    encodeModel(
+      makeModel({
+        name: 'tiny',
+        nodes: [makeNode('Mul', ['x', 'k'], ['y'])],
+        inputs: [makeValueInfo('x', 'float32', ['batch', 4])],
+        outputs: [makeValueInfo('y', 'float32', ['batch', 4])],
+        initializers: [makeTensor('k', 'float32', [1], [2])],
+      }),
+    ),
+  )
+  return path
+}
+
+/** Calls `run` back to back for `seconds`; completions per second. */
+export async function loopRate(seconds: number, run: () => Promise<unknown>): Promise<number> {
+  let n = 0
+  const t0 = performance.now()
+  while (performance.now() - t0 < seconds * 1000) {
+    await run()
+    n++
+  }
+  return n / ((performance.now() - t0) / 1000)
+}
