@@ -289,6 +289,11 @@ export class Batcher {
     return this.queued + this.running
   }
 
+  /** Requests waiting for a worker (not yet handed to one). */
+  get queuedRequests(): number {
+    return this.queued
+  }
+
   /** Resolves once nothing is queued or running (used to unload a version and to shut down). */
   drain(): Promise<void> {
     if (this.pending === 0) return Promise.resolve()

@@ -46,6 +46,11 @@ interface Managed {
   resident: boolean
   /** The on-demand load under way, which every request that finds the model unloaded waits on. */
   loading?: Promise<void>
+  /**
+   * Requests waiting on that load and not yet pinned to the servable: the model is not idle while there
+   * are any, so a load queued behind this one cannot evict it before they run (they would get 503).
+   */
+  waiters?: number
   /** performance.now() of the last request that asked for the model (the LRU order). */
   lastUsed: number
   /** Why the model is not loaded now (evicted, never asked for), for status and the repository index. */
@@ -382,10 +387,15 @@ export class ModelManager {
     m.lastUsed = performance.now()
     if ((m.resident && !m.loading) || m.unloaded) return pinBriefly(this.resolve(name, version, label))
     const t0 = m.lastUsed
-    return this.loadOnDemand(m).then(() => {
-      this.metrics.coldStartSeconds.labels({model: name}).observe((performance.now() - t0) / 1000)
-      return pinBriefly(this.resolve(name, version, label))
-    })
+    m.waiters = (m.waiters ?? 0) + 1
+    return this.loadOnDemand(m)
+      .then(() => {
+        this.metrics.coldStartSeconds.labels({model: name}).observe((performance.now() - t0) / 1000)
+        return pinBriefly(this.resolve(name, version, label))
+      })
+      .finally(() => {
+        m.waiters!--
+      })
   }
 
   /** Loads a model under the budget (sharing a load under way), bounded for the caller by the load timeout. */
@@ -458,7 +468,7 @@ export class ModelManager {
   }
 
   private idle(m: Managed): boolean {
-    if (m.busy || m.loading || !m.resident) return false
+    if (m.busy || m.loading || m.waiters || !m.resident) return false
     for (const e of m.versions.values()) if (e.servable && !e.servable.idle) return false
     return true
   }

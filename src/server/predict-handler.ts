@@ -49,9 +49,12 @@ export async function handlePredict(
     checkShapes(feeds, s.info.inputs)
   } else {
     // A large body with the cache off: only its structure is scanned here, the worker parses the values.
-    // (The cache needs the decoded tensors for its key before anything is queued.)
+    // (The cache needs the decoded tensors for its key before anything is queued.) But when every worker
+    // is busy and nothing is queued, this request would only wait: the main thread parses it meanwhile,
+    // so parsing overlaps inference (a pipeline) instead of adding to the worker's serial work. At most
+    // one such body is parsed here per worker turn: the next one finds it queued and goes to a worker.
     let scanned: ScannedPredict | null | undefined
-    if (inWorker && !cache.enabled && body.length >= WORKER_DECODE_MIN) {
+    if (inWorker && !cache.enabled && body.length >= WORKER_DECODE_MIN && !s.workersBusyQueueEmpty) {
       const sc = scanForWorker(body, s)
       if ('scanned' in sc) off = sc
       else scanned = sc.scan

@@ -145,6 +145,15 @@ export class Servable {
     return this.pool.live
   }
 
+  /**
+   * Every worker is running a batch and no request waits for one: a request that arrives now would wait
+   * anyway, so the main thread may parse its body meanwhile (predict-handler's pipelining) without
+   * delaying anything that could run.
+   */
+  get workersBusyQueueEmpty(): boolean {
+    return this.pool.live > 0 && this.pool.acquire() === undefined && this.batcher.queuedRequests === 0
+  }
+
   killWorker(mode: 'now' | 'next'): boolean {
     return this.pool.kill(mode)
   }

@@ -11,7 +11,7 @@ import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:f
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {seal} from '../../src/models/sealed/container.js'
-import {call, countBy, exclusive, report, runLoad, scaleModel, sleep, startChildServer, tmp, type ChildServer, type Sample} from './harness.js'
+import {call, countBy, exclusive, report, runLoad, scaleModel, sleep, settledStatus, startChildServer, tmp, type ChildServer, type Sample} from './harness.js'
 
 const X = [1, 2, 3, 4]
 const BODY = JSON.stringify({instances: [X]})
@@ -56,7 +56,7 @@ describe('encrypted versions under load: wrong key and tampered file refused, se
         renameSync(dir, join(base, String(v)))
         at[v] = performance.now() - t0
         await sleep(1500)
-        statusAfter[v] = (await call(`${srv.url}/v1/models/scale`)).json
+        statusAfter[v] = await settledStatus(`${srv.url}/v1/models/scale`, v)
       }
       await sleep(1000)
       await stage(2, (d) => sealedVersion(d, 2, randomBytes(32)))

@@ -357,3 +357,17 @@ export function report(scenario: string, figures: Record<string, unknown>): void
 }
 
 export {metric} from '../support/metrics.js'
+
+/**
+ * The model's status once `version` has left START/LOADING, polled every 100 ms for up to `ms`: on a
+ * loaded machine a version can take longer than any fixed wait to load (or to be refused).
+ */
+export async function settledStatus(modelUrl: string, version: number, ms = 20_000): Promise<any> {
+  const until = performance.now() + ms
+  for (;;) {
+    const st = (await call(modelUrl)).json
+    const v = st?.model_version_status?.find((x: {version: string}) => x.version === String(version))
+    if ((v && v.state !== 'LOADING' && v.state !== 'START') || performance.now() > until) return st
+    await sleep(100)
+  }
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import {mkdirSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {call, countBy, report, runLoad, scaleModel, sleep, startChildServer, tmp, versionedBase, type ChildServer, type Sample, exclusive} from './harness.js'
+import {call, countBy, report, runLoad, scaleModel, settledStatus, sleep, startChildServer, tmp, versionedBase, type ChildServer, type Sample, exclusive} from './harness.js'
 
 const X = [1, 2, 3, 4]
 const BODY = JSON.stringify({instances: [X]})
@@ -50,7 +50,7 @@ describe('version swap under load', {timeout: 300_000}, () => {
       await sleep(2500)
       t3 = stage(3, (d) => writeFileSync(join(d, 'model.onnx'), Buffer.from('this is not an ONNX model '.repeat(100))))
       samples = (await load).samples
-      status = (await call(`${srv.url}/v1/models/scale`)).json
+      status = await settledStatus(`${srv.url}/v1/models/scale`, 3)
       firstV2 = Math.min(...samples.filter((s) => scaleOf(s) === 2).map((s) => s.doneAt))
       stopCode = await srv.stop()
     }),
