@@ -11,7 +11,7 @@ import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:f
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {seal} from '../../src/models/sealed/container.js'
-import {call, countBy, exclusive, report, runLoad, scaleModel, sleep, settledStatus, startChildServer, tmp, type ChildServer, type Sample} from './harness.js'
+import {countBy, exclusive, report, runLoad, scaleModel, sleep, settledStatus, startChildServer, tmp, type ChildServer, type Sample} from './harness.js'
 
 const X = [1, 2, 3, 4]
 const BODY = JSON.stringify({instances: [X]})

@@ -9,7 +9,21 @@ import assert from 'node:assert/strict'
 import {mkdirSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {call, countBy, report, runLoad, scaleModel, settledStatus, sleep, startChildServer, tmp, versionedBase, type ChildServer, type Sample, exclusive} from './harness.js'
+import {
+  call,
+  countBy,
+  report,
+  runLoad,
+  scaleModel,
+  settledStatus,
+  sleep,
+  startChildServer,
+  tmp,
+  versionedBase,
+  type ChildServer,
+  type Sample,
+  exclusive,
+} from './harness.js'
 
 const X = [1, 2, 3, 4]
 const BODY = JSON.stringify({instances: [X]})
