@@ -72,7 +72,10 @@ const keyFileArgs = (): string[] => {
 }
 
 export async function startServeProcess(opts: {
+  /** The model path (positional); '' when the models come from --model-config-file in config.extraFlags. */
   model: string
+  /** Do not wait for a model to be AVAILABLE (under a memory budget none is loaded until asked for). */
+  noWait?: boolean
   modelName?: string
   config: ServerConfig
   /** Also open the gRPC port (an ephemeral one), for gRPC protocols. */
@@ -84,7 +87,7 @@ export async function startServeProcess(opts: {
   const full = [
     ...args,
     'serve',
-    opts.model,
+    ...(opts.model ? [opts.model] : []),
     '--json',
     '--port',
     '0',
@@ -161,7 +164,7 @@ export async function startServeProcess(opts: {
   })
   const name = opts.modelName ?? ready.models?.[0]?.name
   try {
-    if (name) await waitAvailable(ready.url, name, 30_000, () => !exited)
+    if (name && !opts.noWait) await waitAvailable(ready.url, name, 30_000, () => !exited)
   } catch (err) {
     await stop()
     throw err

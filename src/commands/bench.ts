@@ -4,11 +4,15 @@ import {BaseCommand, keyFileFlag} from '../base-command.js'
 import {useKeyFile} from '../models/sealed/key.js'
 import {DEVICES} from '../runtime/types.js'
 import {alphaFlag, fractionFlag, numberFlag, numberListFlag} from '../cli/flags.js'
-import {EXIT, TfsoptError, errorMessage} from '../errors.js'
+import {EXIT, TfsoptError, errorMessage, usageError} from '../errors.js'
 import {buildBenchOptions, POINT_DEFAULTS} from '../bench/build-options.js'
 import {DEFAULT_SWEEP} from '../bench/defaults.js'
 import {PROTOCOLS, parseProtocol} from '../bench/protocol-bodies.js'
 import {BenchEngine} from '../bench/run.js'
+import {type ManyModelsRun, type Popularity, renderManyModelsMarkdown, renderManyModelsTable} from '../bench/many-models.js'
+import {runManyModels} from '../bench/many-models-run.js'
+import {splitFlags} from '../bench/server-process.js'
+import {DEFAULT_MODEL} from '../fixtures.js'
 import {attachProgress} from '../bench/progress.js'
 import type {Arrival} from '../bench/schedule.js'
 import type {BenchRun} from '../results/bench-run.js'
@@ -38,6 +42,7 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     '<%= config.bin %> bench --url http://10.0.0.5:8501 --grpc-target 10.0.0.5:8500 --model-name resnet --protocol tfs-grpc --concurrency 8,32',
     '<%= config.bin %> bench --sweep --search adaptive --slo-p99 15 --out run.json',
     '<%= config.bin %> bench --concurrency 8 --repeat 4 --baseline base.json',
+    '<%= config.bin %> bench --models 20 --fit 5 --popularity zipf --zipf-s 1 --duration 60',
   ]
 
   static override args = {
@@ -103,6 +108,18 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     }),
     'slo-p99': numberFlag('p99 latency objective, ms: the recommendation is the best throughput meeting it with no errors', {positive: true}),
     repeat: Flags.integer({description: 'measure each point K times, interleaved (for the CI gate)', default: 1, min: 1}),
+    models: Flags.integer({
+      description: 'many models: spread each point over N copies of MODEL (built-in server under a memory budget) or the --model-names at --url',
+      min: 1,
+    }),
+    popularity: Flags.string({description: 'with --models: how requests pick a model', options: ['zipf', 'uniform'], default: 'zipf'}),
+    'zipf-s': numberFlag('with --models --popularity zipf: the Zipf exponent s (default 1)', {min: 0}),
+    fit: Flags.integer({description: 'with --models: how many models the memory budget holds (default 2; with --url: required, as configured there)', min: 1}),
+    'model-names': Flags.string({
+      description: 'with --models and --url: the model names served there (comma-separated, N of them)',
+      multiple: true,
+      delimiter: ',',
+    }),
     'compare-model': Flags.string({description: 'A/B: a second model measured in alternation with MODEL'}),
     'fail-fast': Flags.boolean({description: 'stop the sweep at the first failed point'}),
     timeout: Flags.integer({description: 'request timeout, seconds', default: 30, min: 1}),
@@ -124,9 +141,10 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     }),
   }
 
-  async run(): Promise<BenchRun> {
+  async run(): Promise<BenchRun | ManyModelsRun> {
     const {args, flags} = await this.parse(Bench)
     useKeyFile(flags['key-file'])
+    if (flags.models !== undefined) return this.manyModels(args, flags)
     const gateFlag = flags.baseline ? '--baseline' : flags['save-baseline'] ? '--save-baseline' : undefined
     const o = buildBenchOptions(
       {
@@ -186,6 +204,36 @@ Lists accept "1,2,4" or ranges "1:64:x2" / "10:50:10". See docs/BENCH.md.`
     if (run.interrupted) process.exitCode = 130
     // --fail-fast: the outputs above hold the points measured up to the failure; then exit 1.
     if (engine.stoppedBy) throw engine.stoppedBy
+    return run
+  }
+
+  /** --models N: many models under a memory budget, hit ratio and cold/steady p99 beside Che's approximation. */
+  private async manyModels(args: {model?: string}, flags: Record<string, unknown> & {models?: number}): Promise<ManyModelsRun> {
+    const n = flags.models!
+    const url = flags.url as string | undefined
+    const names = flags['model-names'] as string[] | undefined
+    if (url && names?.length !== n) throw usageError(`--models ${n} with --url needs --model-names listing ${n} names (got ${names?.length ?? 0})`)
+    if (!url && names) throw usageError('--model-names is for --url; the built-in server names its copies itself')
+    if (url && flags.fit === undefined) throw usageError("--models with --url needs --fit: how many of the models the server's memory budget holds")
+    const fit = (flags.fit as number | undefined) ?? 2
+    if (!url && n <= fit) throw usageError(`--models ${n} must exceed --fit ${fit}, or every model fits and nothing is evicted`)
+    const run = await runManyModels({
+      model: url ? undefined : (args.model ?? DEFAULT_MODEL),
+      url: url?.replace(/\/$/, ''),
+      names,
+      models: n,
+      popularity: flags.popularity as Popularity,
+      zipfS: (flags['zipf-s'] as number | undefined) ?? 1,
+      fit,
+      concurrency: (flags.concurrency as number[] | undefined) ?? [1],
+      seconds: (flags.duration as number | undefined) ?? 10,
+      seed: flags.seed as number,
+      timeoutS: flags.timeout as number,
+      serverFlags: splitFlags(flags['server-flags'] as string | undefined),
+    })
+    this.say(renderManyModelsTable(run))
+    if (flags.out) this.write(flags.out as string, `${JSON.stringify(run, null, 2)}\n`)
+    if (flags.markdown) this.write(flags.markdown as string, renderManyModelsMarkdown(run))
     return run
   }
 

@@ -131,7 +131,12 @@ export class HttpFront {
         // Overload: refuse before reading and parsing a body that could not be queued anyway. Under a
         // memory budget this is where a model that is not loaded gets loaded (the request waits).
         let pre = this.ctx.manager.acquire(r.model, r.version, r.label)
-        if (pre instanceof Promise) pre = await pre
+        if (pre instanceof Promise) {
+          pre = await pre
+          // This request waited for an on-demand load: say so, so that a client (tfsopt bench --models)
+          // can split cold starts from steady requests without asking the status first.
+          res.setHeader('x-tfsopt-cold-start', '1')
+        }
         vm = pre.metrics
         pre.checkCapacity()
         // Pinned while the body is read: the memory budget does not evict a model a request is about to use.
