@@ -40,6 +40,23 @@ export function renderMarkdown(run: BenchRun): string {
       '',
       `TF Serving flags: \`${rec.tfServing.flags.join(' ')}\``,
     )
+    if (rec.cluster)
+      out.push(
+        '',
+        `${rec.cluster.replicas} replica(s), policy **${rec.cluster.lb}** (measured behind ${rec.cluster.balancer}); one serve command per replica on its own port.`,
+        '',
+        'nginx `upstream`:',
+        '',
+        '```nginx',
+        rec.cluster.nginxUpstream,
+        '```',
+        '',
+        'HAProxy `backend`:',
+        '',
+        '```',
+        rec.cluster.haproxyBackend,
+        '```',
+      )
   } else out.push('No configuration met the objective without errors.')
   const warnings = run.warnings ?? []
   if (warnings.length) out.push('', '## Warnings', '', ...warnings.map((w) => `- ${w}`))

@@ -73,5 +73,18 @@ export function renderRecommendation(rec: Recommendation | null | undefined): st
       .split('\n')
       .map((l) => `    ${l}`),
     `  TF Serving flags: ${rec.tfServing.flags.join(' ')}`,
+    ...(rec.cluster ? clusterLines(rec.cluster) : []),
   ].join('\n')
+}
+
+const indented = (text: string): string[] => text.split('\n').map((l) => `    ${l}`)
+
+function clusterLines(c: NonNullable<Recommendation['cluster']>): string[] {
+  return [
+    `  replicas: ${c.replicas}, policy ${c.lb} (measured behind ${c.balancer}); one serve command per replica, ports ${c.backends.map((b) => b.split(':').pop()).join(', ')}`,
+    '  nginx upstream:',
+    ...indented(c.nginxUpstream),
+    '  HAProxy backend:',
+    ...indented(c.haproxyBackend),
+  ]
 }
