@@ -6,8 +6,9 @@
  *      goals ≥ 1.8× and ≥ 3.4×
  *   B. 4 replicas, exponential service (--inject-latency-dist exp, mean 20 ms), open loop Poisson at
  *      ρ = 0.8 (160 req/s): p99 per policy beside its cluster model (src/queueing/cluster.ts); goals: the
- *      ordering round-robin ≥ least-conn ≥ random-two ≥ central queue (central: model only), each
- *      within 20% of its model
+ *      issue's ordering round-robin ≥ least-conn ≥ random-two ≥ central queue (central: model only; the
+ *      exact chains put least-conn below random-two, so both orderings are checked), each within 20% of
+ *      its model
  *   C. nginx's added latency at low load (status GETs at concurrency 1, balancer minus direct, median of
  *      each point's measurement); goal ≤ 0.2 ms
  * Usage: node --import tsx benchmarks/cluster.ts [--duration 2] [--windows 3] [--only ABC]
@@ -96,10 +97,11 @@ if (ONLY.includes('B')) {
   }
   const central = predictCluster('central', {replicas: 4, arrivalRate: rate, serviceTime: SERVICE_MS / 1000, serviceScv: 1}).responseQuantile(0.99) * 1000
   console.log(`  central queue (M/M/4, model only, nominal ${SERVICE_MS} ms): p99 ${central.toFixed(1)} ms`)
-  const ordered = p99s.every((v, i) => i === 0 || p99s[i - 1]! >= v) && (p99s.at(-1) ?? 0) >= central
-  console.log(
-    `  ordering round-robin ≥ least-conn ≥ random-two ≥ central: ${ordered ? 'met' : 'NOT met'} (${p99s.map((v) => v.toFixed(1)).join(' ≥? ')} ≥? ${central.toFixed(1)})`,
-  )
+  const [rr, lc, r2] = p99s as [number, number, number]
+  const yes = (b: boolean) => (b ? 'met' : 'NOT met')
+  // The issue asked for rr ≥ least-conn ≥ random-two; the exact chains order JSQ (least-conn) below power of two for finite N.
+  console.log(`  issue's ordering round-robin ≥ least-conn ≥ random-two ≥ central: ${yes(rr >= lc && lc >= r2 && r2 >= central)}`)
+  console.log(`  theory's ordering round-robin ≥ random-two ≥ least-conn ≥ central (docs/QUEUEING.md): ${yes(rr >= r2 && r2 >= lc && lc >= central)}`)
 }
 
 if (ONLY.includes('C') && added.length) {
