@@ -45,7 +45,8 @@ function bench(args: string[]): {run: BenchRun; leftPids: number[]; leftDirs: st
   }
 }
 
-const short = ['--concurrency', '4', '--duration', '0.4', '--warmup', '0.3', '--windows', '2', '--max-windows', '2', '--json']
+// --max-batch-size 1: the cluster models serve one request at a time (a batching replica gets no prediction).
+const short = ['--max-batch-size', '1', '--concurrency', '4', '--duration', '0.4', '--warmup', '0.3', '--windows', '2', '--max-windows', '2', '--json']
 
 function checkClusterPoints(run: BenchRun, balancer: string): void {
   for (const p of run.points) {
