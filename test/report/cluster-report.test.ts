@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {clusterRecommendation, recommend} from '../../src/bench/recommend.ts'
+import {renderCsv} from '../../src/report/csv.ts'
 import {renderHtml} from '../../src/report/html.ts'
 import {renderMarkdown} from '../../src/report/markdown.ts'
 import {renderRecommendation, renderTable} from '../../src/report/table.ts'
@@ -61,7 +62,11 @@ test('cluster columns: per-replica counts, imbalance, balancer +ms and the clust
   const md = renderMarkdown(run)
   assert.match(md, /## Replicas behind the balancer/)
   assert.match(md, /\| 2× least-conn \(nginx\) \| sleep-bound \| 140\/148 \| 1\.03 \| 0\.12 \| 100 req\/s vs 96 \(−4%\)/)
+  const csv = renderCsv(run).split('\n')
+  assert.match(csv[0]!, /,cluster,regime,perReplicaRequests,imbalance,balancerAddedMs,clusterModel$/)
+  assert.match(csv[2]!, /,2× round-robin \(nginx\),sleep-bound,150\/144,1\.0204,0\.12,"100 req\/s vs 98/)
   const single = sampleRun()
+  assert.doesNotMatch(renderCsv(single), /perReplicaRequests/)
   assert.doesNotMatch(renderTable(single), /per-replica requests/)
   assert.doesNotMatch(renderMarkdown(single), /Replicas behind the balancer/)
 })
