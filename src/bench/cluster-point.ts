@@ -32,6 +32,8 @@ export function clusterResult(
   const serviceScv = flagValue(serverFlags, '--inject-latency-dist') === 'exp' ? 1 : 0
   const sleepMs = Number(flagValue(serverFlags, '--inject-latency-ms') ?? 0)
   const workers = Math.max(...(last ?? []).map((x) => x?.workers ?? 1), 1)
+  // The models serve one request at a time: a replica that batched (mean realised batch > 1) is not theirs.
+  const batched = (last ?? []).some((x) => (x?.batchSize ?? 1) > 1.05)
   return {
     replicas: n,
     lb: handle.policy,
@@ -44,7 +46,7 @@ export function clusterResult(
     serviceMs,
     serviceScv,
     regime: sleepMs > 0 && serviceMs !== null && sleepMs >= 0.5 * serviceMs ? 'sleep-bound' : 'cpu-bound',
-    prediction: predict(p, handle, serviceMs, serviceScv, workers),
+    prediction: batched ? null : predict(p, handle, serviceMs, serviceScv, workers),
     ...(perReplica ? {perReplica: perReplica as ServerMetrics[]} : {}),
   }
 }
@@ -65,7 +67,8 @@ function flagValue(flags: readonly string[], name: string): string | undefined {
 /**
  * Open loop: the policy's model p99 at the point's arrival rate and the replicas' measured service time.
  * Closed loop with c connections: the asymptotic throughput bound min(c, N)/S. The models assume one
- * request at a time per replica (--workers 1); with more workers per replica no prediction is made.
+ * request at a time per replica (--workers 1, no batching); with more workers per replica, or a replica
+ * whose mean realised batch exceeds 1 (the caller checks), no prediction is made.
  */
 function predict(
   p: Pick<PointResult, 'config' | 'throughput' | 'latency'>,

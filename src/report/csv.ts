@@ -1,6 +1,6 @@
 /** One CSV row per point (RFC 4180 quoting), the columns of the table plus the point id. */
 import type {BenchRun} from '../results/bench-run.js'
-import {toRows, type Row} from './rows.js'
+import {hasCluster, toRows, type Row} from './rows.js'
 
 const COLUMNS: Array<keyof Row> = [
   'id',
@@ -46,6 +46,17 @@ const cell = (v: unknown): string => {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 
+/** Appended only when the run has cluster points (bench --replicas), so single-server CSVs keep their columns. */
+const CLUSTER_COLUMNS = ['cluster', 'regime', 'perReplicaRequests', 'imbalance', 'balancerAddedMs', 'clusterModel'] as const
+
+const clusterCells = (r: Row): unknown[] =>
+  r.cluster
+    ? [r.cluster.label, r.cluster.regime, r.cluster.perReplica, r.cluster.imbalance, r.cluster.addedMs, r.cluster.prediction]
+    : CLUSTER_COLUMNS.map(() => '')
+
 export function renderCsv(run: BenchRun): string {
-  return `${[COLUMNS.join(','), ...toRows(run).map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\n')}\n`
+  const cluster = hasCluster(run)
+  const head = [...COLUMNS, ...(cluster ? CLUSTER_COLUMNS : [])].join(',')
+  const line = (r: Row) => [...COLUMNS.map((c) => r[c]), ...(cluster ? clusterCells(r) : [])].map(cell).join(',')
+  return `${[head, ...toRows(run).map(line)].join('\n')}\n`
 }

@@ -97,7 +97,11 @@ export function renderHtml(run: BenchRun): string {
   ].join('\n')
   const warnings = (run.warnings ?? []).map((w) => `<li>${e(w)}</li>`).join('')
   const recHtml = rec
-    ? `<p>${e(rec.reason)}: <b>${fmt(rec.throughput, 0)} req/s</b>, p99 ${fmtMs(rec.p99Ms)} ms.</p><pre>${e(rec.serveCommand)}</pre><p>TF Serving <code>batching_parameters.txt</code>:</p><pre>${e(rec.tfServing.batchingParametersTxt)}</pre><p>TF Serving flags: <code>${e(rec.tfServing.flags.join(' '))}</code></p>`
+    ? `<p>${e(rec.reason)}: <b>${fmt(rec.throughput, 0)} req/s</b>, p99 ${fmtMs(rec.p99Ms)} ms.</p><pre>${e(rec.serveCommand)}</pre><p>TF Serving <code>batching_parameters.txt</code>:</p><pre>${e(rec.tfServing.batchingParametersTxt)}</pre><p>TF Serving flags: <code>${e(rec.tfServing.flags.join(' '))}</code></p>${
+        rec.cluster
+          ? `<p>${rec.cluster.replicas} replica(s), policy <b>${e(rec.cluster.lb)}</b> (measured behind ${e(rec.cluster.balancer)}).</p><p>nginx <code>upstream</code>:</p><pre>${e(rec.cluster.nginxUpstream)}</pre><p>HAProxy <code>backend</code>:</p><pre>${e(rec.cluster.haproxyBackend)}</pre>`
+          : ''
+      }`
     : '<p>No configuration met the objective without errors.</p>'
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tfsopt bench: ${e(run.model.name)}</title>

@@ -1,7 +1,7 @@
 /** A Markdown report: the results table, the queueing comparison, the recommendation, the warnings. */
 import type {BenchRun} from '../results/bench-run.js'
 import {fmt, fmtMs, pct} from './format.js'
-import {toRows} from './rows.js'
+import {hasCluster, toRows} from './rows.js'
 
 const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
@@ -22,6 +22,24 @@ export function renderMarkdown(run: BenchRun): string {
       `| ${esc(r.model)} | ${esc(r.server)} | ${esc(r.load)}${r.recommended ? ' ★' : ''} | ${fmt(r.throughput, 0)} | ${fmt(r.inferencesPerSec, 0)} | ${fmtMs(r.meanMs)} | ${fmtMs(r.p50Ms)} | ${fmtMs(r.p90Ms)} | ${fmtMs(r.p99Ms)} | ${fmtMs(r.p999Ms)} | ${r.errors} | ${r.failed ? 'failed' : r.stable ? 'yes' : 'no'} | ${r.predictedMeanMs !== undefined ? fmtMs(r.predictedMeanMs) : '–'} | ${esc(r.predictedBy ?? '–')} | ${r.calibration ? 'calibration' : `${pct(r.relErr)}${r.throughputRelErr !== undefined ? `, ${pct(r.throughputRelErr)}` : ''}`} | ${esc(r.violated || '–')} |`,
     )
   }
+  if (hasCluster(run)) {
+    out.push(
+      '',
+      '## Replicas behind the balancer',
+      '',
+      "Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (status GETs at concurrency 1, balancer minus direct, measured before the point); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.",
+      '',
+      '| server | load | replicas × policy | regime | per-replica requests | imbalance | balancer +ms | cluster model vs measured |',
+      '|---|---|---|---|---|--:|--:|---|',
+    )
+    for (const r of rows) {
+      const c = r.cluster
+      if (!c) continue
+      out.push(
+        `| ${esc(r.server)} | ${esc(r.load)} | ${esc(c.label)} | ${c.regime} | ${c.perReplica} | ${fmt(c.imbalance, 2)} | ${fmtMs(c.addedMs)} | ${esc(c.prediction)} |`,
+      )
+    }
+  }
   const rec = run.recommendation
   out.push('', '## Recommendation', '')
   if (rec) {
@@ -40,6 +58,23 @@ export function renderMarkdown(run: BenchRun): string {
       '',
       `TF Serving flags: \`${rec.tfServing.flags.join(' ')}\``,
     )
+    if (rec.cluster)
+      out.push(
+        '',
+        `${rec.cluster.replicas} replica(s), policy **${rec.cluster.lb}** (measured behind ${rec.cluster.balancer}); one serve command per replica on its own port.`,
+        '',
+        'nginx `upstream`:',
+        '',
+        '```nginx',
+        rec.cluster.nginxUpstream,
+        '```',
+        '',
+        'HAProxy `backend`:',
+        '',
+        '```',
+        rec.cluster.haproxyBackend,
+        '```',
+      )
   } else out.push('No configuration met the objective without errors.')
   const warnings = run.warnings ?? []
   if (warnings.length) out.push('', '## Warnings', '', ...warnings.map((w) => `- ${w}`))

@@ -49,6 +49,44 @@ export interface Row {
   violated: string
   pareto: boolean
   recommended: boolean
+  /** Behind a balancer (bench --replicas): absent for a single-server point. */
+  cluster?: ClusterCells
+}
+
+/** The cluster columns, shown only when a run has cluster points. */
+export interface ClusterCells {
+  /** "2× least-conn (nginx)". */
+  label: string
+  /** Requests each replica answered, "150/144". */
+  perReplica: string
+  imbalance?: number
+  /** The balancer hop's median added latency (status GETs at concurrency 1 before the point), ms. */
+  addedMs?: number
+  regime: string
+  /** The policy's cluster model beside the measurement: "p99 12.3 ms vs 11.0 (+12%)" or "req/s 200 vs 196 (−2%)". */
+  prediction: string
+}
+
+export const hasCluster = (run: BenchRun): boolean => run.points.some((p) => p.cluster)
+
+function clusterCells(p: PointResult): ClusterCells | undefined {
+  const c = p.cluster
+  if (!c) return undefined
+  const q = c.prediction
+  const err = q?.relErr != null ? ` (${q.relErr >= 0 ? '+' : '−'}${Math.abs(q.relErr * 100).toFixed(0)}%)` : ''
+  const prediction = !q
+    ? '–'
+    : q.metric === 'p99Ms'
+      ? `p99 ${q.predicted.toFixed(1)} ms vs ${q.measured.toFixed(1)}${err}`
+      : `${q.predicted.toFixed(0)} req/s vs ${q.measured.toFixed(0)}${err}`
+  return {
+    label: `${c.replicas}× ${c.lb} (${c.balancer})`,
+    perReplica: c.perReplicaRequests.join('/'),
+    imbalance: c.imbalance ?? undefined,
+    addedMs: c.addedLatencyMs ?? undefined,
+    regime: c.regime,
+    prediction: q ? `${prediction}, ${q.method}` : prediction,
+  }
 }
 
 export const serverLabel = (p: PointResult): string => {
@@ -60,6 +98,7 @@ export const serverLabel = (p: PointResult): string => {
   if (s.batchTimeoutMicros !== undefined) parts.push(`${s.batchTimeoutMicros}µs`)
   if (s.cacheSize !== undefined) parts.push(`cache${s.cacheSize}`)
   if (s.extraFlags?.length) parts.push(s.extraFlags.join(' '))
+  if (s.replicas !== undefined) parts.push(`${s.replicas}× ${s.lb ?? 'round-robin'}`)
   return parts.join(' ') || 'default'
 }
 
@@ -121,6 +160,7 @@ export function toRows(run: BenchRun): Row[] {
       violated: [...violated].join('; '),
       pareto: pareto.has(p.id),
       recommended: rec === p.id,
+      cluster: clusterCells(p),
     }
   })
 }

@@ -2,12 +2,15 @@
 import Table from 'cli-table3'
 import type {BenchRun, Recommendation} from '../results/bench-run.js'
 import {fmt, fmtMs, pct} from './format.js'
-import {toRows} from './rows.js'
+import {hasCluster, toRows} from './rows.js'
 
 /** " ±3%" from a relative half-width; nothing when unknown. */
 const ci = (h: number | undefined): string => (h === undefined || !Number.isFinite(h) ? '' : ` ±${h < 0.0995 ? (h * 100).toFixed(1) : Math.round(h * 100)}%`)
 
+const CLUSTER_HEAD = ['per-replica requests', 'imbal.', 'lb +ms', 'cluster model vs measured']
+
 export function renderTable(run: BenchRun): string {
+  const cluster = hasCluster(run)
   const t = new Table({
     head: [
       'model',
@@ -26,6 +29,7 @@ export function renderTable(run: BenchRun): string {
       'hit',
       'cpu cli/srv',
       'predicted mean, req/s (model, errors)',
+      ...(cluster ? CLUSTER_HEAD : []),
       '',
     ],
     style: {head: [], border: []},
@@ -55,10 +59,19 @@ export function renderTable(run: BenchRun): string {
             r.calibration ? 'calibration point' : `${pct(r.relErr)}${r.throughputRelErr !== undefined ? `, ${pct(r.throughputRelErr)}` : ''}`
           })`
         : '–',
+      ...(cluster
+        ? r.cluster
+          ? [r.cluster.perReplica, fmt(r.cluster.imbalance, 2), fmtMs(r.cluster.addedMs), `${r.cluster.prediction} [${r.cluster.regime}]`]
+          : ['–', '–', '–', '–']
+        : []),
       mark,
     ])
   }
-  return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; ± = half-width of the 95% interval over the point's windows; predicted = queueing model (src/queueing) with relative errors of mean and req/s; a calibration point is the model's input, not a forecast`
+  return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; ± = half-width of the 95% interval over the point's windows; predicted = queueing model (src/queueing) with relative errors of mean and req/s; a calibration point is the model's input, not a forecast${
+    cluster
+      ? "; cluster: requests each replica answered (its own metrics), imbalance = max/mean, lb +ms = balancer hop median extra latency (status GETs at concurrency 1, balancer minus direct, before the point), cluster model = the policy's queueing model (src/queueing/cluster.ts)"
+      : ''
+  }`
 }
 
 export function renderRecommendation(rec: Recommendation | null | undefined): string {
@@ -73,5 +86,18 @@ export function renderRecommendation(rec: Recommendation | null | undefined): st
       .split('\n')
       .map((l) => `    ${l}`),
     `  TF Serving flags: ${rec.tfServing.flags.join(' ')}`,
+    ...(rec.cluster ? clusterLines(rec.cluster) : []),
   ].join('\n')
+}
+
+const indented = (text: string): string[] => text.split('\n').map((l) => `    ${l}`)
+
+function clusterLines(c: NonNullable<Recommendation['cluster']>): string[] {
+  return [
+    `  replicas: ${c.replicas}, policy ${c.lb} (measured behind ${c.balancer}); one serve command per replica, ports ${c.backends.map((b) => b.split(':').pop()).join(', ')}`,
+    '  nginx upstream:',
+    ...indented(c.nginxUpstream),
+    '  HAProxy backend:',
+    ...indented(c.haproxyBackend),
+  ]
 }

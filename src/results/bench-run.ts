@@ -286,6 +286,19 @@ export interface Recommendation {
   client: ClientConfig
   serveCommand: string
   tfServing: {batchingParametersTxt: string; flags: string[]}
+  /**
+   * When the best point ran behind a balancer: how many replicas and which policy, and the balancer
+   * configuration to copy (nginx `upstream`, HAProxy `backend`) over placeholder replica addresses.
+   */
+  cluster?: {
+    replicas: number
+    lb: 'round-robin' | 'least-conn' | 'random-two'
+    balancer: 'nginx' | 'haproxy'
+    /** The replica addresses the blocks name (placeholders: one `tfsopt serve --port …` each). */
+    backends: string[]
+    nginxUpstream: string
+    haproxyBackend: string
+  }
   /** Set when only unstable points met the SLO. */
   caveat?: string
 }
