@@ -1,7 +1,7 @@
 /** A synthetic BenchRun of cluster points (1 and 2 replicas, two policies) for the report tests. */
-import {finalizeRun} from '../../src/bench/finalize.ts'
 import {pointId} from '../../src/bench/options.ts'
-import {BENCH_SCHEMA, type BenchRun, type PointResult, type ServerConfig} from '../../src/results/bench-run.ts'
+import type {BenchRun, PointResult, ServerConfig} from '../../src/results/bench-run.ts'
+import {finalizedRun} from './sample-run.ts'
 
 export function clusterSampleRun(): BenchRun {
   const settings: Array<{server: ServerConfig; x: number; counts: number[]}> = [
@@ -53,17 +53,5 @@ export function clusterSampleRun(): BenchRun {
       },
     }
   })
-  const run: BenchRun = {
-    schema: BENCH_SCHEMA,
-    tfsoptVersion: '0.1.0',
-    startedAt: '2025-01-01T00:00:00.000Z',
-    model: {name: 'mnist'},
-    target: {url: 'built-in', builtIn: true},
-    machine: {cpuModel: 'test', cores: 2, memoryBytes: 1, node: 'v20', platform: 'linux', arch: 'x64'},
-    settings: {},
-    points,
-    warnings: [],
-  }
-  finalizeRun(run, {modelArg: 'model.onnx', cores: 2, workersOf: () => 1})
-  return run
+  return finalizedRun(points)
 }

@@ -37,6 +37,11 @@ export function sampleRun(): BenchRun {
       })
     }
   }
+  return finalizedRun(points, 40)
+}
+
+/** A run of these points on a made-up 2-core machine, finalised as the bench does (SLO in ms, if any). */
+export function finalizedRun(points: PointResult[], sloP99Ms?: number): BenchRun {
   const run: BenchRun = {
     schema: BENCH_SCHEMA,
     tfsoptVersion: '0.1.0',
@@ -48,6 +53,6 @@ export function sampleRun(): BenchRun {
     points,
     warnings: [],
   }
-  finalizeRun(run, {sloP99Ms: 40, modelArg: 'model.onnx', cores: 2, workersOf: () => 1})
+  finalizeRun(run, {...(sloP99Ms !== undefined ? {sloP99Ms} : {}), modelArg: 'model.onnx', cores: 2, workersOf: () => 1})
   return run
 }
