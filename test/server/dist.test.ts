@@ -20,38 +20,21 @@ const scale = scaleModel(join(tmp(), 'scale.onnx'), 5)
 
 test('node bin/run.js serve predicts through the compiled worker, replaces a crashed one, exits 0', async () => {
   assert.ok(existsSync('dist/server/worker.js'), 'dist/server/worker.js is missing: run `npm run build` first')
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/run.js',
-      'serve',
-      scale,
-      '--json',
-      '--port',
-      '0',
-      '--workers',
-      '2',
-      '--intra-op-threads',
-      '1',
-      '--warmup',
-      '1',
-      '--model-name',
-      'sc',
-      '--grpc-port',
-      '0',
-      '--grpc-tensor-content',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {...process.env, TFSOPT_TEST_HOOKS: '1'},
-    },
-  )
-  let stderr = ''
-  child.stderr!.on('data', (d) => (stderr += d))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  const first = new Promise<string>((resolve) => createInterface({input: child.stdout!}).once('line', resolve))
+  const srv = await startServe([
+    '--workers',
+    '2',
+    '--intra-op-threads',
+    '1',
+    '--warmup',
+    '1',
+    '--model-name',
+    'sc',
+    '--grpc-port',
+    '0',
+    '--grpc-tensor-content',
+  ])
+  const ready = srv.ready
   try {
-    const ready = JSON.parse(await Promise.race([first, exited.then((c) => Promise.reject(new Error(`serve exited ${c}: ${stderr}`)))]))
     assert.equal(ready.event, 'ready')
     assert.equal(ready.models[0].workers, 2)
     const r = await post(`${ready.url}/v1/models/sc:predict`, {
@@ -102,18 +85,23 @@ test('node bin/run.js serve predicts through the compiled worker, replaces a cra
       c.close()
     }
   } finally {
-    child.kill('SIGTERM')
-    // A server that drains but never exits (a leaked worker thread or socket) fails here, saying so,
-    // instead of holding the suite until the runner's 5-minute timeout.
-    const late = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    const code = await exited
-    clearTimeout(late)
-    assert.equal(code, 0, `serve did not exit by itself within 20 s of SIGTERM:\n${stderr}`)
+    await srv.stop()
   }
 })
 
 test('SIGTERM while a crashed worker is being replaced: the replacement is stopped too and serve exits 0', async () => {
-  const child = spawn(process.execPath, ['bin/run.js', 'serve', scale, '--json', '--port', '0', '--workers', '1', '--model-name', 'sc'], {
+  const srv = await startServe(['--workers', '1', '--model-name', 'sc'])
+  const ready = srv.ready
+  assert.equal((await post(`${ready.url}/v1/_test/kill-worker`, {})).json.killed, true)
+  // Wait until the replacement has been started (it then loads its model for a while), then stop.
+  for (let i = 0; i < 200 && !srv.stderr().includes('starting a replacement worker'); i++) await new Promise((r) => setTimeout(r, 10))
+  assert.match(srv.stderr(), /starting a replacement worker/)
+  await srv.stop()
+})
+
+/** `node bin/run.js serve <scale model> --json --port 0 ...args` with the test hooks on, once it printed its ready event. */
+async function startServe(args: string[]) {
+  const child = spawn(process.execPath, ['bin/run.js', 'serve', scale, '--json', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {...process.env, TFSOPT_TEST_HOOKS: '1'},
   })
@@ -122,13 +110,19 @@ test('SIGTERM while a crashed worker is being replaced: the replacement is stopp
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
   const first = new Promise<string>((resolve) => createInterface({input: child.stdout!}).once('line', resolve))
   const ready = JSON.parse(await Promise.race([first, exited.then((c) => Promise.reject(new Error(`serve exited ${c}: ${stderr}`)))]))
-  assert.equal((await post(`${ready.url}/v1/_test/kill-worker`, {})).json.killed, true)
-  // Wait until the replacement has been started (it then loads its model for a while), then stop.
-  for (let i = 0; i < 200 && !stderr.includes('starting a replacement worker'); i++) await new Promise((r) => setTimeout(r, 10))
-  assert.match(stderr, /starting a replacement worker/)
-  child.kill('SIGTERM')
-  const late = setTimeout(() => child.kill('SIGKILL'), 20_000)
-  const code = await exited
-  clearTimeout(late)
-  assert.equal(code, 0, `serve did not exit by itself within 20 s of SIGTERM:\n${stderr}`)
-})
+  return {
+    ready,
+    stderr: () => stderr,
+    /**
+     * SIGTERM, then exit 0. A server that drains but never exits (a leaked worker thread or socket)
+     * fails here, saying so, instead of holding the suite until the runner's 5-minute timeout.
+     */
+    async stop(): Promise<void> {
+      child.kill('SIGTERM')
+      const late = setTimeout(() => child.kill('SIGKILL'), 20_000)
+      const code = await exited
+      clearTimeout(late)
+      assert.equal(code, 0, `serve did not exit by itself within 20 s of SIGTERM:\n${stderr}`)
+    },
+  }
+}
