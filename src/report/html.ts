@@ -6,7 +6,7 @@ import type {BenchRun, PointResult} from '../results/bench-run.js'
 import {heatMap, lineChart, escapeXml, type Series} from './svg-charts.js'
 import {renderMarkdown} from './markdown.js'
 import {fmt, fmtMs, pct} from './format.js'
-import {loadLabel, mainPrediction, serverLabel, toRows} from './rows.js'
+import {hasCluster, loadLabel, mainPrediction, serverLabel, toRows} from './rows.js'
 
 function groupName(p: PointResult, multiModel: boolean): string {
   const c = p.config.client
@@ -95,6 +95,21 @@ export function renderHtml(run: BenchRun): string {
     ),
     '</tbody></table>',
   ].join('\n')
+  // Behind a balancer: the same cluster columns as the terminal table and the Markdown report.
+  const clusterTable = hasCluster(run)
+    ? [
+        "<h2>Replicas behind the balancer</h2><p>Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (status GETs at concurrency 1, balancer minus direct, measured before the point); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.</p>",
+        '<table><thead><tr><th>server</th><th>load</th><th>replicas × policy</th><th>regime</th><th>per-replica requests</th><th>imbalance</th><th>balancer +ms</th><th>cluster model vs measured</th></tr></thead><tbody>',
+        ...rows.flatMap((r) =>
+          r.cluster
+            ? [
+                `<tr><td>${e(r.server)}</td><td>${e(r.load)}</td><td>${e(r.cluster.label)}</td><td>${e(r.cluster.regime)}</td><td>${e(r.cluster.perReplica)}</td><td>${fmt(r.cluster.imbalance, 2)}</td><td>${fmtMs(r.cluster.addedMs)}</td><td>${e(r.cluster.prediction)}</td></tr>`,
+              ]
+            : [],
+        ),
+        '</tbody></table>',
+      ].join('\n')
+    : ''
   const warnings = (run.warnings ?? []).map((w) => `<li>${e(w)}</li>`).join('')
   const recHtml = rec
     ? `<p>${e(rec.reason)}: <b>${fmt(rec.throughput, 0)} req/s</b>, p99 ${fmtMs(rec.p99Ms)} ms.</p><pre>${e(rec.serveCommand)}</pre><p>TF Serving <code>batching_parameters.txt</code>:</p><pre>${e(rec.tfServing.batchingParametersTxt)}</pre><p>TF Serving flags: <code>${e(rec.tfServing.flags.join(' '))}</code></p>${
@@ -116,7 +131,7 @@ pre{background:#f6f6f6;padding:8px}.charts svg{display:block;margin:12px 0;borde
 <p>Target ${e(run.target.url)} · ${run.machine.cores} cores (${e(run.machine.cpuModel)}) · ${e(run.startedAt)} · schema ${e(run.schema)}</p>
 <h2>Recommendation</h2>${recHtml}
 <h2>Charts</h2><div class="charts">${charts(run).join('\n')}</div>
-<h2>Points</h2>${table}
+<h2>Points</h2>${table}${clusterTable}
 ${warnings ? `<h2>Warnings</h2><ul>${warnings}</ul>` : ''}
 <!-- markdown summary for copy-paste -->
 <details><summary>Markdown</summary><pre>${e(renderMarkdown(run))}</pre></details>
