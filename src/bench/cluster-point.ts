@@ -5,17 +5,19 @@
  */
 import {predictCluster} from '../queueing/cluster.js'
 import {relativeError} from '../queueing/validate.js'
+import {median} from '../stats/quantile.js'
 import type {ClusterPointResult, PointResult, ServerMetrics} from '../results/bench-run.js'
 import type {ClusterHandle} from './cluster-process.js'
 import type {PointMeasurement} from './measure-point.js'
 
 export function clusterResult(
   p: Pick<PointResult, 'config' | 'throughput' | 'latency'>,
-  reps: ReadonlyArray<{m: PointMeasurement; cluster?: ClusterHandle}>,
+  reps: ReadonlyArray<{m: PointMeasurement; cluster?: ClusterHandle; addedAtLoadMs?: number}>,
   serverFlags: readonly string[],
 ): ClusterPointResult | undefined {
   const handle = reps.find((r) => r.cluster)?.cluster
   if (!handle) return undefined
+  const atLoad = reps.flatMap((r) => (r.addedAtLoadMs === undefined ? [] : [r.addedAtLoadMs]))
   const n = handle.replicas.length
   const perReplicaRequests = Array.from({length: n}, (_, i) => reps.reduce((s, r) => s + okRequests(r.m.replicas?.[i]), 0))
   const replicaRequestsTotal = perReplicaRequests.reduce((a, b) => a + b, 0)
@@ -43,6 +45,7 @@ export function clusterResult(
     clientRequests,
     imbalance: mean > 0 ? Math.max(...perReplicaRequests) / mean : null,
     addedLatencyMs: handle.addedLatencyMs ?? null,
+    addedLatencyAtLoadMs: atLoad.length ? median(atLoad) : null,
     serviceMs,
     serviceScv,
     regime: sleepMs > 0 && serviceMs !== null && sleepMs >= 0.5 * serviceMs ? 'sleep-bound' : 'cpu-bound',

@@ -14,6 +14,7 @@ import {type Balancer, type BalancerPolicy, haproxyConfig, nginxConfig} from './
 import {startServeProcess, type ServerHandle} from './server-process.js'
 import {getText, waitAvailable} from './target.js'
 import type {ServerConfig} from '../results/bench-run.js'
+import {median} from '../stats/quantile.js'
 
 export interface ClusterHandle extends ServerHandle {
   replicas: ServerHandle[]
@@ -178,8 +179,42 @@ export async function addedLatency(balancerUrl: string, replicaUrl: string, mode
   return median(via) - median(direct)
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+/**
+ * The same hop difference while the point's load runs: one pair of GET /healthz (balancer, then replica
+ * 0 direct) every `intervalMs`, so the probe adds about 2000/intervalMs requests/s to the load. stop()
+ * ends it and gives median(via) − median(direct), or undefined with fewer than 10 pairs.
+ */
+export function addedLatencyProbe(balancerUrl: string, replicaUrl: string, intervalMs = 25): {stop(): Promise<number | undefined>} {
+  // /healthz: counted under no model, so the probe leaves the replicas' request counts and latency histograms alone.
+  const path = '/healthz'
+  const via: number[] = []
+  const direct: number[] = []
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const t = performance.now()
+      try {
+        for (const [base, out] of [
+          [balancerUrl, via],
+          [replicaUrl, direct],
+        ] as const) {
+          const t0 = performance.now()
+          await getText(base + path)
+          out.push(performance.now() - t0)
+        }
+      } catch {
+        return // the server went away: what was measured stands
+      }
+      const wait = intervalMs - (performance.now() - t)
+      if (wait > 0 && running) await new Promise((r) => setTimeout(r, wait))
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      await loop
+      const n = Math.min(via.length, direct.length)
+      return n >= 10 ? median(via.slice(0, n)) - median(direct.slice(0, n)) : undefined
+    },
+  }
 }

@@ -18,7 +18,7 @@ import {OpenLoop} from './open-loop.js'
 import {measurePoint, type BenchWindow, type PointMeasurement} from './measure-point.js'
 import {clientVariants, pointId, serverGrid, type BenchOptions} from './options.js'
 import {startServeProcess, type ServerHandle} from './server-process.js'
-import {startCluster, type ClusterHandle} from './cluster-process.js'
+import {addedLatencyProbe, startCluster, type ClusterHandle} from './cluster-process.js'
 import {clusterResult} from './cluster-point.js'
 import {fetchSignature, probePredict, waitAvailable} from './target.js'
 import {GrpcLoad} from './grpc-load.js'
@@ -53,6 +53,8 @@ interface Measured {
   hists: Histogram[]
   serverWorkers?: number
   cluster?: ClusterHandle
+  /** The balancer hop's added latency measured during this point's load (cluster points). */
+  addedAtLoadMs?: number
 }
 
 function isCluster(h: ServerHandle | undefined): h is ClusterHandle {
@@ -325,6 +327,7 @@ export class BenchEngine extends EventEmitter {
     const gen = this.generator(await this.requestsAt(session, (v.protocol ?? 'tfs-rest') as Protocol, bodies, server), v, load, o.seed + rep)
     const hists: Histogram[] = []
     const h = session.handle
+    const probe = isCluster(h) ? addedLatencyProbe(h.url, h.replicas[0]!.url) : undefined
     const m = await measurePoint(gen, {
       warmupS: o.warmupS,
       windowS: o.windowS,
@@ -341,11 +344,12 @@ export class BenchEngine extends EventEmitter {
       onWindow: (w) => this.emit('window', {id, window: w}),
       onHistogram: (hist) => hists.push(hist),
     })
+    const addedAtLoadMs = await probe?.stop()
     this.freshNext = bodies.freshEnd
     if (m.aborted) this.interrupted = true
     if (m.aborted && m.windows.length === 0) return undefined
     const workers = Number(h?.ready.models?.[0]?.workers ?? server.workers ?? 1)
-    const p = this.record({config, m, hists, serverWorkers: workers, cluster: isCluster(h) ? h : undefined}, id)
+    const p = this.record({config, m, hists, serverWorkers: workers, cluster: isCluster(h) ? h : undefined, addedAtLoadMs}, id)
     if (m.failed && o.failFast) {
       // Stop like Ctrl-C does (the caller still writes the points so far), then fail with exit 1.
       this.stoppedBy = new TfsoptError('E_RUNTIME', `point ${id} failed: ${m.failed} (--fail-fast: the sweep stopped there)`)

@@ -47,11 +47,11 @@ const cell = (v: unknown): string => {
 }
 
 /** Appended only when the run has cluster points (bench --replicas), so single-server CSVs keep their columns. */
-const CLUSTER_COLUMNS = ['cluster', 'regime', 'perReplicaRequests', 'imbalance', 'balancerAddedMs', 'clusterModel'] as const
+const CLUSTER_COLUMNS = ['cluster', 'regime', 'perReplicaRequests', 'imbalance', 'balancerAddedMs', 'balancerAddedAtLoadMs', 'clusterModel'] as const
 
 const clusterCells = (r: Row): unknown[] =>
   r.cluster
-    ? [r.cluster.label, r.cluster.regime, r.cluster.perReplica, r.cluster.imbalance, r.cluster.addedMs, r.cluster.prediction]
+    ? [r.cluster.label, r.cluster.regime, r.cluster.perReplica, r.cluster.imbalance, r.cluster.addedMs, r.cluster.addedAtLoadMs, r.cluster.prediction]
     : CLUSTER_COLUMNS.map(() => '')
 
 export function renderCsv(run: BenchRun): string {

@@ -27,16 +27,16 @@ export function renderMarkdown(run: BenchRun): string {
       '',
       '## Replicas behind the balancer',
       '',
-      "Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (status GETs at concurrency 1, balancer minus direct, measured before the point); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.",
+      "Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (status GETs, balancer minus direct), idle (one at a time before the point) and at load (a pair of GET /healthz every 25 ms while the point's load ran); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.",
       '',
-      '| server | load | replicas × policy | regime | per-replica requests | imbalance | balancer +ms | cluster model vs measured |',
-      '|---|---|---|---|---|--:|--:|---|',
+      '| server | load | replicas × policy | regime | per-replica requests | imbalance | balancer +ms idle | balancer +ms at load | cluster model vs measured |',
+      '|---|---|---|---|---|--:|--:|--:|---|',
     )
     for (const r of rows) {
       const c = r.cluster
       if (!c) continue
       out.push(
-        `| ${esc(r.server)} | ${esc(r.load)} | ${esc(c.label)} | ${c.regime} | ${c.perReplica} | ${fmt(c.imbalance, 2)} | ${fmtMs(c.addedMs)} | ${esc(c.prediction)} |`,
+        `| ${esc(r.server)} | ${esc(r.load)} | ${esc(c.label)} | ${c.regime} | ${c.perReplica} | ${fmt(c.imbalance, 2)} | ${fmtMs(c.addedMs)} | ${fmtMs(c.addedAtLoadMs)} | ${esc(c.prediction)} |`,
       )
     }
   }

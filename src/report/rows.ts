@@ -62,6 +62,8 @@ export interface ClusterCells {
   imbalance?: number
   /** The balancer hop's median added latency (status GETs at concurrency 1 before the point), ms. */
   addedMs?: number
+  /** The same, measured while the point's load ran, ms. */
+  addedAtLoadMs?: number
   regime: string
   /** The policy's cluster model beside the measurement: "p99 12.3 ms vs 11.0 (+12%)" or "req/s 200 vs 196 (−2%)". */
   prediction: string
@@ -84,6 +86,7 @@ function clusterCells(p: PointResult): ClusterCells | undefined {
     perReplica: c.perReplicaRequests.join('/'),
     imbalance: c.imbalance ?? undefined,
     addedMs: c.addedLatencyMs ?? undefined,
+    addedAtLoadMs: c.addedLatencyAtLoadMs ?? undefined,
     regime: c.regime,
     prediction: q ? `${prediction}, ${q.method}` : prediction,
   }

@@ -7,7 +7,7 @@ import {hasCluster, toRows} from './rows.js'
 /** " ±3%" from a relative half-width; nothing when unknown. */
 const ci = (h: number | undefined): string => (h === undefined || !Number.isFinite(h) ? '' : ` ±${h < 0.0995 ? (h * 100).toFixed(1) : Math.round(h * 100)}%`)
 
-const CLUSTER_HEAD = ['per-replica requests', 'imbal.', 'lb +ms', 'cluster model vs measured']
+const CLUSTER_HEAD = ['per-replica requests', 'imbal.', 'lb +ms idle/load', 'cluster model vs measured']
 
 export function renderTable(run: BenchRun): string {
   const cluster = hasCluster(run)
@@ -61,7 +61,12 @@ export function renderTable(run: BenchRun): string {
         : '–',
       ...(cluster
         ? r.cluster
-          ? [r.cluster.perReplica, fmt(r.cluster.imbalance, 2), fmtMs(r.cluster.addedMs), `${r.cluster.prediction} [${r.cluster.regime}]`]
+          ? [
+              r.cluster.perReplica,
+              fmt(r.cluster.imbalance, 2),
+              `${fmtMs(r.cluster.addedMs)}/${fmtMs(r.cluster.addedAtLoadMs)}`,
+              `${r.cluster.prediction} [${r.cluster.regime}]`,
+            ]
           : ['–', '–', '–', '–']
         : []),
       mark,
@@ -69,7 +74,7 @@ export function renderTable(run: BenchRun): string {
   }
   return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; ± = half-width of the 95% interval over the point's windows; predicted = queueing model (src/queueing) with relative errors of mean and req/s; a calibration point is the model's input, not a forecast${
     cluster
-      ? "; cluster: requests each replica answered (its own metrics), imbalance = max/mean, lb +ms = balancer hop median extra latency (status GETs at concurrency 1, balancer minus direct, before the point), cluster model = the policy's queueing model (src/queueing/cluster.ts)"
+      ? "; cluster: requests each replica answered (its own metrics), imbalance = max/mean, lb +ms idle/load = balancer hop median extra latency (status GETs, balancer minus direct: one at a time before the point / a pair of GET /healthz every 25 ms during its load), cluster model = the policy's queueing model (src/queueing/cluster.ts)"
       : ''
   }`
 }

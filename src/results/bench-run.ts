@@ -51,6 +51,11 @@ export interface ClusterPointResult {
   imbalance: number | null
   /** Median added latency of the balancer hop at concurrency 1 (status GETs, through the balancer minus direct), ms. */
   addedLatencyMs: number | null
+  /**
+   * The same difference measured while the point's load ran (a pair of GET /healthz every 25 ms, median
+   * over the repeats), ms; null where too few pairs completed.
+   */
+  addedLatencyAtLoadMs?: number | null
   /** Mean compute time per batch on the replicas (the service time the models use), ms. */
   serviceMs: number | null
   /** Service-time Cs² the models assumed: 1 with --inject-latency-dist exp, else 0 (fixed). */

@@ -63,6 +63,7 @@ function checkClusterPoints(run: BenchRun, balancer: string): void {
     assert.ok(Math.abs(c.replicaRequestsTotal - c.clientRequests) <= 4 * 2 * 4 + 0.05 * c.clientRequests, `${c.replicaRequestsTotal} vs ${c.clientRequests}`)
     assert.ok(c.imbalance !== null && c.imbalance >= 1, `imbalance ${c.imbalance}`)
     assert.equal(typeof c.addedLatencyMs, 'number')
+    assert.equal(typeof c.addedLatencyAtLoadMs, 'number', 'the hop measured during the load too')
     assert.equal(c.regime, 'sleep-bound')
     assert.ok(c.prediction && c.prediction.predicted > 0 && c.prediction.metric === 'throughput', 'closed loop: the throughput bound')
   }

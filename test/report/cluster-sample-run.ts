@@ -46,6 +46,7 @@ export function clusterSampleRun(): BenchRun {
         clientRequests: total,
         imbalance: Math.max(...counts) / (total / n),
         addedLatencyMs: 0.12,
+        addedLatencyAtLoadMs: 0.31,
         serviceMs: 20,
         serviceScv: 0,
         regime: 'sleep-bound',
