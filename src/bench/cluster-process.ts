@@ -150,6 +150,16 @@ export async function startCluster(opts: {
   }
 }
 
+/** One GET through the balancer, then one straight to the replica: their times appended to `via` and `direct`. */
+async function timedPair(balancerUrl: string, replicaUrl: string, path: string, via: number[], direct: number[]): Promise<void> {
+  let t0 = performance.now()
+  await getText(balancerUrl + path)
+  via.push(performance.now() - t0)
+  t0 = performance.now()
+  await getText(replicaUrl + path)
+  direct.push(performance.now() - t0)
+}
+
 /**
  * The balancer's own cost: 200 GETs of the model status (no inference, so only the hop differs),
  * alternating balancer and replica, one at a time on kept-alive connections; median difference.
@@ -164,14 +174,7 @@ export async function addedLatency(balancerUrl: string, replicaUrl: string, mode
       await getText(replicaUrl + path)
     }
     for (let i = 0; i < n; i++) {
-      for (const [base, out] of [
-        [balancerUrl, via],
-        [replicaUrl, direct],
-      ] as const) {
-        const t0 = performance.now()
-        await getText(base + path)
-        out.push(performance.now() - t0)
-      }
+      await timedPair(balancerUrl, replicaUrl, path, via, direct)
     }
   } catch {
     return undefined
@@ -194,14 +197,7 @@ export function addedLatencyProbe(balancerUrl: string, replicaUrl: string, inter
     while (running) {
       const t = performance.now()
       try {
-        for (const [base, out] of [
-          [balancerUrl, via],
-          [replicaUrl, direct],
-        ] as const) {
-          const t0 = performance.now()
-          await getText(base + path)
-          out.push(performance.now() - t0)
-        }
+        await timedPair(balancerUrl, replicaUrl, path, via, direct)
       } catch {
         return // the server went away: what was measured stands
       }
