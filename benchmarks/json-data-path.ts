@@ -19,7 +19,7 @@ import {startServer} from '../src/server/index.js'
 import {decodePredictBytes} from '../src/server/predict-bytes.js'
 import {encodePredictBytes} from '../src/server/predict-encode.js'
 import {formatFloat32} from '../src/server/number-format.js'
-import {arg, loopRate, median, startSelfChild} from './support.js'
+import {arg, loopRate, median, reporter, startSelfChild} from './support.js'
 
 const SECONDS = Number(arg('seconds', '5'))
 const DET = Number(arg('det-size', '320'))
@@ -186,11 +186,7 @@ function codecMicro(say: (s: string) => void): void {
 
 async function main(): Promise<void> {
   const cores = availableParallelism()
-  const lines: string[] = []
-  const say = (s: string) => {
-    lines.push(s)
-    process.stderr.write(`${s}\n`)
-  }
+  const {say, done} = reporter()
   const la = () =>
     loadavg()
       .map((v) => v.toFixed(2))
@@ -199,7 +195,7 @@ async function main(): Promise<void> {
   if (ONLY.includes('2')) codecMicro(say)
   if (ONLY.includes('1')) await servedRatios(say, cores)
   say(`load average at end ${la()}`)
-  process.stdout.write(`${lines.join('\n')}\n`)
+  done()
 }
 
 if (process.argv.includes('--child')) await child()

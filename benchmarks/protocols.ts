@@ -19,7 +19,7 @@ import {DEFAULT_MODEL, packagedModel} from '../src/fixtures.js'
 import type {TensorInfo} from '../src/models/dtypes.js'
 import {openSession} from '../src/runtime/load.js'
 import {startServer} from '../src/server/index.js'
-import {arg, loopRate, median, startSelfChild} from './support.js'
+import {arg, loopRate, median, reporter, startSelfChild} from './support.js'
 
 const SECONDS = Number(arg('seconds', '5'))
 const ROUNDS = Number(arg('rounds', '3'))
@@ -116,15 +116,11 @@ const fmtPoint = (p: Point) =>
 const rotate = <T>(xs: T[], r: number) => [...xs.slice(r % xs.length), ...xs.slice(0, r % xs.length)]
 
 async function main(): Promise<void> {
-  const lines: string[] = []
-  const say = (s: string) => {
-    lines.push(s)
-    process.stderr.write(`${s}\n`)
-  }
+  const {say, done} = reporter()
   say(`machine: ${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores, node ${process.version}; ${SECONDS} s per point after a 1 s warm-up`)
   if (ONLY.includes('A')) await mnist(say)
   if (ONLY.includes('B')) await detector(say)
-  process.stdout.write(`${lines.join('\n')}\n`)
+  done()
 }
 
 async function mnist(say: (s: string) => void): Promise<void> {

@@ -21,7 +21,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {availableParallelism, cpus} from 'node:os'
 import autocannon from 'autocannon'
-import {arg, loopRate, median, startSelfChild, writeTinyModel} from './support.js'
+import {arg, loopRate, median, reporter, startSelfChild, writeTinyModel} from './support.js'
 import {DEFAULT_MODEL, packagedModel} from '../src/fixtures.js'
 import {openSession} from '../src/runtime/load.js'
 import {startServer} from '../src/server/index.js'
@@ -156,17 +156,13 @@ async function measure(
 // ---------------------------------------------------------------- the comparisons
 async function main(): Promise<void> {
   const cores = availableParallelism()
-  const lines: string[] = []
-  const say = (s: string) => {
-    lines.push(s)
-    process.stderr.write(`${s}\n`)
-  }
+  const {say, done} = reporter()
   say(`machine: ${cpus()[0]?.model ?? '?'}, ${cores} cores, node ${process.version}; ${SECONDS} s per point after a 1 s warm-up`)
 
   // 1. compute-heavy: served at saturation vs in-process, batch 1, one worker with all cores.
   if (ONLY.includes('1')) await heavyRatio(say, cores)
   if (ONLY.includes('2') || ONLY.includes('3')) await tinyRatios(say)
-  process.stdout.write(`${lines.join('\n')}\n`)
+  done()
 }
 
 async function heavyRatio(say: (s: string) => void, cores: number): Promise<void> {

@@ -61,3 +61,18 @@ export async function loopRate(seconds: number, run: () => Promise<unknown>): Pr
   }
   return n / ((performance.now() - t0) / 1000)
 }
+
+/**
+ * Progress as it happens (stderr) and the same lines for the record at the end (stdout, `done()`), so a
+ * run's figures can be piped to a file while it shows them.
+ */
+export function reporter(): {say: (s: string) => void; done: () => void} {
+  const lines: string[] = []
+  return {
+    say: (s) => {
+      lines.push(s)
+      process.stderr.write(`${s}\n`)
+    },
+    done: () => process.stdout.write(`${lines.join('\n')}\n`),
+  }
+}
