@@ -130,7 +130,7 @@ export async function startCluster(opts: {
         `${opts.balancer} did not come up on ${url}: ${errText.trim().split('\n').slice(-4).join(' ') || (err as Error).message}`,
       )
     }
-    const addedLatencyMs = await addedLatency(url, replicas[0]!.url, name)
+    const addedLatencyMs = await addedLatency(url, replicas[0]!.url)
     return {
       url,
       pid: c.pid!,
@@ -150,6 +150,9 @@ export async function startCluster(opts: {
   }
 }
 
+/** /healthz is counted under no model: the probes leave the replicas' request counts and latency histograms alone. */
+const HOP_PATH = '/healthz'
+
 /** One GET through the balancer, then one straight to the replica: their times appended to `via` and `direct`. */
 async function timedPair(balancerUrl: string, replicaUrl: string, path: string, via: number[], direct: number[]): Promise<void> {
   let t0 = performance.now()
@@ -161,11 +164,12 @@ async function timedPair(balancerUrl: string, replicaUrl: string, path: string, 
 }
 
 /**
- * The balancer's own cost: 200 GETs of the model status (no inference, so only the hop differs),
- * alternating balancer and replica, one at a time on kept-alive connections; median difference.
+ * The balancer's own cost: 200 GET /healthz (no model, no inference, so only the hop differs; the same
+ * path the at-load probe uses), alternating balancer and replica, one at a time on kept-alive
+ * connections; median difference.
  */
-export async function addedLatency(balancerUrl: string, replicaUrl: string, model: string, n = 200): Promise<number | undefined> {
-  const path = `/v1/models/${encodeURIComponent(model)}`
+export async function addedLatency(balancerUrl: string, replicaUrl: string, n = 200): Promise<number | undefined> {
+  const path = HOP_PATH
   const via: number[] = []
   const direct: number[] = []
   try {
@@ -188,8 +192,7 @@ export async function addedLatency(balancerUrl: string, replicaUrl: string, mode
  * ends it and gives median(via) − median(direct), or undefined with fewer than 10 pairs.
  */
 export function addedLatencyProbe(balancerUrl: string, replicaUrl: string, intervalMs = 25): {stop(): Promise<number | undefined>} {
-  // /healthz: counted under no model, so the probe leaves the replicas' request counts and latency histograms alone.
-  const path = '/healthz'
+  const path = HOP_PATH
   const via: number[] = []
   const direct: number[] = []
   let running = true

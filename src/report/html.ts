@@ -98,7 +98,7 @@ export function renderHtml(run: BenchRun): string {
   // Behind a balancer: the same cluster columns as the terminal table and the Markdown report.
   const clusterTable = hasCluster(run)
     ? [
-        "<h2>Replicas behind the balancer</h2><p>Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (status GETs, balancer minus direct), idle (one at a time before the point) and at load (a pair of GET /healthz every 25 ms while the point's load ran); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.</p>",
+        "<h2>Replicas behind the balancer</h2><p>Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (GET /healthz, balancer minus direct), idle (200 one at a time before the point) and at load (a pair every 25 ms while the point's load ran); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.</p>",
         '<table><thead><tr><th>server</th><th>load</th><th>replicas × policy</th><th>regime</th><th>per-replica requests</th><th>imbalance</th><th>balancer +ms idle</th><th>balancer +ms at load</th><th>cluster model vs measured</th></tr></thead><tbody>',
         ...rows.flatMap((r) =>
           r.cluster

@@ -27,7 +27,7 @@ export function renderMarkdown(run: BenchRun): string {
       '',
       '## Replicas behind the balancer',
       '',
-      "Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (status GETs, balancer minus direct), idle (one at a time before the point) and at load (a pair of GET /healthz every 25 ms while the point's load ran); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.",
+      "Requests each replica answered (its own metrics); imbalance = max/mean; balancer +ms = the hop's median extra latency (GET /healthz, balancer minus direct), idle (200 one at a time before the point) and at load (a pair every 25 ms while the point's load ran); the policy's cluster model (src/queueing/cluster.ts) beside the measurement.",
       '',
       '| server | load | replicas × policy | regime | per-replica requests | imbalance | balancer +ms idle | balancer +ms at load | cluster model vs measured |',
       '|---|---|---|---|---|--:|--:|--:|---|',

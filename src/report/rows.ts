@@ -60,7 +60,7 @@ export interface ClusterCells {
   /** Requests each replica answered, "150/144". */
   perReplica: string
   imbalance?: number
-  /** The balancer hop's median added latency (status GETs at concurrency 1 before the point), ms. */
+  /** The balancer hop's median added latency (GET /healthz one at a time before the point), ms. */
   addedMs?: number
   /** The same, measured while the point's load ran, ms. */
   addedAtLoadMs?: number

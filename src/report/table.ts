@@ -74,7 +74,7 @@ export function renderTable(run: BenchRun): string {
   }
   return `${t.toString()}\nlatencies in ms; ★ recommended, P Pareto front (throughput vs p99), ! errors; ± = half-width of the 95% interval over the point's windows; predicted = queueing model (src/queueing) with relative errors of mean and req/s; a calibration point is the model's input, not a forecast${
     cluster
-      ? "; cluster: requests each replica answered (its own metrics), imbalance = max/mean, lb +ms idle/load = balancer hop median extra latency (status GETs, balancer minus direct: one at a time before the point / a pair of GET /healthz every 25 ms during its load), cluster model = the policy's queueing model (src/queueing/cluster.ts)"
+      ? "; cluster: requests each replica answered (its own metrics), imbalance = max/mean, lb +ms idle/load = balancer hop median extra latency (GET /healthz, balancer minus direct: 200 one at a time before the point / a pair every 25 ms during its load), cluster model = the policy's queueing model (src/queueing/cluster.ts)"
       : ''
   }`
 }

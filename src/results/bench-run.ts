@@ -49,7 +49,7 @@ export interface ClusterPointResult {
   clientRequests: number
   /** max/mean of perReplicaRequests (1 = perfectly even). */
   imbalance: number | null
-  /** Median added latency of the balancer hop at concurrency 1 (status GETs, through the balancer minus direct), ms. */
+  /** Median added latency of the balancer hop at concurrency 1 (GET /healthz one at a time before the point, through the balancer minus direct), ms. */
   addedLatencyMs: number | null
   /**
    * The same difference measured while the point's load ran (a pair of GET /healthz every 25 ms, median
