@@ -10,6 +10,7 @@ import {validateModelName} from '../server/model-config.js'
 import {readAccessLogConfig} from '../server/server-config.js'
 import {parseSample, type AccessLogOptions} from '../server/access-log.js'
 import {formatBytes} from '../server/memory-budget.js'
+import {DEFAULT_LOAD_NICE} from '../server/load-priority.js'
 import type {Device} from '../runtime/types.js'
 
 /** Model name from a path: the file name without extension, or the base path's directory name. */
@@ -67,6 +68,11 @@ export default class Serve extends BaseCommand {
     'allowed-batch-sizes': Flags.string({description: 'comma-separated increasing sizes to pad batches up to; the last must equal --max-batch-size'}),
     'cache-size': Flags.integer({description: 'response cache entries (0 = off)', default: 0, min: 0}),
     'cache-bytes': Flags.integer({description: 'response cache byte bound', default: SERVE_DEFAULTS.cacheBytes, min: 0}),
+    'load-nice': Flags.integer({
+      description: `nice value (0-19) of a model's threads while it loads beside models that serve, restored when it is AVAILABLE: its CPU share when cores are busy (Linux; default ${DEFAULT_LOAD_NICE} where the server may restore priorities, else 0)`,
+      min: 0,
+      max: 19,
+    }),
     warmup: Flags.integer({description: 'warm-up runs per worker before a version is AVAILABLE', default: SERVE_DEFAULTS.warmup, min: 0}),
     'access-log': Flags.string({
       description:
@@ -121,12 +127,14 @@ export default class Serve extends BaseCommand {
     }
     let memoryBudget: string | number | undefined = flags['model-memory-budget']
     let loadTimeout = flags['model-load-timeout']
+    let loadNice = flags['load-nice']
     if (flags['model-config-file']) {
       if (args.model) throw usageError('give either MODEL or --model-config-file, not both')
       const file = readModelConfigFile(flags['model-config-file'])
       models = file.models
       memoryBudget ??= file.memoryBudget
       loadTimeout ??= file.loadTimeoutSeconds
+      loadNice ??= file.loadNice
     } else {
       const path = args.model ?? DEFAULT_MODEL
       const name = flags['model-name'] ?? (args.model ? nameFor(path) : DEFAULT_MODEL_NAME)
@@ -155,6 +163,7 @@ export default class Serve extends BaseCommand {
       },
       modelMemoryBudget: memoryBudget,
       modelLoadTimeoutSeconds: loadTimeout,
+      loadNice,
       cacheSize: flags['cache-size'],
       cacheBytes: flags['cache-bytes'],
       warmup: flags.warmup,

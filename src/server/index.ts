@@ -18,6 +18,7 @@ import {validateModelName} from './model-config.js'
 import {makePredictPath} from './predict-path.js'
 import type {RuntimeSettings, ServedModelSummary, ServerOptions} from './types.js'
 import {type DeviceChoice, selectDevice} from '../runtime/devices.js'
+import {canRestorePriority, DEFAULT_LOAD_NICE} from './load-priority.js'
 
 export type {ServerOptions, ModelSpec, ServedModelSummary, BatchingConfig, BatchingFlags} from './types.js'
 export {readModelConfig, readModelConfigFile} from './model-config.js'
@@ -62,6 +63,25 @@ export function defaultThreads(workers?: number, intra?: number, onGpu = false):
   return {workers: w, intraOpThreads: intra ?? Math.max(1, Math.floor(cores / w))}
 }
 
+/**
+ * --load-nice as the server will apply it: an explicit value needs Linux and the right to restore
+ * priorities (load-priority.ts) or is refused; the default applies only where both hold, and says so.
+ */
+export function resolveLoadNice(requested: number | undefined, log: (line: string) => void, probe: () => boolean | undefined = canRestorePriority): number {
+  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 0 && requested <= 19))
+    throw usageError(`--load-nice must be an integer from 0 to 19, got ${requested}`)
+  if (requested === 0) return 0
+  const canRestore = probe()
+  if (canRestore) return requested ?? DEFAULT_LOAD_NICE
+  const why =
+    canRestore === undefined
+      ? 'thread priorities are set through Linux /proc, which this system does not have'
+      : "this process may lower threads' priority but not raise it back (it needs CAP_SYS_NICE, or RLIMIT_NICE: `ulimit -e 40`, systemd LimitNICE=40, docker --ulimit nice=40)"
+  if (requested !== undefined) throw usageError(`--load-nice ${requested}: ${why}; pass --load-nice 0 to load at full priority`)
+  log(`loads run at full priority: ${why}`)
+  return 0
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`))
   if (!opts.models.length) throw usageError('no model to serve')
@@ -82,6 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw usageError(`--model-load-timeout must be a positive number of seconds, got ${opts.modelLoadTimeoutSeconds}`)
   if (opts.jsonCodec !== undefined && opts.jsonCodec !== 'worker' && opts.jsonCodec !== 'main')
     throw usageError(`--json-codec must be worker or main, got ${opts.jsonCodec}`)
+  const loadNice = resolveLoadNice(opts.loadNice, log)
   // Probed once here (not in every worker); `--device gpu` with no GPU provider fails before any worker starts.
   const device = await selectDevice(opts.device ?? 'auto')
   const threads = defaultThreads(opts.workers, opts.intraOpThreads, device.provider !== 'cpu')
@@ -96,6 +117,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     warmup: opts.warmup ?? SERVE_DEFAULTS.warmup,
     injectLatencyMs: opts.injectLatencyMs ?? 0,
     injectLatencyDist: opts.injectLatencyDist ?? 'fixed',
+    loadNice,
   }
   const metrics = new ServerMetrics()
   const cache = new ResponseCache(opts.cacheSize ?? 0, opts.cacheBytes ?? SERVE_DEFAULTS.cacheBytes, {

@@ -10,6 +10,7 @@
  *       batching: {max_batch_size: 32, batch_timeout_micros: 500}   # optional, overrides the flags
  *   model_memory_budget: 2GiB        # optional, as --model-memory-budget (which overrides it)
  *   model_load_timeout_seconds: 60   # optional, as --model-load-timeout
+ *   load_nice: 10                    # optional, as --load-nice
  */
 import {readFileSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
@@ -61,6 +62,8 @@ export interface ModelConfigFile {
   /** model_memory_budget: bytes, a string with a unit ("2GiB") or a percentage ("25%"); checked by startServer. */
   memoryBudget?: string | number
   loadTimeoutSeconds?: number
+  /** load_nice: 0–19, as --load-nice. */
+  loadNice?: number
 }
 
 export function readModelConfig(file: string): ModelSpec[] {
@@ -86,12 +89,15 @@ export function readModelConfigFile(file: string): ModelConfigFile {
     throw usageError(`${file}: expected model_config_list: a list of {name, base_path, model_version_policy?, version_labels?}`)
   const dir = dirname(resolve(file))
   const seen = new Set<string>()
-  const top = doc as {model_memory_budget?: unknown; model_load_timeout_seconds?: unknown}
+  const top = doc as {model_memory_budget?: unknown; model_load_timeout_seconds?: unknown; load_nice?: unknown}
   const budget = top.model_memory_budget
   if (budget !== undefined && typeof budget !== 'string' && typeof budget !== 'number')
     throw usageError(`${file}: model_memory_budget must be bytes (e.g. 2GiB, 512MB, 1500000) or a percentage (e.g. 25%)`)
   const timeout = top.model_load_timeout_seconds
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) throw usageError(`${file}: model_load_timeout_seconds must be a positive number`)
+  const nice = top.load_nice
+  if (nice !== undefined && !(Number.isInteger(nice) && (nice as number) >= 0 && (nice as number) <= 19))
+    throw usageError(`${file}: load_nice must be an integer from 0 to 19 (0: loads compete with serving as equals)`)
   const models = list.map((raw, i) => {
     const c = raw as Record<string, unknown>
     const where = `${file}: model ${i + 1}`
@@ -107,5 +113,5 @@ export function readModelConfigFile(file: string): ModelConfigFile {
     }
     return {name, path: resolve(dir, c.base_path), policy: policyFrom(c.model_version_policy, where), labels, batching: batchingFrom(c.batching)}
   })
-  return {models, memoryBudget: budget as string | number | undefined, loadTimeoutSeconds: timeout as number | undefined}
+  return {models, memoryBudget: budget as string | number | undefined, loadTimeoutSeconds: timeout as number | undefined, loadNice: nice as number | undefined}
 }

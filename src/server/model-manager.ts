@@ -274,7 +274,8 @@ export class ModelManager {
     try {
       const det = m.base ? this.detect(m, v) : detectModel(m.spec.path)
       const warmupRequests = readWarmup(m.base ? `${m.base}${sep}${v}` : statSync(m.spec.path).isDirectory() ? m.spec.path : dirname(m.spec.path))
-      const runtime = warmupRequests.length ? {...this.runtime, warmupRequests} : this.runtime
+      // At start-up nothing serves yet, so the load may take every core; later loads yield (--load-nice).
+      const runtime = {...this.runtime, ...(warmupRequests.length ? {warmupRequests} : {}), loadNice: initial ? 0 : this.runtime.loadNice}
       const s = new Servable(m.spec.name, v, det, runtime, {...this.batching, ...definedOnly(m.spec.batching)}, this.metrics, this.log)
       // Loads are serialised (withLock), so what the resident set grew by while this one's workers opened
       // their sessions is this version's.

@@ -51,6 +51,7 @@ export class Servable {
         warmupRequests: runtime.warmupRequests,
         injectLatencyMs: runtime.injectLatencyMs,
         injectLatencyDist: runtime.injectLatencyDist,
+        loadNice: runtime.loadNice,
       },
       runtime.workers,
       {

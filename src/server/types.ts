@@ -51,6 +51,11 @@ export interface RuntimeSettings {
   injectLatencyMs: number
   /** fixed: every batch sleeps injectLatencyMs; exp: an exponential sleep with that mean (M/M-style service). */
   injectLatencyDist?: 'fixed' | 'exp'
+  /**
+   * --load-nice: the nice value a version's threads run at while it loads beside serving models (0: off).
+   * The model manager applies it to loads after start-up only (load-priority.ts).
+   */
+  loadNice?: number
 }
 
 export interface ServerOptions extends Partial<RuntimeSettings> {

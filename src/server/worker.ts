@@ -17,6 +17,7 @@ import type {Placement} from '../runtime/placement.js'
 import type {DetectedModel} from '../models/detect.js'
 import type {WorkerModelInfo} from './types.js'
 import {errorMessage, TfsoptError} from '../errors.js'
+import {restoreThisThread} from './load-priority.js'
 import {syntheticFeeds} from '../runtime/synthetic-feeds.js'
 import {parseJsonBody} from './json-body.js'
 import {decodePredict} from './predict-codec.js'
@@ -47,6 +48,8 @@ export interface WorkerInit {
   warmupRequests?: WarmupRequest[]
   injectLatencyMs: number
   injectLatencyDist?: 'fixed' | 'exp'
+  /** --load-nice for a version loaded while others serve: worker-main.ts lowers the thread, `ready` restores it. */
+  loadNice?: number
 }
 
 const init = workerData as WorkerInit
@@ -111,6 +114,8 @@ async function main(): Promise<void> {
     placement,
     runtimeBytes: session.memoryBytes?.(),
   }
+  const priorityProblem = restoreThisThread()
+  if (priorityProblem) port.postMessage({type: 'log', message: priorityProblem})
   port.postMessage({type: 'ready', info})
   // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not
   // start (nor be timed) before the one in front of it has finished.
