@@ -5,7 +5,11 @@
  * status (is it loaded?), so every request is classified as a hit or a cold start; it reports the
  * measured hit ratio beside Che's approximation for LRU under that popularity, the cold-start p99 and
  * the steady (hit) p99, and the number of failed requests. One client, so the requests follow the
- * independent reference model that Che's approximation assumes.
+ * independent reference model that Che's approximation assumes. It also counts the models resident at each
+ * request (READY in the KServe v2 repository index) and gives Che at that mean capacity: the budget is in
+ * bytes, and loads measure a little differently, so C is not always exactly --fit. And it replays the
+ * same drawn sequence through an exact LRU of --fit entries: the sequence's own hit ratio, which tells the
+ * server's behaviour (measured vs replay) apart from the sample's distance to Che (replay vs Che).
  *
  * Usage: node --import tsx benchmarks/many-models.ts [--models 20] [--fit 5] [--zipf 1] [--seconds 120] [--seed 1]
  */
@@ -65,10 +69,18 @@ const draw = () => {
 const hits: number[] = []
 const colds: number[] = []
 let failed = 0
+// How many models were resident when each request arrived (KServe v2 repository index, READY entries):
+// the budget is in bytes and each load's measured size varies, so the capacity C is not exactly --fit.
+let residentSum = 0
+const drawn: string[] = []
+const resident = async (url: string) =>
+  ((await (await fetch(`${url}/v2/repository/index`, {method: 'POST', body: '{}'})).json()) as {state: string}[]).filter((m) => m.state === 'READY').length
 const load0 = loadavg()[0]!
 const deadline = performance.now() + SECONDS * 1000
 while (performance.now() < deadline) {
   const name = models[draw()]!.name
+  drawn.push(name)
+  residentSum += await resident(srv.url)
   const st = (await (await fetch(`${srv.url}/v1/models/${name}`)).json()) as {memory_budget: {loaded: boolean}}
   const t0 = performance.now()
   const status = await predict(srv.url, name)
@@ -83,6 +95,23 @@ const p = (xs: number[], f: number) => {
 }
 const total = hits.length + colds.length
 const che = cheLru(q, FIT)
+const meanResident = residentSum / total
+/** An exact LRU of `capacity` entries replayed on the same drawn sequence: what the server should do, sample noise included. */
+function lruHits(seq: string[], capacity: number): number {
+  const cache: string[] = []
+  let h = 0
+  for (const k of seq) {
+    const i = cache.indexOf(k)
+    if (i >= 0) {
+      h++
+      cache.splice(i, 1)
+    } else if (cache.length >= capacity) cache.shift()
+    cache.push(k)
+  }
+  return h / seq.length
+}
+// Che's characteristic-time equation Σ(1 − e^{−q_i·T}) = C holds for a real C: the capacity the server held on average.
+const cheHeld = cheLru(q, meanResident)
 console.log(
   JSON.stringify({
     models: N,
@@ -95,6 +124,9 @@ console.log(
     failed,
     hitRatio: Math.round((hits.length / total) * 1000) / 1000,
     cheHitRatio: Math.round(che.hitRatio * 1000) / 1000,
+    meanResidentModels: Math.round(meanResident * 100) / 100,
+    cheHitRatioAtMeanResident: Math.round(cheHeld.hitRatio * 1000) / 1000,
+    lruReplayHitRatio: Math.round(lruHits(drawn, FIT) * 1000) / 1000,
     steadyP50ms: Math.round(p(hits, 0.5) * 100) / 100,
     steadyP99ms: Math.round(p(hits, 0.99) * 100) / 100,
     coldP50ms: Math.round(p(colds, 0.5)),

@@ -130,7 +130,10 @@ export async function startCluster(opts: {
         `${opts.balancer} did not come up on ${url}: ${errText.trim().split('\n').slice(-4).join(' ') || (err as Error).message}`,
       )
     }
-    const addedLatencyMs = await addedLatency(url, replicas[0]!.url)
+    const addedLatencyMs = await addedLatency(
+      url,
+      replicas.map((r) => r.url),
+    )
     return {
       url,
       pid: c.pid!,
@@ -153,8 +156,15 @@ export async function startCluster(opts: {
 /** /healthz is counted under no model: the probes leave the replicas' request counts and latency histograms alone. */
 const HOP_PATH = '/healthz'
 
-/** One GET through the balancer, then one straight to the replica: their times appended to `via` and `direct`. */
-async function timedPair(balancerUrl: string, replicaUrl: string, path: string, via: number[], direct: number[]): Promise<void> {
+/**
+ * One GET through the balancer, then one straight to a replica: their times appended to `via` and
+ * `direct`. The direct GETs go round the replicas (`i`-th pair: replica i mod N) as the balancer's do, so
+ * both paths find their replica idle for as long: with N replicas each one sleeps through N − 1 pairs, and
+ * waking a sleeping thread costs more than the hop itself on a quiet machine. Always asking replica 0
+ * directly would charge that wake-up to the balancer.
+ */
+async function timedPair(balancerUrl: string, replicaUrls: readonly string[], i: number, path: string, via: number[], direct: number[]): Promise<void> {
+  const replicaUrl = replicaUrls[i % replicaUrls.length]!
   let t0 = performance.now()
   await getText(balancerUrl + path)
   via.push(performance.now() - t0)
@@ -165,20 +175,20 @@ async function timedPair(balancerUrl: string, replicaUrl: string, path: string, 
 
 /**
  * The balancer's own cost: 200 GET /healthz (no model, no inference, so only the hop differs; the same
- * path the at-load probe uses), alternating balancer and replica, one at a time on kept-alive
- * connections; median difference.
+ * path the at-load probe uses), alternating balancer and a replica (round the replicas, see timedPair),
+ * one at a time on kept-alive connections; median difference.
  */
-export async function addedLatency(balancerUrl: string, replicaUrl: string, n = 200): Promise<number | undefined> {
+export async function addedLatency(balancerUrl: string, replicaUrls: readonly string[], n = 200): Promise<number | undefined> {
   const path = HOP_PATH
   const via: number[] = []
   const direct: number[] = []
   try {
     for (let i = 0; i < 20; i++) {
       await getText(balancerUrl + path)
-      await getText(replicaUrl + path)
+      await getText(replicaUrls[i % replicaUrls.length]! + path)
     }
     for (let i = 0; i < n; i++) {
-      await timedPair(balancerUrl, replicaUrl, path, via, direct)
+      await timedPair(balancerUrl, replicaUrls, i, path, via, direct)
     }
   } catch {
     return undefined
@@ -187,20 +197,20 @@ export async function addedLatency(balancerUrl: string, replicaUrl: string, n = 
 }
 
 /**
- * The same hop difference while the point's load runs: one pair of GET /healthz (balancer, then replica
- * 0 direct) every `intervalMs`, so the probe adds about 2000/intervalMs requests/s to the load. stop()
+ * The same hop difference while the point's load runs: one pair of GET /healthz (balancer, then a
+ * replica direct, round the replicas) every `intervalMs`, so the probe adds about 2000/intervalMs requests/s to the load. stop()
  * ends it and gives median(via) − median(direct), or undefined with fewer than 10 pairs.
  */
-export function addedLatencyProbe(balancerUrl: string, replicaUrl: string, intervalMs = 25): {stop(): Promise<number | undefined>} {
+export function addedLatencyProbe(balancerUrl: string, replicaUrls: readonly string[], intervalMs = 25): {stop(): Promise<number | undefined>} {
   const path = HOP_PATH
   const via: number[] = []
   const direct: number[] = []
   let running = true
   const loop = (async () => {
-    while (running) {
+    for (let i = 0; running; i++) {
       const t = performance.now()
       try {
-        await timedPair(balancerUrl, replicaUrl, path, via, direct)
+        await timedPair(balancerUrl, replicaUrls, i, path, via, direct)
       } catch {
         return // the server went away: what was measured stands
       }

@@ -327,7 +327,12 @@ export class BenchEngine extends EventEmitter {
     const gen = this.generator(await this.requestsAt(session, (v.protocol ?? 'tfs-rest') as Protocol, bodies, server), v, load, o.seed + rep)
     const hists: Histogram[] = []
     const h = session.handle
-    const probe = isCluster(h) ? addedLatencyProbe(h.url, h.replicas[0]!.url) : undefined
+    const probe = isCluster(h)
+      ? addedLatencyProbe(
+          h.url,
+          h.replicas.map((r) => r.url),
+        )
+      : undefined
     const m = await measurePoint(gen, {
       warmupS: o.warmupS,
       windowS: o.windowS,
