@@ -69,7 +69,7 @@ export default class Serve extends BaseCommand {
     'cache-size': Flags.integer({description: 'response cache entries (0 = off)', default: 0, min: 0}),
     'cache-bytes': Flags.integer({description: 'response cache byte bound', default: SERVE_DEFAULTS.cacheBytes, min: 0}),
     'load-nice': Flags.integer({
-      description: `nice value (0-19) of a model's threads while it loads beside models that serve, restored when it is AVAILABLE: its CPU share when cores are busy (Linux; default ${DEFAULT_LOAD_NICE} where the server may restore priorities, else 0)`,
+      description: `lower a loading model's threads by this many nice steps (0-19) while it loads beside models that serve, restored when it is AVAILABLE: its CPU share when cores are busy (Linux; default ${DEFAULT_LOAD_NICE} where the server may restore priorities, else 0)`,
       min: 0,
       max: 19,
     }),

@@ -103,6 +103,8 @@ export function lowerForLoad(nice: number): {restore(): string | undefined} | un
     return undefined
   }
   return {
+    // "Created while it loaded" can include a sibling worker's threads when a version starts several
+    // workers at once; restoring those a little early is harmless (they end at the same priority).
     /** Back to the server's priority: this thread and the threads created while it loaded. Returns a problem, if any. */
     restore() {
       const problems: string[] = []
