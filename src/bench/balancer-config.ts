@@ -59,6 +59,8 @@ ${indent(nginxUpstream(o.policy, o.backends), 4)}
             proxy_set_header Connection "";
             proxy_buffering off;
             proxy_read_timeout 300s;
+            # which replica answered (benchmarks/hop-pairing.ts, and anyone debugging the bench's cluster)
+            add_header X-Tfsopt-Upstream $upstream_addr always;
         }
     }
 }
@@ -88,6 +90,8 @@ defaults
     option http-keep-alive
 frontend bench
     bind 127.0.0.1:${o.port}
+    # which replica answered (benchmarks/hop-pairing.ts, and anyone debugging the bench's cluster)
+    http-response set-header X-Tfsopt-Upstream %si:%sp
     default_backend tfsopt
 ${haproxyBackend(o.policy, o.backends)}
 `

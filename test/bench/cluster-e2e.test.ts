@@ -10,7 +10,7 @@ import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:f
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {test} from 'node:test'
-import {findBinary} from '../../src/bench/cluster-process.ts'
+import {findBinary, startCluster} from '../../src/bench/cluster-process.ts'
 import {DEFAULT_MODEL} from '../../src/fixtures.ts'
 import type {BenchRun} from '../../src/results/bench-run.ts'
 
@@ -109,3 +109,24 @@ test('bench --balancer haproxy: one 2-replica least-conn point through a real HA
   assert.deepEqual(leftPids, [], 'no replica or HAProxy process left running')
   assert.deepEqual(leftDirs, [], 'the balancer temp dir was removed')
 })
+
+for (const balancer of ['nginx', 'haproxy'] as const) {
+  test(`${balancer}: the generated config names the replica that answered (X-Tfsopt-Upstream), round robin visits both`, {
+    skip: !haveServe ? 'the default model is missing' : findBinary(balancer) ? false : `${balancer} is not installed`,
+  }, async () => {
+    const c = await startCluster({model: DEFAULT_MODEL, config: {workers: 1, maxBatchSize: 1}, replicas: 2, policy: 'round-robin', balancer})
+    try {
+      const named: string[] = []
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${c.url}/healthz`)
+        await res.text()
+        named.push(res.headers.get('x-tfsopt-upstream') ?? '(none)')
+      }
+      const hosts = c.replicas.map((r) => new URL(r.url).host).sort()
+      assert.deepEqual([...new Set(named)].sort(), hosts, `answers named ${named.join(', ')}`)
+      assert.ok(Number.isFinite(c.addedLatencyMs), `added latency at rest measured: ${c.addedLatencyMs}`)
+    } finally {
+      await c.stop()
+    }
+  })
+}
