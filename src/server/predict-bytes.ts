@@ -80,6 +80,23 @@ class Reader {
 }
 
 /**
+ * The end of the leaf token at p: four bytes at a time while all four lie in '-'..'9' (sign, point,
+ * digits: none of them ends a token), then byte by byte to the first LEAF_END. Most of a numeric body's
+ * bytes are digits, and this first pass reads every one of them. The word test is the classic SWAR pair:
+ * (w − 0x2d…) & ~w has a high bit set iff some byte is below 0x2d; (w + 0x46…) | w iff some byte is above
+ * 0x39 (or has its own high bit).
+ */
+function leafEnd(b: Uint8Array, dv: DataView, p: number, n: number): number {
+  while (p + 4 <= n) {
+    const w = dv.getUint32(p, true)
+    if ((((w - 0x2d2d2d2d) & ~w) | (w + 0x46464646) | w) & 0x80808080) break
+    p += 4
+  }
+  while (p < n && !LEAF_END[b[p]!]) p++
+  return p
+}
+
+/**
  * First pass over one tensor value: its shape from the first elements (as tensor-json's inferDims),
  * every list checked against it, leaves only at the deepest level. Bails on any irregularity.
  */
@@ -93,6 +110,7 @@ function scanShape(r: Reader): {dims: number[]; span: Span} {
   let depth = 0
   let rank = -1 // known once the first leaf is seen
   const n = b.length
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
   for (;;) {
     while (p < n && WS[b[p]!]) p++
     if (p >= n) bail()
@@ -111,7 +129,7 @@ function scanShape(r: Reader): {dims: number[]; span: Span} {
       rank = depth
       dims = new Array<number>(rank).fill(-1)
     } else if (depth !== rank) bail()
-    while (p < n && !LEAF_END[b[p]!]) p++
+    p = leafEnd(b, dv, p, n)
     // After an element: ',' continues its list, ']' closes it (and the closed list is an element of its parent).
     for (;;) {
       if (depth === 0) return {dims, span: {start, end: p}}
@@ -293,6 +311,8 @@ function fillFloats(b: Uint8Array, span: Span, data: Float32Array | Float64Array
   let k = 0
   let p = span.start
   const end = span.end
+  const n = b.length
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
   while (p < end) {
     let c = b[p]!
     if (c === 0x2c || c === 0x5b || c === 0x5d || WS[c]) {
@@ -317,15 +337,29 @@ function fillFloats(b: Uint8Array, span: Span, data: Float32Array | Float64Array
     let v: number
     if (d === 0x2e - 0x30 && p > s + (neg ? 1 : 0)) {
       const fs = ++p
-      d = b[p]! - 0x30
-      while (d >= 0 && d <= 9) {
+      for (;;) {
+        // Four digits at a time once past the leading zeros, while they fit in the 19 kept: all four
+        // bytes in '0'..'9' (the SWAR test of leafEnd), then their value from the bytes of w − '0000'.
+        if (m !== 0 && digits <= 15 && p + 4 <= n) {
+          const w = dv.getUint32(p, true)
+          if (!((((w - 0x30303030) & ~w) | (w + 0x46464646) | w) & 0x80808080)) {
+            const x = w - 0x30303030
+            m = m * 10000 + ((x & 0xff) * 1000 + ((x >>> 8) & 0xff) * 100 + ((x >>> 16) & 0xff) * 10 + (x >>> 24))
+            digits += 4
+            exp -= 4
+            p += 4
+            continue
+          }
+        }
+        d = b[p]! - 0x30
+        if (!(d >= 0 && d <= 9)) break
         if (m !== 0 || d !== 0) digits++
         // Digits past the 19th change the value by < 1e-18 relative: absorbed by the interval test.
         if (digits <= 19) {
           m = m * 10 + d
           exp--
         }
-        d = b[++p]! - 0x30
+        p++
       }
       if (p === fs) bail()
     }

@@ -187,7 +187,7 @@ test('byte decoder: same tensors or the same 400 as the JSON.parse path, on thou
   assert.ok(taken > total / 20, `fast path took ${taken} of ${total} bodies`)
 })
 
-test('byte decoder: 17-digit and short floats into float32 match JSON.parse + Float32Array on 400k values', () => {
+test('byte decoder: 17-digit and short floats into float32 and float64 match JSON.parse (+ Float32Array) on 400k values', () => {
   const n = 400_000
   const parts: string[] = new Array(n)
   const bits = new Uint32Array(1)
@@ -208,6 +208,11 @@ test('byte decoder: 17-digit and short floats into float32 match JSON.parse + Fl
   const want = new Float32Array(parts.map(Number))
   let bad = 0
   for (let i = 0; i < n; i++) if (!Object.is(data[i], want[i]) && bad++ < 5) assert.fail(`${parts[i]} → ${data[i]}, JSON.parse gives ${want[i]}`)
+  // The same text into float64: the fast path must give the correctly rounded double (JSON.parse's).
+  const got64 = decodePredictBytes(Buffer.from(text), [{name: 'x', dtype: 'float64', shape: [-1]}])
+  assert.ok(got64, 'the fast path takes a plain float list as float64 too')
+  const data64 = got64.feeds.x!.data as Float64Array
+  for (let i = 0; i < n; i++) if (!Object.is(data64[i], Number(parts[i]))) assert.fail(`float64: ${parts[i]} → ${data64[i]}, JSON.parse gives ${Number(parts[i])}`)
 })
 
 test('byte decoder: a shape the model refuses is refused without allocating the tensor, with the reference message', () => {
