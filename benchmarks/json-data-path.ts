@@ -19,7 +19,7 @@ import {startServer} from '../src/server/index.js'
 import {decodePredictBytes, scanPredictBytes} from '../src/server/predict-bytes.js'
 import {encodePredictBytes} from '../src/server/predict-encode.js'
 import {formatFloat32} from '../src/server/number-format.js'
-import {arg, loopRate, median, reporter, startSelfChild} from './support.js'
+import {arg, columnarBody, loopRate, median, reporter, startSelfChild} from './support.js'
 
 const SECONDS = Number(arg('seconds', '5'))
 const DET = Number(arg('det-size', '320'))
@@ -46,23 +46,6 @@ async function startChild(extra: string[]): Promise<{port: number; proc: ChildPr
   return {port: Number(fields[0]), proc}
 }
 
-/** A float32 image as TF Serving clients write it: columnar, one number per value. */
-function columnarBody(x: Float32Array, dims: number[], write: (v: number) => string): string {
-  const parts: string[] = []
-  const rec = (d: number, off: number, stride: number): void => {
-    parts.push('[')
-    const n = dims[d]!
-    const inner = stride / n
-    for (let i = 0; i < n; i++) {
-      if (i) parts.push(',')
-      if (d === dims.length - 1) parts.push(write(x[off + i]!))
-      else rec(d + 1, off + i * inner, inner)
-    }
-    parts.push(']')
-  }
-  rec(0, 0, x.length)
-  return `{"inputs":${parts.join('')}}`
-}
 /** numpy: float32 → float64 → repr (shortest round-trip of the double): String() of the widened value. */
 const numpy17 = (v: number) => String(v)
 const six = (v: number) => String(+v.toPrecision(6))

@@ -13,7 +13,7 @@ import {readFileSync} from 'node:fs'
 import {availableParallelism, loadavg} from 'node:os'
 import autocannon from 'autocannon'
 import {packagedModel} from '../src/fixtures.js'
-import {arg, startSelfChild} from './support.js'
+import {arg, columnarBody, startSelfChild} from './support.js'
 
 const DET = Number(arg('det-size', '320'))
 const DIGITS = arg('digits', '17')
@@ -23,23 +23,6 @@ const SECONDS = Number(arg('seconds', '6'))
 
 /** numpy's tolist() writes a float32 as the shortest repr of the double it widens to (17 digits). */
 const write = DIGITS === '17' ? (v: number) => String(v) : (v: number) => String(+v.toPrecision(6))
-
-function columnarBody(x: Float32Array, dims: number[]): string {
-  const parts: string[] = []
-  const rec = (d: number, off: number, stride: number): void => {
-    parts.push('[')
-    const n = dims[d]!
-    const inner = stride / n
-    for (let i = 0; i < n; i++) {
-      if (i) parts.push(',')
-      if (d === dims.length - 1) parts.push(write(x[off + i]!))
-      else rec(d + 1, off + i * inner, inner)
-    }
-    parts.push(']')
-  }
-  rec(0, 0, x.length)
-  return `{"inputs":${parts.join('')}}`
-}
 
 /** Busy CPU time of the whole machine (all cores, jiffies): everything but idle and iowait. */
 function machineBusy(): number {
@@ -78,7 +61,7 @@ const {fields, proc} = await startSelfChild(new URL('./json-data-path.ts', impor
 try {
   const port = Number(fields[0])
   const x = new Float32Array(3 * DET * DET).map((_, i) => ((i * 7919) % 65_521) / 65_521)
-  const body = columnarBody(x, [1, 3, DET, DET])
+  const body = columnarBody(x, [1, 3, DET, DET], write)
   const opts = {
     url: `http://127.0.0.1:${port}/v1/models/m:predict`,
     method: 'POST' as const,

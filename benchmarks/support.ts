@@ -76,3 +76,21 @@ export function reporter(): {say: (s: string) => void; done: () => void} {
     done: () => process.stdout.write(`${lines.join('\n')}\n`),
   }
 }
+
+/** A float32 image as TF Serving clients write it: columnar, one number per value. */
+export function columnarBody(x: Float32Array, dims: number[], write: (v: number) => string): string {
+  const parts: string[] = []
+  const rec = (d: number, off: number, stride: number): void => {
+    parts.push('[')
+    const n = dims[d]!
+    const inner = stride / n
+    for (let i = 0; i < n; i++) {
+      if (i) parts.push(',')
+      if (d === dims.length - 1) parts.push(write(x[off + i]!))
+      else rec(d + 1, off + i * inner, inner)
+    }
+    parts.push(']')
+  }
+  rec(0, 0, x.length)
+  return `{"inputs":${parts.join('')}}`
+}

@@ -211,59 +211,6 @@ function parseNumber(b: Uint8Array, s: number, e: number): number {
   return Number(Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'))
 }
 
-/**
- * float32 target, many digits (numpy's 17-digit tolist()): the double is only needed up to float32
- * rounding. m·10^exp accumulated in doubles is within ~30 ulps (2^-48 relative) of the correctly rounded
- * double; when both ends of that interval round to the same float32 it is the answer JSON.parse +
- * Float32Array gives. Otherwise (a float32 tie within 2^-48, ~1 value in 2^25) parse exactly.
- */
-function parseFloat32(b: Uint8Array, s: number, e: number): number {
-  let p = s
-  const neg = b[p] === 0x2d
-  if (neg) p++
-  let m = 0
-  let exp = 0
-  let digits = 0
-  const intStart = p
-  if (b[p] === 0x30) p++
-  else
-    while (p < e) {
-      const d = b[p]! - 0x30
-      if (d < 0 || d > 9) break
-      m = m * 10 + d
-      digits++
-      p++
-    }
-  if (p === intStart) bail()
-  if (p < e && b[p] === 0x2e) {
-    p++
-    const fs = p
-    while (p < e) {
-      const d = b[p]! - 0x30
-      if (d < 0 || d > 9) break
-      if (m !== 0 || d !== 0) digits++
-      // Digits past the 19th change the value by < 1e-18 relative: absorbed by the slack below.
-      if (digits <= 19) {
-        m = m * 10 + d
-        exp--
-      }
-      p++
-    }
-    if (p === fs) bail()
-  }
-  if (p < e && (b[p] === 0x65 || b[p] === 0x45)) return parseNumber(b, s, e)
-  if (p !== e) bail()
-  if (digits <= 15 && exp >= -22) {
-    const v = m / POW10[-exp]!
-    return neg ? -v : v
-  }
-  if (exp < -22 || m === 0 || m > 1e300) return parseNumber(b, s, e)
-  const v = m / POW10[-exp]!
-  const lo = Math.fround(v * (1 - 2 ** -44))
-  if (lo !== Math.fround(v * (1 + 2 ** -44))) return parseNumber(b, s, e)
-  return neg ? -lo : lo
-}
-
 /** Reads the leaf token starting at p (after spaces): returns its end. */
 function tokenEnd(b: Uint8Array, p: number): number {
   const n = b.length
@@ -301,11 +248,15 @@ ENDS[0x2c] = ENDS[0x5d] = ENDS[0x20] = ENDS[0x09] = ENDS[0x0a] = ENDS[0x0d] = 1
 
 /**
  * The float leaves of a scanned span, in one pass per number: the digits are read once, straight into
- * m·10^exp, and the token's end is where they stop (parseNumber/parseFloat32 need a second pass to find
- * it first). The first pass (scanShape) has checked the structure and that every leaf ends at a
- * delimiter, so a digit run cannot pass the span's end. Plain decimals take the fast path: Clinger's
- * exact one for ≤ 15 digits, and for float32 the same interval test as parseFloat32. Exponents,
- * literals, and everything odd go to the token parsers, which also word nothing: they bail.
+ * m·10^exp, and the token's end is where they stop (parseNumber needs a second pass to find it first).
+ * The first pass (scanShape) has checked the structure and that every leaf ends at a delimiter, so a
+ * digit run cannot pass the span's end. Plain decimals take the fast path: Clinger's exact one for ≤ 15
+ * digits. For float32 with more (numpy's 17-digit tolist()) the double is only needed up to float32
+ * rounding: m·10^exp accumulated in doubles is within ~30 ulps (2^-48 relative) of the correctly
+ * rounded double, and when both ends of that interval round to the same float32 it is the answer
+ * JSON.parse + Float32Array gives; otherwise (a float32 tie within 2^-48, ~1 value in 2^25) parseNumber
+ * decides exactly. Exponents, literals and everything odd go to parseNumber too, which words nothing:
+ * it bails.
  */
 function fillFloats(b: Uint8Array, span: Span, data: Float32Array | Float64Array, offset: number, mask: number, f32: boolean): void {
   let k = 0
@@ -372,17 +323,17 @@ function fillFloats(b: Uint8Array, span: Span, data: Float32Array | Float64Array
         else if (lit(b, s, e, 'Infinity')) v = Infinity
         else if (lit(b, s, e, '-Infinity')) v = -Infinity
         else v = bail()
-      } else v = f32 ? parseFloat32(b, s, e) : parseNumber(b, s, e)
+      } else v = parseNumber(b, s, e)
       p = e
     } else if (digits <= 15 && exp >= -22) {
       v = m / POW10[-exp]!
       if (neg) v = -v
     } else if (!f32 || exp < -22 || m > 1e300) {
-      v = f32 ? parseFloat32(b, s, p) : parseNumber(b, s, p)
+      v = parseNumber(b, s, p)
     } else {
       v = m / POW10[-exp]!
       const lo = Math.fround(v * (1 - 2 ** -44))
-      v = lo === Math.fround(v * (1 + 2 ** -44)) ? (neg ? -lo : lo) : parseFloat32(b, s, p)
+      v = lo === Math.fround(v * (1 + 2 ** -44)) ? (neg ? -lo : lo) : parseNumber(b, s, p)
     }
     data[offset + (k++ & mask)] = v
   }
