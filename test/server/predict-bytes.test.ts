@@ -212,7 +212,8 @@ test('byte decoder: 17-digit and short floats into float32 and float64 match JSO
   const got64 = decodePredictBytes(Buffer.from(text), [{name: 'x', dtype: 'float64', shape: [-1]}])
   assert.ok(got64, 'the fast path takes a plain float list as float64 too')
   const data64 = got64.feeds.x!.data as Float64Array
-  for (let i = 0; i < n; i++) if (!Object.is(data64[i], Number(parts[i]))) assert.fail(`float64: ${parts[i]} → ${data64[i]}, JSON.parse gives ${Number(parts[i])}`)
+  for (let i = 0; i < n; i++)
+    if (!Object.is(data64[i], Number(parts[i]))) assert.fail(`float64: ${parts[i]} → ${data64[i]}, JSON.parse gives ${Number(parts[i])}`)
 })
 
 test('byte decoder: a shape the model refuses is refused without allocating the tensor, with the reference message', () => {
