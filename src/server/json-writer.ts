@@ -89,8 +89,8 @@ function writeDecimal(w: JsonWriter, negative: boolean, m: number, exp10: number
     writePlain(w, negative, m | 0, n0, p)
     return
   }
-  // k: the digit count once trailing zeros are gone (known from p, so no counting loop). m | 0 keeps
-  // the arithmetic below in int32 (m < 10^9), where % and / are integer operations, not fmod.
+  // k: the digit count once trailing zeros are gone (known from p, so no counting loop). m | 0: int32
+  // arithmetic below (m < 10^9).
   m |= 0
   let k = p
   while (m % 10 === 0) {
@@ -217,9 +217,7 @@ function digits(b: Uint8Array, p: number, m: number, k: number): number {
   const end = p + k
   let q = end
   while (q - p >= 2) {
-    // floor(m · 0.01) is exactly floor(m / 100) for m < 2^31 (0.01's double is a hair above 1/100, by
-    // far less than half an ulp of any quotient), and a multiply is quicker than an integer division.
-    const t = Math.floor(m * 0.01)
+    const t = (m / 100) | 0
     const d = 2 * (m - t * 100)
     b[--q] = PAIRS[d + 1]!
     b[--q] = PAIRS[d]!
