@@ -85,6 +85,8 @@ for (let i = 0; i < 100; i++) {
  */
 function writeDecimal(w: JsonWriter, negative: boolean, m: number, exp10: number, p: number): void {
   const n0 = exp10 + 1
+  // The point among or before the digits (the common case): writePlain. What is left here is an
+  // integer padded with zeros (p ≤ n ≤ 21) or the exponent form.
   if (n0 > -6 && n0 < p) {
     writePlain(w, negative, m | 0, n0, p)
     return
@@ -105,24 +107,6 @@ function writeDecimal(w: JsonWriter, negative: boolean, m: number, exp10: number
   if (n >= k && n <= 21) {
     q = digits(b, q, m, k)
     for (let i = k; i < n; i++) b[q++] = 48
-  } else if (n > 0 && n <= 21) {
-    // The point inside: the last k-n digits, the point, then the first n (written right to left).
-    const end = q + k + 1
-    let f = k - n
-    let r = end
-    while (f-- > 0) {
-      const t = (m / 10) | 0
-      b[--r] = 48 + m - t * 10
-      m = t
-    }
-    b[--r] = 46
-    digits(b, q, m, n)
-    q = end
-  } else if (n > -6 && n <= 0) {
-    b[q++] = 48
-    b[q++] = 46
-    for (let i = 0; i < -n; i++) b[q++] = 48
-    q = digits(b, q, m, k)
   } else {
     // d.ddde±x: the first digit, the point, the rest.
     if (k > 1) {
@@ -295,8 +279,6 @@ function writeFloat32Fast(w: JsonWriter, v: number): boolean {
     writeDecimal(w, negative, m6, e6, 6)
     return true
   }
-  // Straight to the common layout (writeDecimal would dispatch there too).
-  if (e9 > -7 && e9 < 8) writePlain(w, negative, m9 | 0, e9 + 1, 9)
-  else writeDecimal(w, negative, m9, e9, 9)
+  writeDecimal(w, negative, m9, e9, 9)
   return true
 }

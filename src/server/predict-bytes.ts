@@ -242,10 +242,6 @@ const INT_RANGE: Record<keyof typeof INT_ARRAYS, [number, number]> = {
   uint32: [0, 4294967295],
 }
 
-/** Which bytes end a number inside a scanned span: , ] and JSON's four spaces. */
-const ENDS = new Uint8Array(256)
-ENDS[0x2c] = ENDS[0x5d] = ENDS[0x20] = ENDS[0x09] = ENDS[0x0a] = ENDS[0x0d] = 1
-
 /**
  * The float leaves of a scanned span, in one pass per number: the digits are read once, straight into
  * m·10^exp, and the token's end is where they stop (parseNumber needs a second pass to find it first).
@@ -314,7 +310,7 @@ function fillFloats(b: Uint8Array, span: Span, data: Float32Array | Float64Array
       }
       if (p === fs) bail()
     }
-    if (p === s + (neg ? 1 : 0) || (!ENDS[b[p]!] && p < end)) {
+    if (p === s + (neg ? 1 : 0) || (!LEAF_END[b[p]!] && p < end)) {
       // No digits, an exponent or something else after them: the token parsers (and literals).
       const e = tokenEnd(b, s)
       c = b[s]!
