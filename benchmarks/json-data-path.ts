@@ -8,7 +8,7 @@
  *   2. Codec micro-benchmarks on this (one) thread: decode MB/s of numeric JSON into a Float32Array
  *      (goal ≥ 150; JSON.parse + copy measured in the same run) and encode float32/s (goal ≥ 20 M; the
  *      old toPrecision formatter, number-format.ts, in the same run).
- * Usage: node --import tsx --no-warnings benchmarks/json-data-path.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 12]
+ * Usage: node --import tsx --no-warnings benchmarks/json-data-path.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 12] [--layouts 1x2,2x1]
  */
 import type {ChildProcess} from 'node:child_process'
 import {availableParallelism, cpus, loadavg} from 'node:os'
@@ -50,6 +50,16 @@ async function startChild(extra: string[]): Promise<{port: number; proc: ChildPr
 const numpy17 = (v: number) => String(v)
 const six = (v: number) => String(+v.toPrecision(6))
 
+/** Served layouts, "WxT": W workers × T intra-op threads each. */
+const LAYOUTS = arg('layouts', '')
+  .split(',')
+  .filter(Boolean)
+  .map((l) => {
+    const [w, t] = l.split('x').map(Number)
+    if (!(w! >= 1 && t! >= 1)) throw new Error(`--layouts: "${l}" is not WxT (workers x threads), e.g. 1x2,2x1`)
+    return {workers: w!, threads: t!}
+  })
+
 async function servedRatios(say: (s: string) => void, cores: number): Promise<void> {
   const det = packagedModel('ppocr-det')!
   const dims = [1, 3, DET, DET]
@@ -57,16 +67,30 @@ async function servedRatios(say: (s: string) => void, cores: number): Promise<vo
   const x = new Float32Array(3 * DET * DET).map((_, i) => ((i * 7919) % 65_521) / 65_521)
   const bodies = {'17-digit': columnarBody(x, dims, numpy17), '6-digit': columnarBody(x, dims, six)}
   for (const [k, b] of Object.entries(bodies)) say(`   ${k} body: ${(b.length / 1e6).toFixed(2)} MB`)
-  const s = await openSession(det, {device: 'cpu', intraOpThreads: cores})
+  // The default layout (1 worker × all cores) unless --layouts names others.
+  const layouts = LAYOUTS.length ? LAYOUTS : [{workers: 1, threads: cores}]
+  const label = (l: {workers: number; threads: number}) => `${l.workers}x${l.threads}`
+  // One in-process session per thread count the layouts use: served is compared with the same
+  // session settings, and with the fastest in-process rate of the run.
+  const threadCounts = [...new Set([cores, ...layouts.map((l) => l.threads)])]
   const feeds = {x: {dtype: 'float32' as const, dims, data: x}}
-  await s.run(feeds)
-  const inProcess = () => loopRate(SECONDS, () => s.run(feeds))
+  const sessions = new Map<number, Awaited<ReturnType<typeof openSession>>>()
   const servers = new Map<string, {port: number; proc: ChildProcess}>()
   try {
-    for (const mode of MODES) servers.set(mode, await startChild(['--model', det, '--threads', String(cores), '--workers', '1', '--json-codec', mode]))
-    const load = async (mode: string, body: string) => {
+    for (const t of threadCounts) {
+      const s = await openSession(det, {device: 'cpu', intraOpThreads: t})
+      await s.run(feeds)
+      sessions.set(t, s)
+    }
+    for (const l of layouts)
+      for (const mode of MODES)
+        servers.set(
+          `${label(l)} ${mode}`,
+          await startChild(['--model', det, '--threads', String(l.threads), '--workers', String(l.workers), '--json-codec', mode]),
+        )
+    const load = async (server: string, body: string) => {
       const opts = {
-        url: `http://127.0.0.1:${servers.get(mode)!.port}/v1/models/m:predict`,
+        url: `http://127.0.0.1:${servers.get(server)!.port}/v1/models/m:predict`,
         method: 'POST' as const,
         body,
         headers: {'content-type': 'application/json'},
@@ -74,12 +98,13 @@ async function servedRatios(say: (s: string) => void, cores: number): Promise<vo
       }
       await autocannon({...opts, duration: 1})
       const r = await autocannon({...opts, duration: SECONDS})
-      if (r.non2xx + r.errors) throw new Error(`${mode}: ${r.non2xx} non-2xx, ${r.errors} errors`)
+      if (r.non2xx + r.errors) throw new Error(`${server}: ${r.non2xx} non-2xx, ${r.errors} errors`)
       return r.requests.total / SECONDS
     }
     type Side = {name: string; run: () => Promise<number>}
-    const sides: Side[] = [{name: 'in-process', run: inProcess}]
-    for (const [k, b] of Object.entries(bodies)) for (const mode of MODES) sides.push({name: `${k} ${mode}`, run: () => load(mode, b)})
+    const inProc = (t: number) => `in-process ×${t}`
+    const sides: Side[] = threadCounts.map((t) => ({name: inProc(t), run: () => loopRate(SECONDS, () => sessions.get(t)!.run(feeds))}))
+    for (const [k, b] of Object.entries(bodies)) for (const server of servers.keys()) sides.push({name: `${k} ${server}`, run: () => load(server, b)})
     const perRound: Record<string, number>[] = []
     for (let r = 0; r < ROUNDS; r++) {
       const got: Record<string, number> = {}
@@ -95,16 +120,21 @@ async function servedRatios(say: (s: string) => void, cores: number): Promise<vo
           .join(' | ')}`,
       )
     }
+    const best = (g: Record<string, number>) => Math.max(...threadCounts.map((t) => g[inProc(t)]!))
+    for (const t of threadCounts) say(`   in-process, 1 session × ${t} thread(s): median ${median(perRound.map((g) => g[inProc(t)]!)).toFixed(2)} inf/s`)
     for (const [k] of Object.entries(bodies))
-      for (const mode of MODES) {
-        const ratios = perRound.map((g) => g[`${k} ${mode}`]! / g['in-process']!)
-        const goal = k === '17-digit' ? 0.6 : 0.7
-        say(
-          `1. ppocr-det [1,3,${DET},${DET}] columnar JSON, ${k} floats, --json-codec ${mode}, 1 worker × ${cores} threads, 2 connections: served median ${median(perRound.map((g) => g[`${k} ${mode}`]!)).toFixed(2)} req/s, in-process median ${median(perRound.map((g) => g['in-process']!)).toFixed(2)} inf/s; ratio per round ${ratios.map((v) => v.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ ${goal})`,
-        )
-      }
+      for (const l of layouts)
+        for (const mode of MODES) {
+          const name = `${k} ${label(l)} ${mode}`
+          const same = perRound.map((g) => g[name]! / g[inProc(l.threads)]!)
+          const ofBest = perRound.map((g) => g[name]! / best(g))
+          const goal = k === '17-digit' ? 0.6 : 0.7
+          say(
+            `1. ppocr-det [1,3,${DET},${DET}] columnar JSON, ${k} floats, --json-codec ${mode}, ${l.workers} worker(s) × ${l.threads} thread(s), 2 connections: served median ${median(perRound.map((g) => g[name]!)).toFixed(2)} req/s; ÷ in-process with ${l.threads} thread(s) per round ${same.map((v) => v.toFixed(3)).join(', ')} → median ${median(same).toFixed(3)}; ÷ the fastest in-process → median ${median(ofBest).toFixed(3)} (goal ≥ ${goal})`,
+          )
+        }
   } finally {
-    await s.dispose()
+    for (const s of sessions.values()) await s.dispose()
     for (const c of servers.values()) {
       c.proc.kill('SIGTERM')
       await new Promise((r) => c.proc.once('exit', r))

