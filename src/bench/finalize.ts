@@ -8,6 +8,7 @@ import {pointPrediction} from '../results/main-prediction.js'
 import {paretoFront} from './pareto.js'
 import {stationFit, stationRows} from './station-fits.js'
 import {recommend} from './recommend.js'
+import {fromOneWorkerRows, oneWorkerKey} from './worker-scaling.js'
 import type {BenchRun, PointResult} from '../results/bench-run.js'
 
 export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: string; cores: number; workersOf: (p: PointResult) => number}): void {
@@ -28,6 +29,14 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
     for (const p of pts) p.queueing = [...stationRows(p, pts, o.cores, workers), ...predictionsFor(p, f, pts)]
   }
   run.fits = fits
+  // Multi-worker settings, forecast from the same setting's 1-worker calibration (worker-scaling.ts):
+  // first, so the tables show that forecast for them.
+  for (const pts of groups.values()) {
+    const key = pts[0] && oneWorkerKey(pts[0])
+    const one = key !== undefined ? fits.find((f) => f.serverKey === key)?.station : undefined
+    if (one?.mainMs === undefined) continue
+    for (const p of pts) p.queueing = [...fromOneWorkerRows(p, one, o.cores, run.target.builtIn), ...(p.queueing ?? [])]
+  }
   for (const [id, rows] of cacheRows(run.points)) {
     const p = run.points.find((x) => x.id === id)
     // First, so the tables show the cache mixture as this point's prediction (the article's form is flagged, never chosen).

@@ -41,7 +41,12 @@ export interface ForecastQuery {
   workersForRate?: number
 }
 
-/** The calibration a fit records, with the setting's workers replaced by `workers` (capacity dropped then: it was measured with the others). */
+/**
+ * The calibration a fit records, with the setting's workers replaced by `workers`. The measured capacity
+ * is dropped then (it was the other worker count's limit); the CPU per request and the machine's cores
+ * are kept: a request's CPU does not depend on how many workers share it out, so cores ÷ CPU per request
+ * still bounds the throughput.
+ */
 export function calibrationOf(f: StationFit, workers?: number): StationCalibration {
   if (f.mainMs === undefined || f.betaMs === undefined || f.delayMs === undefined || f.workers === undefined)
     throw usageError(`this setting has no station-model calibration${f.note ? `: ${f.note}` : ''}`)
@@ -59,7 +64,7 @@ export function calibrationOf(f: StationFit, workers?: number): StationCalibrati
     gapS: (f.gapMs ?? 0) / 1000,
     wakeS: (f.wakeMs ?? 0) / 1000,
     ...(w === f.workers && f.capacity !== undefined ? {capacity: f.capacity} : {}),
-    ...(w === f.workers && f.cpuPerRequestMs !== undefined && f.cores ? {cpuPerRequestS: f.cpuPerRequestMs / 1000, cores: f.cores} : {}),
+    ...(f.cpuPerRequestMs !== undefined && f.cores ? {cpuPerRequestS: f.cpuPerRequestMs / 1000, cores: f.cores} : {}),
   }
 }
 

@@ -77,6 +77,8 @@ export type PredictionKind =
   | 'batch-tandem-others'
   /** Generator, main thread and workers calibrated from busy-time counters on declared points (station-model.ts). */
   | 'station-model'
+  /** A multi-worker setting forecast from the 1-worker setting's station calibration (worker-scaling.ts). */
+  | 'station-model-workers'
   | 'unavailable'
 
 export interface PredictionRow {
