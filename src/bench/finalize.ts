@@ -8,7 +8,7 @@ import {pointPrediction} from '../results/main-prediction.js'
 import {paretoFront} from './pareto.js'
 import {stationFit, stationRows} from './station-fits.js'
 import {recommend} from './recommend.js'
-import {fromOneWorkerRows, oneWorkerKey} from './worker-scaling.js'
+import {coreShortfall, FROM_ONE_WORKER, fromOneWorkerRows, oneWorkerKey} from './worker-scaling.js'
 import type {BenchRun, PointResult} from '../results/bench-run.js'
 
 export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: string; cores: number; workersOf: (p: PointResult) => number}): void {
@@ -31,11 +31,17 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
   run.fits = fits
   // Multi-worker settings, forecast from the same setting's 1-worker calibration (worker-scaling.ts):
   // first, so the tables show that forecast for them.
+  const crossWarnings: string[] = []
   for (const pts of groups.values()) {
     const key = pts[0] && oneWorkerKey(pts[0])
     const one = key !== undefined ? fits.find((f) => f.serverKey === key)?.station : undefined
     if (one?.mainMs === undefined) continue
     for (const p of pts) p.queueing = [...fromOneWorkerRows(p, one, o.cores, run.target.builtIn), ...(p.queueing ?? [])]
+    const short = coreShortfall(pts[0]!.config.server.workers!, pts[0]!.config.server.intraOpThreads, o.cores, run.target.builtIn)
+    if (short)
+      crossWarnings.push(
+        `--workers ${pts[0]!.config.server.workers}: ${short}. Its points show the station model calibrated on their own points; the forecast from the 1-worker calibration is in the JSON (queueing rows "${FROM_ONE_WORKER}") with its error`,
+      )
   }
   for (const [id, rows] of cacheRows(run.points)) {
     const p = run.points.find((x) => x.id === id)
@@ -53,7 +59,7 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
   run.pareto = paretoFront(usable.map((p) => ({id: p.id, throughput: p.inferencesPerSec, p99Ms: p.latency.p99Ms}))).map((p) => p.id)
   const rec = recommend(run.points, {sloP99Ms: o.sloP99Ms, modelArg: o.modelArg, cores: o.cores})
   run.recommendation = rec ?? null
-  const warnings = run.warnings ?? []
+  const warnings = [...(run.warnings ?? []), ...crossWarnings]
   const unstable = run.points.filter((p) => !p.stable && !p.failed).length
   if (unstable) warnings.push(`${unstable} point(s) did not stabilise within the trial limit (marked unstable; their numbers are less trustworthy)`)
   const flagged = run.points.filter((p) => p.errors.total > 0 && !p.failed).length

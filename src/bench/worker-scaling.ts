@@ -30,7 +30,7 @@ export function coreShortfall(workers: number, intraOpThreads: number | undefine
   const intra = intraOpThreads ?? Math.max(1, Math.floor(cores / workers))
   const busy = 1 + workers * intra + (generatorHere ? 1 : 0)
   if (busy <= cores) return undefined
-  return `this machine has ${cores} cores for ${busy} busy threads (the main thread, ${workers} workers × ${intra} intra-op thread${intra > 1 ? 's' : ''}${generatorHere ? ', the load generator' : ''}): the workers share cores, so only the cores ÷ CPU per request bound carries that`
+  return `this machine has ${cores} cores for ${busy} busy threads (the main thread, ${workers} workers × ${intra} intra-op thread${intra > 1 ? 's' : ''}${generatorHere ? ', the load generator' : ''}): the workers share cores, and a request may cost more CPU than it did with 1 worker`
 }
 
 /** The forecast rows (throughput, mean latency) for one point of a multi-worker setting, from the 1-worker fit. */

@@ -17,9 +17,10 @@ export function mainPrediction(p: PointResult): PredictionRow | undefined {
   const rows = (p.queueing ?? []).filter((r) => r.quantity === 'meanLatency' && r.predicted !== null)
   // The station model when it could be calibrated (server busy-time counters; docs/QUEUEING.md), except
   // where a cache mixture applies (it models the hit ratio, which the stations do not).
-  // A multi-worker setting forecast from the 1-worker calibration first (worker-scaling.ts): nothing
-  // measured with its own workers goes into it.
-  const station = rows.find((r) => r.kind === 'station-model-workers') ?? rows.find((r) => r.kind === 'station-model')
+  // A multi-worker setting forecast from the 1-worker calibration first (worker-scaling.ts: nothing
+  // measured with its own workers goes into it) where the machine has a core per busy thread; where it
+  // has not, the setting's own calibration (the run's warnings say so).
+  const station = rows.find((r) => r.kind === 'station-model-workers' && !r.assumptionsViolated.length) ?? rows.find((r) => r.kind === 'station-model')
   if (station && !rows.some((r) => r.kind === 'cache-mixture')) return station
   const batchedClosed = p.config.client.mode === 'closed' && (p.config.server.maxBatchSize ?? 1) > 1 && !rows.some((r) => r.kind === 'cache-mixture')
   const tandem = batchedClosed ? (rows.find((r) => r.kind === 'batch-tandem-others') ?? rows.find((r) => r.kind === 'batch-tandem-lone-client')) : undefined

@@ -89,7 +89,15 @@ test('finalizeRun: the 2-worker points show the forecast from the 1-worker setti
     counters,
   ) as PointResult[]
   const run = {target: {url: 'x', builtIn: true}, points: pts, machine: {cores: 2}} as unknown as BenchRun
-  finalizeRun(run, {modelArg: 'm', cores: 2, workersOf: (p) => p.config.server.workers!})
+  // On 2 cores, main + 2 workers + the generator are 4 busy threads: the 2-worker points keep their own
+  // calibration, and the run says why.
+  const tight = structuredClone(run)
+  finalizeRun(tight, {modelArg: 'm', cores: 2, workersOf: (p) => p.config.server.workers!})
+  assert.equal(tight.points[4]!.prediction?.model, 'station model')
+  assert.ok(tight.points[4]!.queueing!.some((r) => r.kind === 'station-model-workers'))
+  assert.ok(tight.warnings!.some((w) => /--workers 2: this machine has 2 cores for 4 busy threads/.test(w)))
+  // On 8 cores each thread has one: the forecast from 1 worker is what they show.
+  finalizeRun(run, {modelArg: 'm', cores: 8, workersOf: (p) => p.config.server.workers!})
   for (const p of pts.filter((q) => q.config.server.workers === 2)) {
     assert.equal(p.prediction?.model, 'station model (from 1 worker)')
     assert.equal(p.prediction?.calibration, false)
