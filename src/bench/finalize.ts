@@ -29,8 +29,8 @@ export function finalizeRun(run: BenchRun, o: {sloP99Ms?: number; modelArg: stri
     for (const p of pts) p.queueing = [...stationRows(p, pts, o.cores, workers), ...predictionsFor(p, f, pts)]
   }
   run.fits = fits
-  // Multi-worker settings, forecast from the same setting's 1-worker calibration (worker-scaling.ts):
-  // first, so the tables show that forecast for them.
+  // Multi-worker settings, forecast from the same setting's 1-worker calibration (worker-scaling.ts). The
+  // tables show it where the machine has a core per busy thread (main-prediction.ts); elsewhere a warning says why not.
   const crossWarnings: string[] = []
   for (const pts of groups.values()) {
     const key = pts[0] && oneWorkerKey(pts[0])

@@ -4,8 +4,9 @@
  * 1-worker setting's demands (main thread, t(b), generator, delay, gap, wake-up) with c = 2 worker
  * servers, and the machine's cores ÷ the CPU per request as the throughput bound. Where the threads that
  * would be busy (the main thread, workers × intra-op threads, and the load generator on the same machine)
- * outnumber the cores, the workers do not each get a core: the row says so, and the cores bound is the
- * part of the forecast that carries that.
+ * outnumber the cores, the workers do not each get a core and the 1-worker demands understate a request's
+ * CPU: the row says so (with the CPU per request measured at the point), and the tables show the
+ * setting's own calibration instead (main-prediction.ts).
  */
 import {TfsoptError, errorMessage} from '../errors.js'
 import {fmt, relativeError, stationClosed, stationOpen, type PredictionRow} from '../queueing/index.js'
