@@ -13,6 +13,7 @@ import {fmt, relativeError, stationClosed, stationOpen, type PredictionRow} from
 import type {PointResult, StationFit} from '../results/bench-run.js'
 import {calibrationOf} from './forecast.js'
 import {serverKeyOf} from './models.js'
+import {defaultThreads} from '../server/default-threads.js'
 
 export const FROM_ONE_WORKER = 'station model (from 1 worker)'
 
@@ -25,10 +26,10 @@ export function oneWorkerKey(p: PointResult): string | undefined {
 
 /**
  * Threads that would be busy at once, against the cores: undefined when each has a core. intra-op
- * threads default as `tfsopt serve` chooses them (cores ÷ workers).
+ * threads default as `tfsopt serve` chooses them (defaultThreads).
  */
 export function coreShortfall(workers: number, intraOpThreads: number | undefined, cores: number, generatorHere: boolean): string | undefined {
-  const intra = intraOpThreads ?? Math.max(1, Math.floor(cores / workers))
+  const intra = defaultThreads(workers, intraOpThreads, false, cores).intraOpThreads
   const busy = 1 + workers * intra + (generatorHere ? 1 : 0)
   if (busy <= cores) return undefined
   return `this machine has ${cores} cores for ${busy} busy threads (the main thread, ${workers} workers × ${intra} intra-op thread${intra > 1 ? 's' : ''}${generatorHere ? ', the load generator' : ''}): the workers share cores, and a request may cost more CPU than it did with 1 worker`

@@ -3,7 +3,7 @@
  * listens, and resolves with the URL, a summary per served model and `close()` (graceful drain).
  * The `serve` command, the tests and the bench all use it.
  */
-import {availableParallelism} from 'node:os'
+import {defaultThreads} from './default-threads.js'
 import {usageError} from '../errors.js'
 import {BodyBudget, defaultInflightBodyBytes} from './body-budget.js'
 import {ResponseCache} from './cache.js'
@@ -22,6 +22,7 @@ import {canRestorePriority, DEFAULT_LOAD_NICE} from './load-priority.js'
 
 export type {ServerOptions, ModelSpec, ServedModelSummary, BatchingConfig, BatchingFlags} from './types.js'
 export {readModelConfig, readModelConfigFile} from './model-config.js'
+export {defaultThreads} from './default-threads.js'
 
 export interface RunningServer {
   url: string
@@ -51,17 +52,6 @@ export const SERVE_DEFAULTS = {
   cacheBytes: 64 * 1024 * 1024,
   warmup: 1,
 } as const
-
-/**
- * Default threads: half the cores as workers (at least one), the cores shared among them. On a GPU
- * provider one worker: onnxruntime puts every session on GPU 0, and a second session there only
- * competes for the same device (and its memory) while the batcher already keeps one busy.
- */
-export function defaultThreads(workers?: number, intra?: number, onGpu = false): {workers: number; intraOpThreads: number} {
-  const cores = availableParallelism()
-  const w = workers ?? (onGpu ? 1 : Math.max(1, Math.floor(cores / 2)))
-  return {workers: w, intraOpThreads: intra ?? Math.max(1, Math.floor(cores / w))}
-}
 
 /**
  * --load-nice as the server will apply it: an explicit value needs Linux and the right to restore

@@ -23,7 +23,7 @@ import {accuracyAwareFallback, type FallbackResult} from './accuracy-aware.js'
 import {AUTO_HINT, slowdownWarnings} from './warnings.js'
 import {autoQuantize, type AutoReport} from './auto.js'
 import type {Objective} from './auto-select.js'
-import {defaultThreads} from '../../server/index.js'
+import {defaultThreads} from '../../server/default-threads.js'
 import {sealedOutput, type SealedOutput} from './sealed-output.js'
 
 export interface QuantizeArgs {
