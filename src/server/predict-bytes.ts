@@ -19,65 +19,8 @@ import type {DType, TensorInfo} from '../models/dtypes.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
 import {checkShapes, checkSignature, DEFAULT_SIGNATURE, type DecodedPredict} from './predict-codec.js'
 import {MAX_RANK} from './tensor-json.js'
-
-/** Thrown inside the decoder to bail out to the reference path; never escapes this module. */
-const BAIL = Symbol('bail')
-const bail = (): never => {
-  throw BAIL
-}
-
-const WS = new Uint8Array(256)
-WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1
-/** Bytes that end a leaf token: , ] } and the spaces (one table load per byte in the hot loops). */
-const LEAF_END = new Uint8Array(256)
-LEAF_END[0x2c] = LEAF_END[0x5d] = LEAF_END[0x7d] = LEAF_END[0x20] = LEAF_END[0x09] = LEAF_END[0x0a] = LEAF_END[0x0d] = 1
-
-/** 10^k, k = 0..22, exact doubles (Clinger's fast path). */
-const POW10 = Array.from({length: 23}, (_, k) => 10 ** k)
-
-/** A value's place in the body. */
-export interface Span {
-  start: number
-  end: number
-}
-
-class Reader {
-  p = 0
-  constructor(readonly b: Uint8Array) {}
-
-  ws(): void {
-    const b = this.b
-    let p = this.p
-    while (p < b.length && WS[b[p]!]) p++
-    this.p = p
-  }
-
-  /** The next non-space byte (not consumed), or -1 at the end. */
-  peek(): number {
-    this.ws()
-    return this.p < this.b.length ? this.b[this.p]! : -1
-  }
-
-  expect(c: number): void {
-    if (this.peek() !== c) bail()
-    this.p++
-  }
-
-  /** A string without escapes (keys, signature names); anything fancier bails. */
-  str(): string {
-    this.expect(0x22)
-    const b = this.b
-    const s = this.p
-    let p = s
-    while (p < b.length && b[p] !== 0x22) {
-      if (b[p] === 0x5c || b[p]! < 0x20) bail()
-      p++
-    }
-    if (p >= b.length) bail()
-    this.p = p + 1
-    return Buffer.from(b.buffer, b.byteOffset + s, p - s).toString('utf8')
-  }
-}
+import {bail, BAIL, LEAF_END, lit, parseNumber, Reader, type Span, tokenEnd, WS} from './json-lexer.js'
+import {fillFloats, NOT_FUSED, scanFillFloats} from './json-floats.js'
 
 /**
  * The end of the leaf token at p: four bytes at a time while all four lie in '-'..'9' (sign, point,
@@ -150,80 +93,6 @@ function scanShape(r: Reader): {dims: number[]; span: Span} {
 
 const elementCount = (dims: number[]) => dims.reduce((a, x) => a * x, 1)
 
-/** Parses one JSON number token [s, e) as a correctly rounded double, or bails on bad syntax. */
-function parseNumber(b: Uint8Array, s: number, e: number): number {
-  let p = s
-  const neg = b[p] === 0x2d
-  if (neg) p++
-  if (p >= e) bail()
-  // Integer part: 0 or [1-9][0-9]*
-  let m = 0
-  let digits = 0
-  let exp = 0
-  const intStart = p
-  if (b[p] === 0x30) {
-    p++
-  } else {
-    while (p < e) {
-      const d = b[p]! - 0x30
-      if (d < 0 || d > 9) break
-      m = m * 10 + d
-      digits++
-      p++
-    }
-  }
-  if (p === intStart) bail()
-  if (p < e && b[p] === 0x2e) {
-    p++
-    const fs = p
-    while (p < e) {
-      const d = b[p]! - 0x30
-      if (d < 0 || d > 9) break
-      if (m !== 0 || d !== 0) digits++
-      m = m * 10 + d
-      exp--
-      p++
-    }
-    if (p === fs) bail()
-  }
-  if (p < e && (b[p] === 0x65 || b[p] === 0x45)) {
-    p++
-    let eneg = false
-    if (b[p] === 0x2b || b[p] === 0x2d) eneg = b[p++] === 0x2d
-    const es = p
-    let ev = 0
-    while (p < e) {
-      const d = b[p]! - 0x30
-      if (d < 0 || d > 9) break
-      if (ev < 100000) ev = ev * 10 + d
-      p++
-    }
-    if (p === es) bail()
-    exp += eneg ? -ev : ev
-  }
-  if (p !== e) bail()
-  // Clinger: with at most 15 significant digits m is exact, and one multiplication or division by an
-  // exact power of ten rounds once, correctly.
-  if (digits <= 15 && exp >= -22 && exp <= 22) {
-    const v = exp >= 0 ? m * POW10[exp]! : m / POW10[-exp]!
-    return neg ? -v : v
-  }
-  return Number(Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1'))
-}
-
-/** Reads the leaf token starting at p (after spaces): returns its end. */
-function tokenEnd(b: Uint8Array, p: number): number {
-  const n = b.length
-  while (p < n && !LEAF_END[b[p]!]) p++
-  return p
-}
-
-const lit = (b: Uint8Array, s: number, e: number, word: string): boolean => {
-  if (e - s !== word.length) return false
-  for (let i = 0; i < word.length; i++) if (b[s + i] !== word.charCodeAt(i)) return false
-  return true
-}
-
 /** -?(0|[1-9][0-9]*): JSON's integer grammar, no fraction or exponent. */
 function isJsonInteger(b: Uint8Array, s: number, e: number): boolean {
   const d0 = b[s] === 0x2d ? s + 1 : s
@@ -240,99 +109,6 @@ const INT_RANGE: Record<keyof typeof INT_ARRAYS, [number, number]> = {
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
-}
-
-/**
- * The float leaves of a scanned span, in one pass per number: the digits are read once, straight into
- * m·10^exp, and the token's end is where they stop (parseNumber needs a second pass to find it first).
- * The first pass (scanShape) has checked the structure and that every leaf ends at a delimiter, so a
- * digit run cannot pass the span's end. Plain decimals take the fast path: Clinger's exact one for ≤ 15
- * digits. For float32 with more (numpy's 17-digit tolist()) the double is only needed up to float32
- * rounding: m·10^exp accumulated in doubles is within ~30 ulps (2^-48 relative) of the correctly
- * rounded double, and when both ends of that interval round to the same float32 it is the answer
- * JSON.parse + Float32Array gives; otherwise (a float32 tie within 2^-48, ~1 value in 2^25) parseNumber
- * decides exactly. Exponents, literals and everything odd go to parseNumber too, which words nothing:
- * it bails.
- */
-function fillFloats(b: Uint8Array, span: Span, data: Float32Array | Float64Array, offset: number, mask: number, f32: boolean): void {
-  let k = 0
-  let p = span.start
-  const end = span.end
-  const n = b.length
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  while (p < end) {
-    let c = b[p]!
-    if (c === 0x2c || c === 0x5b || c === 0x5d || WS[c]) {
-      p++
-      continue
-    }
-    const s = p
-    const neg = c === 0x2d
-    if (neg) c = b[++p]!
-    let m = 0
-    let digits = 0
-    let exp = 0
-    let d = c - 0x30
-    if (d === 0) d = b[++p]! - 0x30
-    else if (d > 0 && d <= 9) {
-      do {
-        m = m * 10 + d
-        digits++
-        d = b[++p]! - 0x30
-      } while (d >= 0 && d <= 9)
-    } else d = -1 // not a digit: NaN, Infinity or bad syntax, below
-    let v: number
-    if (d === 0x2e - 0x30 && p > s + (neg ? 1 : 0)) {
-      const fs = ++p
-      for (;;) {
-        // Four digits at a time once past the leading zeros, while they fit in the 19 kept: all four
-        // bytes in '0'..'9' (the SWAR test of leafEnd), then their value from the bytes of w − '0000'.
-        if (m !== 0 && digits <= 15 && p + 4 <= n) {
-          const w = dv.getUint32(p, true)
-          if (!((((w - 0x30303030) & ~w) | (w + 0x46464646) | w) & 0x80808080)) {
-            const x = w - 0x30303030
-            m = m * 10000 + ((x & 0xff) * 1000 + ((x >>> 8) & 0xff) * 100 + ((x >>> 16) & 0xff) * 10 + (x >>> 24))
-            digits += 4
-            exp -= 4
-            p += 4
-            continue
-          }
-        }
-        d = b[p]! - 0x30
-        if (!(d >= 0 && d <= 9)) break
-        if (m !== 0 || d !== 0) digits++
-        // Digits past the 19th change the value by < 1e-18 relative: absorbed by the interval test.
-        if (digits <= 19) {
-          m = m * 10 + d
-          exp--
-        }
-        p++
-      }
-      if (p === fs) bail()
-    }
-    if (p === s + (neg ? 1 : 0) || (!LEAF_END[b[p]!] && p < end)) {
-      // No digits, an exponent or something else after them: the token parsers (and literals).
-      const e = tokenEnd(b, s)
-      c = b[s]!
-      if (c === 0x4e /* N */ || c === 0x49 /* I */ || (c === 0x2d && b[s + 1] === 0x49)) {
-        if (lit(b, s, e, 'NaN')) v = NaN
-        else if (lit(b, s, e, 'Infinity')) v = Infinity
-        else if (lit(b, s, e, '-Infinity')) v = -Infinity
-        else v = bail()
-      } else v = parseNumber(b, s, e)
-      p = e
-    } else if (digits <= 15 && exp >= -22) {
-      v = m / POW10[-exp]!
-      if (neg) v = -v
-    } else if (!f32 || exp < -22 || m > 1e300) {
-      v = parseNumber(b, s, p)
-    } else {
-      v = m / POW10[-exp]!
-      const lo = Math.fround(v * (1 - 2 ** -44))
-      v = lo === Math.fround(v * (1 + 2 ** -44)) ? (neg ? -lo : lo) : parseNumber(b, s, p)
-    }
-    data[offset + (k++ & mask)] = v
-  }
 }
 
 /** Second pass: parses every leaf of `span` into storage for `dtype` (`count` leaves; `store` false: validate only). */
@@ -447,7 +223,14 @@ export function decodePredictBytes(body: Uint8Array, inputs: TensorInfo[], scann
 export interface ScannedPredict {
   format: 'row' | 'columnar'
   signature: string | undefined
-  plan: {info: TensorInfo; dims: number[]; span: Span}[]
+  plan: ({info: TensorInfo} & Scanned)[]
+}
+
+/** One tensor value of the body: its shape and place, and its values where the first pass parsed them. */
+interface Scanned {
+  dims: number[]
+  span: Span
+  data?: Float32Array | Float64Array
 }
 
 /**
@@ -481,13 +264,23 @@ export function fillScanned(body: Uint8Array, span: Span, dtype: DType, out: Exc
 export const isFastType = (d: DType) => FAST_TYPES.has(d)
 
 function decode(body: Uint8Array, inputs: TensorInfo[], scanned?: ScannedPredict): DecodedPredict {
-  const {format, signature, plan} = scanned ?? scan(body, inputs)
+  let sc = scanned
+  if (!sc)
+    try {
+      // Structure and float values in one pass where it can; a fixed dimension that turns out wrong
+      // (NOT_FUSED) is the two-pass way's, which validates a refused tensor without allocating it.
+      sc = scan(body, inputs, true)
+    } catch (err) {
+      if (err !== NOT_FUSED) throw err
+      sc = scan(body, inputs)
+    }
+  const {format, signature, plan} = sc
   // A single input whose shape the model refuses is validated without allocating its tensor.
   const refuse = plan.length === 1 && !shapeFits(plan[0]!.dims, plan[0]!.info)
   const feeds: Feeds = {}
-  for (const {info, dims, span} of plan) {
+  for (const {info, dims, span, data} of plan) {
     const n = elementCount(dims)
-    feeds[info.name] = {dtype: info.dtype, dims, data: fill(body, span, info.dtype, n, !refuse)}
+    feeds[info.name] = {dtype: info.dtype, dims, data: data ?? fill(body, span, info.dtype, n, !refuse)}
   }
   // As predict-codec's decodePredict: the signature first, then the shapes.
   const sig = signature === undefined ? DEFAULT_SIGNATURE : checkSignature(signature)
@@ -495,13 +288,20 @@ function decode(body: Uint8Array, inputs: TensorInfo[], scanned?: ScannedPredict
   return {format, signature: sig, feeds}
 }
 
-function scan(body: Uint8Array, inputs: TensorInfo[]): ScannedPredict {
+/**
+ * The first pass over the body (structure, keys, each tensor's shape and span). `fuse`: float tensors
+ * are parsed on the way too (scanFillFloats), for a body decoded here and now; without it no number is
+ * parsed (a body whose values a worker parses, or one to validate without allocating its tensor).
+ */
+function scan(body: Uint8Array, inputs: TensorInfo[], fuse = false): ScannedPredict {
   const r = new Reader(body)
+  const value = (info: TensorInfo | undefined): Scanned =>
+    fuse && (info?.dtype === 'float32' || info?.dtype === 'float64') ? scanFillFloats(r, info.dtype === 'float32', info.shape) : scanShape(r)
   r.expect(0x7b)
   let signature: string | undefined
   let format: 'row' | 'columnar' | undefined
   /** Tensors by name ('' for the single unnamed one) with their shapes, first pass only. */
-  const found = new Map<string, {dims: number[]; span: Span}>()
+  const found = new Map<string, Scanned>()
   const seen = new Set<string>()
   if (r.peek() === 0x7d) bail()
   for (;;) {
@@ -523,7 +323,7 @@ function scan(body: Uint8Array, inputs: TensorInfo[]): ScannedPredict {
           const name = r.str()
           if (name === '' || name === 'b64' || found.has(name)) bail()
           r.expect(0x3a)
-          const t = scanShape(r)
+          const t = value(inputs.find((i) => i.name === name))
           r.p = t.span.end
           found.set(name, t)
           const c = r.peek()
@@ -532,7 +332,7 @@ function scan(body: Uint8Array, inputs: TensorInfo[]): ScannedPredict {
           if (c !== 0x2c) bail()
         }
       } else {
-        const t = scanShape(r)
+        const t = value(inputs.length === 1 ? inputs[0] : undefined)
         r.p = t.span.end
         // Row format: the instances list itself is the tensor; it must be a non-empty list.
         if (format === 'row' && t.dims.length === 0) bail()
