@@ -5,6 +5,7 @@
 import type {IncomingMessage} from 'node:http'
 import {TfsoptError} from '../errors.js'
 import type {BodyLease} from './body-budget.js'
+import type {BodyPool} from './body-pool.js'
 
 export class BodyTooLarge extends TfsoptError {
   constructor(limit: number) {
@@ -24,14 +25,15 @@ export function declaredLength(req: IncomingMessage): number | undefined {
  * Reads the whole body, refusing (413) as soon as it passes `limit` — by the declared length before a
  * byte is read, else by the bytes actually received — so nothing beyond the limit is ever buffered. An
  * upload cut off by the client settles too (no request is left in flight, which would stall a drain).
- * A declared length is read into one buffer of that size (no second copy to join chunks). Without one,
+ * A declared length is read into one buffer of that size (no second copy to join chunks), recycled from
+ * `pool` when it is large (body-pool.ts). Without one,
  * `lease` grows with every chunk, and the body is refused (503) when the server-wide budget is full.
  */
-export function readBody(req: IncomingMessage, limit: number, lease?: BodyLease): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, lease?: BodyLease, pool?: BodyPool): Promise<Buffer> {
   const declared = declaredLength(req)
   if (declared !== undefined && declared > limit) return Promise.reject(new BodyTooLarge(limit))
   return new Promise((resolve, reject) => {
-    const st: BodyState = {limit, n: 0, first: undefined, chunks: undefined, whole: undefined, declared, lease, resolve, reject}
+    const st: BodyState = {limit, n: 0, first: undefined, chunks: undefined, whole: undefined, declared, lease, pool, resolve, reject}
     ;(req as ReqWithBody)[BODY] = st
     req.on('data', onBodyData)
     req.on('end', onBodyEnd)
@@ -52,6 +54,7 @@ interface BodyState {
   whole: Buffer | undefined
   declared: number | undefined
   lease: BodyLease | undefined
+  pool: BodyPool | undefined
   resolve(b: Buffer): void
   reject(e: Error): void
 }
@@ -84,7 +87,7 @@ function onBodyData(this: ReqWithBody, c: Buffer): void {
     else if (st.n === st.declared)
       st.first = c // the whole body in one chunk: keep it as it is
     else {
-      st.whole = Buffer.allocUnsafe(st.declared)
+      st.whole = st.pool ? st.pool.take(st.declared) : Buffer.allocUnsafe(st.declared)
       c.copy(st.whole, 0)
     }
     return

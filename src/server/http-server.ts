@@ -9,6 +9,7 @@ import {TfsoptError, errorMessage, notFound} from '../errors.js'
 import {handleAdmin} from './admin-handlers.js'
 import {makeAuthCheck} from './auth.js'
 import type {BodyBudget, BodyLease} from './body-budget.js'
+import type {BodyPool} from './body-pool.js'
 import {BodyTooLarge, declaredLength, hasLargeBody, readBody} from './body-reader.js'
 import type {ResponseCache} from './cache.js'
 import {notAllowed, onClientError, sendError} from './http-reply.js'
@@ -31,6 +32,8 @@ export interface HttpContext {
   maxBodyBytes: number
   /** Server-wide bound on request-body bytes in flight (--max-inflight-body-bytes). */
   budget: BodyBudget
+  /** Recycled buffers for large predict bodies (body-pool.ts). */
+  bodyPool?: BodyPool
   testHooks: boolean
   /** Where large JSON predict bodies are parsed and answers written (--json-codec). */
   jsonCodec?: JsonCodec
@@ -145,7 +148,7 @@ export class HttpFront {
         // Room for the body in the server-wide budget first (a declared length at once, waiting briefly;
         // a chunked body chunk by chunk); a body over --max-body-bytes gets its 413 from readBody.
         lease = await this.acquireFor(req)
-        const body = await readBody(req, this.ctx.maxBodyBytes, lease)
+        const body = await readBody(req, this.ctx.maxBodyBytes, lease, this.ctx.bodyPool)
         bodyRead = true
         bytesIn = body.length
         // From here to submit() everything is synchronous: a version swap cannot slip in between.
@@ -153,7 +156,7 @@ export class HttpFront {
         if (s instanceof Promise) s = await s
         vm = s.metrics
         if (logged) logged.version = s.version
-        status = await handlePredict(this.ctx.cache, s, req, res, body, lease, this.ctx.jsonCodec, logged?.trace)
+        status = await handlePredict(this.ctx.cache, s, req, res, body, lease, this.ctx.jsonCodec, logged?.trace, this.ctx.bodyPool)
       } else if (r.kind === 'v2') {
         // KServe v2 bodies share the in-flight budget and the size limit with TF Serving REST.
         const read = async () => {

@@ -6,6 +6,7 @@
 import {defaultThreads} from './default-threads.js'
 import {usageError} from '../errors.js'
 import {BodyBudget, defaultInflightBodyBytes} from './body-budget.js'
+import {BodyPool} from './body-pool.js'
 import {ResponseCache} from './cache.js'
 import {validateFlags} from './batching-config.js'
 import {GrpcFront} from './grpc/grpc-server.js'
@@ -138,8 +139,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       metrics.bodyBudgetRefusalsNow++
     },
   })
+  const bodyPool = new BodyPool()
+  metrics.bodyPool = bodyPool
   const front = new HttpFront({
     budget,
+    bodyPool,
     manager,
     metrics,
     cache,
@@ -217,6 +221,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         await manager.close(left)
         front.closeAll()
         grpc?.closeAll()
+        bodyPool.close()
         // gRPC lines are written a tick after their answer: let them in, then flush and close.
         await new Promise((r) => setImmediate(r))
         await accessLog?.close()

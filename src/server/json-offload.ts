@@ -32,7 +32,7 @@ export interface Offloaded {
  * (`scan`; null: the scan bailed, so that path goes straight to JSON.parse): a body the model refuses
  * (a 60 MB one of the wrong shape, say) is then scanned once, not twice.
  */
-export function scanForWorker(body: Buffer, s: Servable): Offloaded | {scan: ScannedPredict | null} {
+export function scanForWorker(body: Buffer, s: Servable, pooled = false): Offloaded | {scan: ScannedPredict | null} {
   const sc = scanPredictBytes(body, s.info.inputs) ?? null
   if (!sc) return {scan: null}
   if (sc.signature !== undefined && sc.signature !== '' && sc.signature !== DEFAULT_SIGNATURE) return {scan: sc}
@@ -46,8 +46,9 @@ export function scanForWorker(body: Buffer, s: Servable): Offloaded | {scan: Sca
   } catch {
     return {scan: sc}
   }
-  // The body moves to the worker (transferred, not copied): it needs an ArrayBuffer of its own.
-  const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer
+  // The body moves to the worker (transferred, not copied): it needs an ArrayBuffer of its own (a
+  // recycled one, `pooled`, may be larger than the body: it goes along whole, and the pool makes another).
+  const own = body.byteOffset === 0 && (pooled || body.byteLength === body.buffer.byteLength) && body.buffer instanceof ArrayBuffer
   const bytes = own ? body : new Uint8Array(body)
   return {
     feeds,

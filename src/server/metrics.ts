@@ -343,6 +343,19 @@ export class ServerMetrics {
       }
     })(),
   })
+  /** The recycled body buffers (body-pool.ts), read at scrape. */
+  bodyPool: {idleBytes: number} | undefined
+  readonly bodyPoolIdleBytes = new Gauge({
+    name: 'tfsopt_body_pool_idle_bytes',
+    help: 'Bytes of recycled request-body buffers held idle for the next large bodies (dropped after 10 s unused)',
+    registers: [this.registry],
+    collect: (() => {
+      const self = this
+      return function (this: Gauge) {
+        this.set(self.bodyPool?.idleBytes ?? 0)
+      }
+    })(),
+  })
   readonly bodyBudgetRefusals = new Counter({
     name: 'tfsopt_body_budget_refusals_total',
     help: 'Requests refused with 503 because the in-flight request-body budget was full',

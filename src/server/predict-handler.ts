@@ -2,6 +2,7 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {Feeds, Tensor} from '../runtime/types.js'
 import type {BodyLease} from './body-budget.js'
+import type {BodyPool} from './body-pool.js'
 import {BINARY_TYPE, TENSORS_HEADER, decodeBinary, encodeBinary} from './binary-codec.js'
 import {cacheKey, type ResponseCache} from './cache.js'
 import {send} from './http-reply.js'
@@ -33,6 +34,7 @@ export async function handlePredict(
   lease?: BodyLease,
   codec: JsonCodec = 'worker',
   trace?: RequestTrace,
+  pool?: BodyPool,
 ): Promise<number> {
   const vm = s.metrics
   const binaryIn = req.headers['content-type']?.startsWith(BINARY_TYPE) ?? false
@@ -46,6 +48,7 @@ export async function handlePredict(
   const t0 = performance.now()
   if (binaryIn) {
     feeds = decodeBinary(body, req.headers[TENSORS_HEADER] as string | undefined, s.info.inputs)
+    pool?.give(body) // the tensors are copies
     checkShapes(feeds, s.info.inputs)
   } else {
     // A large body with the cache off: only its structure is scanned here, the worker parses the values.
@@ -55,14 +58,21 @@ export async function handlePredict(
     // one such body is parsed here per worker turn: the next one finds it queued and goes to a worker.
     let scanned: ScannedPredict | null | undefined
     if (inWorker && !cache.enabled && body.length >= WORKER_DECODE_MIN && !s.workersBusyQueueEmpty) {
-      const sc = scanForWorker(body, s)
+      const sc = scanForWorker(body, s, pool?.owns(body))
       if ('scanned' in sc) off = sc
       else scanned = sc.scan
     }
     if (off) {
       feeds = off.feeds
       format = off.format
-    } else ({feeds, format, signature} = decodeOnMain(body, s, lease, scanned))
+    } else
+      try {
+        ;({feeds, format, signature} = decodeOnMain(body, s, lease, scanned))
+      } finally {
+        // Decoded into arrays of their own (the JSON.parse path's string is a copy, and no error keeps a
+        // view of the body): its buffer is free.
+        pool?.give(body)
+      }
   }
   const t1 = performance.now()
   vm.decodeSeconds.inc((t1 - t0) / 1000)
