@@ -15,7 +15,7 @@ import {availableParallelism, cpus, loadavg} from 'node:os'
 import autocannon from 'autocannon'
 import {packagedModel} from '../src/fixtures.js'
 import {openSession} from '../src/runtime/load.js'
-import {startServer} from '../src/server/index.js'
+import {defaultThreads, startServer} from '../src/server/index.js'
 import {decodePredictBytes, scanPredictBytes} from '../src/server/predict-bytes.js'
 import {encodePredictBytes} from '../src/server/predict-encode.js'
 import {formatFloat32} from '../src/server/number-format.js'
@@ -67,8 +67,9 @@ async function servedRatios(say: (s: string) => void, cores: number): Promise<vo
   const x = new Float32Array(3 * DET * DET).map((_, i) => ((i * 7919) % 65_521) / 65_521)
   const bodies = {'17-digit': columnarBody(x, dims, numpy17), '6-digit': columnarBody(x, dims, six)}
   for (const [k, b] of Object.entries(bodies)) say(`   ${k} body: ${(b.length / 1e6).toFixed(2)} MB`)
-  // The default layout (1 worker × all cores) unless --layouts names others.
-  const layouts = LAYOUTS.length ? LAYOUTS : [{workers: 1, threads: cores}]
+  // `tfsopt serve`'s default layout unless --layouts names others.
+  const d = defaultThreads(undefined, undefined, false, cores)
+  const layouts = LAYOUTS.length ? LAYOUTS : [{workers: d.workers, threads: d.intraOpThreads}]
   const label = (l: {workers: number; threads: number}) => `${l.workers}x${l.threads}`
   // One in-process session per thread count the layouts use: served is compared with the same
   // session settings, and with the fastest in-process rate of the run.

