@@ -62,7 +62,8 @@ export default class Quantize extends BaseCommand {
     }),
     threads: Flags.integer({
       min: 1,
-      description: "intra-op threads for every latency measurement (both models); default 1, under --mode auto `tfsopt serve`'s default ((cores − 1) ÷ workers)",
+      description:
+        "intra-op threads for every latency measurement (both models); default 1, under --mode auto `tfsopt serve`'s default ((cores − 1) ÷ workers)",
     }),
     'latency-batches': Flags.string({default: '1,32', description: 'batch sizes for the latency comparison'}),
     'strip-names': Flags.boolean({

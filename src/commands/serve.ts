@@ -55,7 +55,10 @@ export default class Serve extends BaseCommand {
       description:
         "gRPC Predict answers numeric outputs as tensor_content instead of the typed *_val fields (TF Serving's --enable_serialization_as_tensor_content)",
     }),
-    workers: Flags.integer({description: 'inference worker threads per model version (default: (cores − 1) ÷ 2, at least 1: one core is left to the main thread)', min: 1}),
+    workers: Flags.integer({
+      description: 'inference worker threads per model version (default: (cores − 1) ÷ 2, at least 1: one core is left to the main thread)',
+      min: 1,
+    }),
     'intra-op-threads': Flags.integer({description: 'onnxruntime intra-op threads per worker (default: (cores − 1) ÷ workers, at least 1)', min: 1}),
     'inter-op-threads': Flags.integer({description: 'onnxruntime inter-op threads per worker', min: 1}),
     'allow-spinning': Flags.boolean({
