@@ -2,7 +2,7 @@
  * Large request bodies read into recycled buffers. A body of a few MB read into a fresh buffer costs,
  * per request, the fresh pages (faulted in as the body is copied into them) and the garbage
  * collections that V8 runs when that much external memory comes and goes: on a 5.9 MB JSON body about
- * as much main-thread time as parsing it (docs/BENCHMARKS.md, "Recycled body buffers"). Bodies decoded
+ * as much main-thread time as parsing it (docs/BENCHMARKS.md, "One-pass decode, recycled body buffers, default threads"). Bodies decoded
  * on the main thread give their buffer back as soon as their tensors are out of it; a body handed to a
  * worker takes its buffer along (transferred), and the pool simply allocates another.
  *
