@@ -6,8 +6,9 @@
  *      floats (goal ≥ 0.70), for both --json-codec modes. Rounds alternate the sides (the order rotates
  *      every round) so a noisy machine hits all alike; the figure is the median of per-round ratios.
  *   2. Codec micro-benchmarks on this (one) thread: decode MB/s of numeric JSON into a Float32Array
- *      (goal ≥ 150; JSON.parse + copy measured in the same run) and encode float32/s (goal ≥ 20 M; the
- *      old toPrecision formatter, number-format.ts, in the same run).
+ *      (goal ≥ 150; JSON.parse + copy measured in the same run) and encode float32/s (goal ≥ 20 M; into
+ *      a recycled buffer, as the server writes answers, and into a fresh one; the old toPrecision
+ *      formatter, number-format.ts, in the same run).
  * Usage: node --import tsx --no-warnings benchmarks/json-data-path.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 12] [--layouts 1x2,2x1]
  */
 import type {ChildProcess} from 'node:child_process'
@@ -16,6 +17,7 @@ import autocannon from 'autocannon'
 import {packagedModel} from '../src/fixtures.js'
 import {openSession} from '../src/runtime/load.js'
 import {defaultThreads, startServer} from '../src/server/index.js'
+import {BodyPool} from '../src/server/body-pool.js'
 import {decodePredictBytes, scanPredictBytes} from '../src/server/predict-bytes.js'
 import {encodePredictBytes} from '../src/server/predict-encode.js'
 import {formatFloat32} from '../src/server/number-format.js'
@@ -188,7 +190,12 @@ function codecMicro(say: (s: string) => void): void {
   // Encode: the det model's output is [1,1,S,S] float32 in [0, 1]; model outputs carry all 9 digits.
   const out = new Float32Array(DET * DET).map((_, i) => Math.fround(Math.sin(i) * 0.5 + 0.5))
   const outputs = {y: {dtype: 'float32' as const, dims: [1, 1, DET, DET], data: out}}
-  const enc = timeIt(() => encodePredictBytes('columnar', outputs, ['y']))
+  // As the server writes answers: into a recycled buffer, given back once sent (body-pool.ts); and into
+  // a fresh one each time, for comparison.
+  const pool = new BodyPool()
+  const enc = timeIt(() => pool.give(encodePredictBytes('columnar', outputs, ['y'], pool)))
+  pool.close()
+  const fresh = timeIt(() => encodePredictBytes('columnar', outputs, ['y']))
   const old = timeIt(() => {
     const parts = new Array<string>(out.length)
     for (let i = 0; i < out.length; i++) parts[i] = formatFloat32(out[i]!)
@@ -196,7 +203,7 @@ function codecMicro(say: (s: string) => void): void {
   })
   const m = out.length / 1e6
   say(
-    `2. encode ${out.length} float32 (columnar answer): byte writer ${(m / (enc / 1000)).toFixed(1)} M float32/s (${enc.toFixed(1)} ms), old toPrecision formatter + join ${(m / (old / 1000)).toFixed(2)} M/s (${old.toFixed(1)} ms) (goal ≥ 20 M/s)`,
+    `2. encode ${out.length} float32 (columnar answer): byte writer ${(m / (enc / 1000)).toFixed(1)} M float32/s (${enc.toFixed(1)} ms; into a fresh buffer each time ${(m / (fresh / 1000)).toFixed(1)} M/s), old toPrecision formatter + join ${(m / (old / 1000)).toFixed(2)} M/s (${old.toFixed(1)} ms) (goal ≥ 20 M/s)`,
   )
 }
 

@@ -45,9 +45,16 @@ interface Item {
   /** An access-logged request's timings (access-log.ts); undefined for all others. */
   trace?: RequestTrace
   json?: JsonWork
-  /** `body`: the JSON answer, when the worker wrote it. */
-  resolve(out: Record<string, Tensor>, body?: Uint8Array): void
+  /** `body`: the JSON answer, when the worker wrote it; `recycle` gives its buffer back to that worker. */
+  resolve(out: Record<string, Tensor>, body?: Uint8Array, recycle?: (b: Uint8Array) => void): void
   reject(err: Error): void
+}
+
+/** A request's outputs; with the worker codec, also its JSON answer and how to give that buffer back once sent. */
+export interface Answered {
+  outputs: Record<string, Tensor>
+  body?: Uint8Array
+  recycle?: (b: Uint8Array) => void
 }
 
 const partError = (e: PartError) =>
@@ -86,9 +93,17 @@ export class Batcher {
   ) {}
 
   /** Queues one request; resolves with its own rows of every output. */
-  submit(feeds: Feeds, rows: number, signature: string, json?: JsonWork, trace?: RequestTrace): Promise<{outputs: Record<string, Tensor>; body?: Uint8Array}> {
+  submit(feeds: Feeds, rows: number, signature: string, json?: JsonWork, trace?: RequestTrace): Promise<Answered> {
     return new Promise((resolve, reject) => {
-      const item: Item = {feeds, rows, enqueuedAt: performance.now(), json, trace, resolve: (outputs, body) => resolve({outputs, body}), reject}
+      const item: Item = {
+        feeds,
+        rows,
+        enqueuedAt: performance.now(),
+        json,
+        trace,
+        resolve: (outputs, body, recycle) => resolve({outputs, body, recycle}),
+        reject,
+      }
       const key = this.cfg.enabled ? batchKey(feeds, signature) : ''
       let target: Batch | undefined
       if (this.cfg.enabled) {
@@ -267,7 +282,7 @@ export class Batcher {
           const body = res.bodies?.[i]
           if (err) it.reject(partError(err))
           else if (body && !(body instanceof Uint8Array)) it.reject(partError(body))
-          else it.resolve(single ? res.outputs : sliceRows(res.outputs, rowsOff, it.rows), body ?? undefined)
+          else it.resolve(single ? res.outputs : sliceRows(res.outputs, rowsOff, it.rows), body ?? undefined, body ? res.recycle : undefined)
         }
         this.checkDrained()
       },

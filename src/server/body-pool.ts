@@ -71,6 +71,17 @@ export class BodyPool {
     this.idleBytes += cap
   }
 
+  /**
+   * Takes back a buffer this pool handed out that went to another thread and came back (transferred
+   * twice, so a new ArrayBuffer object here, which `mine` does not know). Only the pool's own sizes.
+   */
+  adopt(ab: ArrayBuffer): void {
+    const cap = ab.byteLength
+    if (cap < MIN_POOLED || cap > MAX_POOLED || capacityFor(cap) !== cap) return
+    this.mine.add(ab)
+    this.give(new Uint8Array(ab))
+  }
+
   clear(): void {
     this.free.clear()
     this.idleBytes = 0

@@ -22,8 +22,9 @@ export class JsonWriter {
   buf: Uint8Array
   pos = 0
 
-  constructor(initial = 1024) {
-    this.buf = new Uint8Array(Math.max(16, initial))
+  /** `initial`: a size, or a buffer to write into (a recycled one: body-pool.ts). */
+  constructor(initial: number | Uint8Array = 1024) {
+    this.buf = typeof initial === 'number' ? new Uint8Array(Math.max(16, initial)) : initial
   }
 
   /** Makes room for `n` more bytes. */

@@ -5,6 +5,7 @@
  */
 import {badRequest} from '../errors.js'
 import type {Tensor} from '../runtime/types.js'
+import type {BodyPool} from './body-pool.js'
 import {JsonWriter} from './json-writer.js'
 import {asB64, outputKeys, type PredictFormat} from './predict-codec.js'
 import {encodeRange, leafFormatter} from './tensor-json.js'
@@ -67,16 +68,30 @@ function writeRow(w: JsonWriter, t: Tensor, r: number, b64: boolean): void {
   writeRange(w, t, r * n, inner, b64)
 }
 
-/** A first guess at the answer's size: about 12 bytes per number. */
+/**
+ * The answer's size: for float32, the most a value can take (18 bytes: "-0.00000123456789,"), so the
+ * buffer never grows (a grow copies everything written so far: 8% of an encode where values need 12–13
+ * bytes against a 12-byte guess). Pages never written are never touched, so the slack costs address
+ * space, not time. About 12 bytes per value for the other dtypes, which grow as needed.
+ */
 function sizeHint(outputs: Record<string, Tensor>): number {
   let n = 64
-  for (const k in outputs) n += outputs[k]!.data.length * 12
+  for (const k in outputs) {
+    const t = outputs[k]!
+    n += t.data.length * (t.dtype === 'float32' ? 18 : 12) + 4 * t.dims.length
+  }
   return n
 }
 
-export function encodePredictBytes(format: PredictFormat, outputs: Record<string, Tensor>, order: string[]): Buffer {
+/**
+ * The JSON answer as bytes. With `pool` it is written into a recycled buffer: the caller gives it back
+ * (pool.give) once the answer is sent. (Fresh pages for a MB-sized answer cost a third of its encode:
+ * docs/BENCHMARKS.md, "Recycled answer buffers".)
+ */
+export function encodePredictBytes(format: PredictFormat, outputs: Record<string, Tensor>, order: string[], pool?: BodyPool): Buffer {
   const keys = outputKeys(outputs, order)
-  const w = new JsonWriter(sizeHint(outputs))
+  const hint = sizeHint(outputs)
+  const w = new JsonWriter(pool ? pool.take(hint) : hint)
   if (format === 'columnar') {
     if (keys.length === 1) {
       const t = outputs[keys[0]!]!

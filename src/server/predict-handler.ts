@@ -78,6 +78,7 @@ export async function handlePredict(
   vm.decodeSeconds.inc((t1 - t0) / 1000)
   let outputs: Record<string, Tensor> | undefined
   let written: Uint8Array | undefined
+  let recycle: ((b: Uint8Array) => void) | undefined
   let key: string | undefined
   if (cache.enabled) {
     key = cacheKey(s.model, s.version, signature, feeds)
@@ -93,7 +94,7 @@ export async function handlePredict(
       const encode = inWorker && !binaryOut ? format : undefined
       if (off || encode) {
         try {
-          ;({outputs, body: written} = await s.predictJson(feeds, signature, {scanned: off?.scanned, encode}, trace))
+          ;({outputs, body: written, recycle} = await s.predictJson(feeds, signature, {scanned: off?.scanned, encode}, trace))
         } catch (err) {
           if (!(err instanceof ReparseBody)) throw err
           // The worker's byte decoder gave up on a value: the main-thread path reads it, or words its 400.
@@ -101,7 +102,7 @@ export async function handlePredict(
           const t = performance.now()
           ;({feeds, format, signature} = decodeOnMain(back, s, lease))
           vm.decodeSeconds.inc((performance.now() - t) / 1000)
-          ;({outputs, body: written} = await s.predictJson(feeds, signature, {encode: encode && format}, trace))
+          ;({outputs, body: written, recycle} = await s.predictJson(feeds, signature, {encode: encode && format}, trace))
         }
       } else outputs = await s.predict(feeds, signature, trace)
     } finally {
@@ -115,9 +116,13 @@ export async function handlePredict(
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out, BINARY_TYPE, {[TENSORS_HEADER]: header})
   } else {
-    const out = written ? Buffer.from(written.buffer, written.byteOffset, written.byteLength) : encodePredictBytes(format, outputs, s.outputOrder)
+    const out = written ? Buffer.from(written.buffer, written.byteOffset, written.byteLength) : encodePredictBytes(format, outputs, s.outputOrder, pool)
     vm.encodeSeconds.inc((performance.now() - t2) / 1000)
     send(res, 200, out)
+    // The answer's buffer is recycled once it is with the kernel ('finish'; never on a connection that
+    // died first: then it is simply garbage): back to the worker that wrote it, or to this pool.
+    const back = written ? recycle : pool?.owns(out) ? (b: Uint8Array) => pool.give(b) : undefined
+    if (back) res.once('finish', () => back(out))
   }
   return 200
 }

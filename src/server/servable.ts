@@ -6,7 +6,7 @@
 import {badRequest, TfsoptError} from '../errors.js'
 import type {DetectedModel} from '../models/detect.js'
 import type {Feeds, Tensor} from '../runtime/types.js'
-import {Batcher, type JsonWork} from './batcher.js'
+import {type Answered, Batcher, type JsonWork} from './batcher.js'
 import {GPU_BATCHING_DEFAULTS, resolveBatching} from './batching-config.js'
 import {isGpuProvider} from '../runtime/devices.js'
 import {gpuMetricsFor} from './gpu-metrics.js'
@@ -127,7 +127,7 @@ export class Servable {
    * As predict, sharing JSON work with the worker (batcher.ts' JsonWork): `feeds` of a scanned body
    * carry only dtypes and shapes. `body` is the answer when the worker wrote it.
    */
-  predictJson(feeds: Feeds, signature: string, json: JsonWork, trace?: RequestTrace): Promise<{outputs: Record<string, Tensor>; body?: Uint8Array}> {
+  predictJson(feeds: Feeds, signature: string, json: JsonWork, trace?: RequestTrace): Promise<Answered> {
     return this.batcher.submit(feeds, this.rowsOf(feeds), signature, json, trace)
   }
 

@@ -11,6 +11,7 @@ import type {Feeds, Tensor} from '../runtime/types.js'
 import type {PredictFormat} from './predict-codec.js'
 import {allocFor, fillScanned} from './predict-bytes.js'
 import {encodePredictBytes} from './predict-encode.js'
+import type {BodyPool} from './body-pool.js'
 
 /** A JSON body that the main thread scanned but did not parse: where each input's values lie in it. */
 export interface ScannedBody {
@@ -112,7 +113,13 @@ export interface SplitItem {
  * Writes the JSON answer of every request in `split` that has a format and enough values; the others
  * get null (their outputs go back as tensors). A row-format answer the outputs cannot make is a 400.
  */
-export function encodeSplit(outputs: Record<string, Tensor>, split: SplitItem[], order: string[], whole: boolean): (Uint8Array | PartError | null)[] {
+export function encodeSplit(
+  outputs: Record<string, Tensor>,
+  split: SplitItem[],
+  order: string[],
+  whole: boolean,
+  pool?: BodyPool,
+): (Uint8Array | PartError | null)[] {
   const bodies: (Uint8Array | PartError | null)[] = []
   let off = 0
   for (const it of split) {
@@ -124,7 +131,7 @@ export function encodeSplit(outputs: Record<string, Tensor>, split: SplitItem[],
       continue
     }
     try {
-      bodies.push(encodePredictBytes(it.format, slice, order))
+      bodies.push(encodePredictBytes(it.format, slice, order, pool))
     } catch (err) {
       bodies.push(err instanceof TfsoptError ? {status: err.status, message: err.message} : {status: 500, message: `internal error: ${errorMessage(err)}`})
     }

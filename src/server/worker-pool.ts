@@ -21,6 +21,8 @@ export interface RunResult {
   errors?: (PartError | null)[]
   /** Per request, with `split`: its JSON answer written by the worker, or an error (null: not written). */
   bodies?: (Uint8Array | PartError | null)[]
+  /** Gives an answer's buffer back to the worker that wrote it, once it is sent (worker.ts recycles it). */
+  recycle?: (b: Uint8Array) => void
 }
 
 /** The work-sharing fields of a run message beyond plain feeds (worker-codec.ts). */
@@ -61,6 +63,16 @@ export class PoolWorker {
 
   get busy(): boolean {
     return this.inflight > 0
+  }
+
+  /** Moves an answer buffer back to this worker's pool (not copied); a worker that has gone just drops it. */
+  readonly recycle = (b: Uint8Array): void => {
+    if (b.byteOffset !== 0 || !(b.buffer instanceof ArrayBuffer)) return
+    try {
+      this.thread.postMessage({type: 'recycle', buffer: b.buffer}, [b.buffer])
+    } catch {
+      // terminated: nothing to give back to
+    }
   }
 
   /**
@@ -108,7 +120,14 @@ export class PoolWorker {
     if (!p) return
     this.pending.delete(msg.id)
     this.inflight--
-    if (msg.type === 'result') p.resolve({outputs: msg.outputs!, computeSeconds: msg.computeSeconds!, errors: msg.errors, bodies: msg.bodies})
+    if (msg.type === 'result')
+      p.resolve({
+        outputs: msg.outputs!,
+        computeSeconds: msg.computeSeconds!,
+        errors: msg.errors,
+        bodies: msg.bodies,
+        recycle: msg.bodies ? this.recycle : undefined,
+      })
     else p.reject(new TfsoptError('E_RUNTIME', `inference failed: ${msg.message}`, {status: 500}))
   }
 

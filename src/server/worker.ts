@@ -18,6 +18,7 @@ import type {DetectedModel} from '../models/detect.js'
 import type {WorkerModelInfo} from './types.js'
 import {errorMessage, TfsoptError} from '../errors.js'
 import {restoreThisThread} from './load-priority.js'
+import {BodyPool} from './body-pool.js'
 import {syntheticFeeds} from '../runtime/synthetic-feeds.js'
 import {parseJsonBody} from './json-body.js'
 import {decodePredict} from './predict-codec.js'
@@ -32,7 +33,12 @@ interface RunMessage {
   outputs?: string[]
   split?: SplitItem[]
   whole?: boolean
+  /** type 'recycle': an answer buffer coming back (worker-pool.ts). */
+  buffer?: ArrayBuffer
 }
+
+/** Answer buffers held idle per worker at most (body-pool.ts trims them after a quiet spell anyway). */
+const ANSWER_POOL_IDLE = 16 << 20
 
 export interface WorkerInit {
   model: DetectedModel
@@ -120,7 +126,14 @@ async function main(): Promise<void> {
   // Batches run one at a time, in the order they arrive: the pool may send one ahead, and it must not
   // start (nor be timed) before the one in front of it has finished.
   let chain: Promise<void> = Promise.resolve()
+  // The JSON answers written here, recycled: the main thread sends each buffer back once its answer
+  // is sent (worker-pool.ts' recycle).
+  const answers = new BodyPool(ANSWER_POOL_IDLE)
   port.on('message', (msg: RunMessage) => {
+    if (msg.type === 'recycle' && msg.buffer) {
+      answers.adopt(msg.buffer)
+      return
+    }
     if (msg.type === 'crash-next') {
       crashNext = true
       return
@@ -170,7 +183,7 @@ async function main(): Promise<void> {
       let encodeSeconds = 0
       if (msg.split) {
         const t = performance.now()
-        bodies = encodeSplit(outputs, msg.split, order, msg.whole ?? false)
+        bodies = encodeSplit(outputs, msg.split, order, msg.whole ?? false, answers)
         encodeSeconds = (performance.now() - t) / 1000
       }
       const reply = {type: 'result', id: msg.id, outputs, computeSeconds, decodeSeconds, encodeSeconds, errors, bodies, loopSeconds: loopSeconds()}

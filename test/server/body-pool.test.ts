@@ -1,7 +1,9 @@
 /**
  * Recycled body buffers (body-pool.ts): sizes, reuse, the idle bound, and detached buffers; then through
  * HTTP, large bodies read into recycled buffers (a shorter body in a longer one's buffer) answer exactly
- * what the model gives for them, in both codec modes, and the idle bytes are exported.
+ * what the model gives for them, in both codec modes, and so do large answers written into recycled
+ * buffers (on the main thread, and in the worker, which gets each buffer back once its answer is sent);
+ * the idle bytes are exported.
  */
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
@@ -51,6 +53,25 @@ test('the pool recycles a buffer for the next body of its class, and only its ow
   }
 })
 
+test('a buffer that went to another thread and came back is adopted again; odd sizes are not', () => {
+  const pool = new BodyPool(8 * MiB)
+  try {
+    const a = pool.take(MiB + 1000)
+    // There and back: two transfers, so a new ArrayBuffer object with the same bytes.
+    const there = structuredClone(a.buffer, {transfer: [a.buffer as ArrayBuffer]})
+    const back = structuredClone(there, {transfer: [there]})
+    pool.adopt(back as ArrayBuffer)
+    assert.equal(pool.idleBytes, MiB + 128 * 1024)
+    const b = pool.take(MiB + 5)
+    assert.equal(b.buffer, back, 'the adopted buffer serves its class')
+    pool.adopt(new ArrayBuffer(MiB + 1)) // not one of the pool's capacities
+    pool.adopt(new ArrayBuffer(MIN_POOLED / 2))
+    assert.equal(pool.idleBytes, 0)
+  } finally {
+    pool.close()
+  }
+})
+
 test('large bodies in recycled buffers answer exactly, in both codec modes, and the idle bytes are exported', async () => {
   const model = scaleModel(join(tmp(), 'scale.onnx'), 2)
   const body = (rows: number, seed: number) => {
@@ -73,17 +94,23 @@ test('large bodies in recycled buffers answer exactly, in both codec modes, and 
   for (const codec of ['main', 'worker'] as const) {
     const srv = await serve({models: [{name: 's', path: model}], jsonCodec: codec, batching: {maxBatchSize: 40_000, batchTimeoutMicros: 0}})
     try {
-      for (const b of [long, short, long, short]) {
-        const r = await post(`${srv.url}/v1/models/s:predict`, b.text)
+      const check = (b: typeof long, r: Awaited<ReturnType<typeof post>>) => {
         assert.equal(r.status, 200, r.text.slice(0, 200))
         const got = (r.json.outputs as number[][]).flat()
         assert.equal(got.length, b.want.length)
         for (let i = 0; i < got.length; i++) if (Math.fround(got[i]!) !== b.want[i]) assert.fail(`${codec}: value ${i}: ${got[i]} vs ${b.want[i]}`)
       }
+      // One at a time (each answer written over the last one's recycled buffer), then four at once
+      // (no answer's buffer is recycled while another answer is still being sent from it).
+      for (const b of [long, short, long, short]) check(b, await post(`${srv.url}/v1/models/s:predict`, b.text))
+      const four = [long, short, short, long]
+      const answers = await Promise.all(four.map((b) => post(`${srv.url}/v1/models/s:predict`, b.text)))
+      four.forEach((b, i) => check(b, answers[i]!))
       const idle = metric((await get(`${srv.url}/metrics`)).text, 'tfsopt_body_pool_idle_bytes')
       // main: every body decoded on the main thread gives its buffer back; worker: a body the idle
       // worker parses takes its buffer along, so nothing need be idle.
-      if (codec === 'main') assert.ok(idle >= capacityFor(long.text.length), `idle ${idle}`)
+      // The answers (over 1 MiB each) are written into recycled buffers too: more than the body's idle.
+      if (codec === 'main') assert.ok(idle > capacityFor(long.text.length), `idle ${idle}`)
       else assert.ok(idle >= 0)
     } finally {
       await srv.close()
