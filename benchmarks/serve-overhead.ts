@@ -1,17 +1,18 @@
 /**
  * Serve overhead, measured side by side in one run (not a timed test):
  *   1. served throughput at saturation ÷ in-process runtime throughput, same model, batch (1) and
- *      threads, on a compute-heavy model (PP-OCR det; binary body in and out)       goal ≥ 0.85
+ *      threads, on a compute-heavy model (PP-OCR det; binary body in and out)       goal ≥ 0.90
  *   2. tfsopt serve req/s for a tiny model ÷ a bare node:http server answering a constant JSON body
- *      (same request bodies, same connections)                                    goal ≥ 0.5
+ *      (same request bodies, same connections)                                    goal ≥ 0.6
  *   3. tfsopt serve ÷ a naive server (node:http + one onnxruntime session, run per request, JSON in
- *      and out) at 32 connections on the MNIST MLP                                  goal ≥ 1.5
+ *      and out) at 32 connections on the MNIST MLP                                  goal ≥ 2.0
+ * (Goals as issue 11 raised them; the first issue's were 0.85, 0.5 and 1.5.)
  * Every server runs in its own child process; autocannon drives it from this one. Comparison 2 starts both
  * servers first and alternates short load points between them (--rounds, default 3, order flipped every
  * round), so a noisy machine affects both alike; it reports every round, the median ratio, and the CPU
  * each side used per request: the server process (all its threads, from /proc on Linux) and this
  * process (the load generator), so one can see whether the client was the bottleneck.
- * Usage: node --import tsx benchmarks/serve-overhead.ts [--seconds 5] [--rounds 3] [--det-size 320] [--only 123]
+ * Usage: node --import tsx benchmarks/serve-overhead.ts [--seconds 5] [--rounds 3] [--det-size 320] [--det-threads T] [--only 123]
  */
 import type {ChildProcess} from 'node:child_process'
 import {createServer} from 'node:http'
@@ -24,7 +25,7 @@ import autocannon from 'autocannon'
 import {arg, loopRate, median, reporter, startSelfChild, writeTinyModel} from './support.js'
 import {DEFAULT_MODEL, packagedModel} from '../src/fixtures.js'
 import {openSession} from '../src/runtime/load.js'
-import {startServer} from '../src/server/index.js'
+import {defaultThreads, startServer} from '../src/server/index.js'
 
 const SECONDS = Number(arg('seconds', '5'))
 const DET = Number(arg('det-size', '320'))
@@ -159,17 +160,20 @@ async function main(): Promise<void> {
   const {say, done} = reporter()
   say(`machine: ${cpus()[0]?.model ?? '?'}, ${cores} cores, node ${process.version}; ${SECONDS} s per point after a 1 s warm-up`)
 
-  // 1. compute-heavy: served at saturation vs in-process, batch 1, one worker with all cores.
-  if (ONLY.includes('1')) await heavyRatio(say, cores)
+  // 1. compute-heavy: served at saturation vs in-process, batch 1, one worker with serve's default threads.
+  if (ONLY.includes('1')) await heavyRatio(say)
   if (ONLY.includes('2') || ONLY.includes('3')) await tinyRatios(say)
   done()
 }
 
-async function heavyRatio(say: (s: string) => void, cores: number): Promise<void> {
+async function heavyRatio(say: (s: string) => void): Promise<void> {
   const det = packagedModel('ppocr-det')!
-  const threads = String(cores)
+  // `tfsopt serve`'s default threads for one worker (1 on 2 cores: one core is left to the main
+  // thread) unless --det-threads names them; the in-process side runs with the same.
+  const n = Number(arg('det-threads', '0')) || defaultThreads(1).intraOpThreads
+  const threads = String(n)
   const x = new Float32Array(3 * DET * DET).map((_, i) => (i % 255) / 255)
-  const s = await openSession(det, {device: 'cpu', intraOpThreads: cores, allowSpinning: SPIN})
+  const s = await openSession(det, {device: 'cpu', intraOpThreads: n, allowSpinning: SPIN})
   const feeds = {x: {dtype: 'float32' as const, dims: [1, 3, DET, DET], data: x}}
   await s.run(feeds)
   const inProcess = () => loopRate(SECONDS, () => s.run(feeds))
@@ -203,7 +207,7 @@ async function heavyRatio(say: (s: string) => void, cores: number): Promise<void
   }
   await s.dispose()
   say(
-    `1. ppocr-det [1,3,${DET},${DET}], 1 worker × ${threads} threads, batch 1, ${ROUNDS} alternating rounds: ratio per round ${ratios.map((v) => v.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.85)`,
+    `1. ppocr-det [1,3,${DET},${DET}], 1 worker × ${threads} threads, batch 1, ${ROUNDS} alternating rounds: ratio per round ${ratios.map((v) => v.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.90)`,
   )
 }
 
@@ -247,7 +251,7 @@ async function tinyRatios(say: (s: string) => void): Promise<void> {
   const bare = {rps: median(bares.map((b) => b.rps))}
   const tinyServed = serveds[ratios.indexOf(median(ratios))]!
   say(
-    `2. tiny model (y = 2x, 4 floats), JSON, 32 connections, ${ROUNDS} alternating rounds: bare node:http constant body median ${bare.rps.toFixed(0)} req/s, tfsopt serve median ${median(serveds.map((x) => x.rps)).toFixed(0)} req/s (median round: p50 ${tinyServed.p50} ms, p99 ${tinyServed.p99} ms); ratio per round ${ratios.map((x) => x.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.5); server CPU per request median: bare ${median(bares.map((b) => b.serverCpuUs)).toFixed(0)} µs, tfsopt ${median(serveds.map((b) => b.serverCpuUs)).toFixed(0)} µs`,
+    `2. tiny model (y = 2x, 4 floats), JSON, 32 connections, ${ROUNDS} alternating rounds: bare node:http constant body median ${bare.rps.toFixed(0)} req/s, tfsopt serve median ${median(serveds.map((x) => x.rps)).toFixed(0)} req/s (median round: p50 ${tinyServed.p50} ms, p99 ${tinyServed.p99} ms); ratio per round ${ratios.map((x) => x.toFixed(3)).join(', ')} → median ${median(ratios).toFixed(3)} (goal ≥ 0.6); server CPU per request median: bare ${median(bares.map((b) => b.serverCpuUs)).toFixed(0)} µs, tfsopt ${median(serveds.map((b) => b.serverCpuUs)).toFixed(0)} µs`,
   )
   const served = await measure('tfsopt', mnist, ['--threads', '1', '--workers', '1'], '/v1/models/m:predict', body, json, 32)
   if (ONLY === '')
@@ -257,7 +261,7 @@ async function tinyRatios(say: (s: string) => void): Promise<void> {
   if (!ONLY.includes('3')) return
   const naive = await measure('naive', mnist, ['--threads', '1'], '/', body, json, 32)
   say(
-    `3. MNIST MLP, JSON, 32 connections: naive node:http + one session ${naive.rps.toFixed(0)} req/s (p50 ${naive.p50} ms, p99 ${naive.p99} ms), tfsopt serve ${served.rps.toFixed(0)} req/s → ratio ${(served.rps / naive.rps).toFixed(3)} (goal ≥ 1.5)`,
+    `3. MNIST MLP, JSON, 32 connections: naive node:http + one session ${naive.rps.toFixed(0)} req/s (p50 ${naive.p50} ms, p99 ${naive.p99} ms), tfsopt serve ${served.rps.toFixed(0)} req/s → ratio ${(served.rps / naive.rps).toFixed(3)} (goal ≥ 2.0)`,
   )
 }
 
