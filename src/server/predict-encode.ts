@@ -69,16 +69,24 @@ function writeRow(w: JsonWriter, t: Tensor, r: number, b64: boolean): void {
 }
 
 /**
- * The answer's size: for float32, the most a value can take (18 bytes: "-0.00000123456789,"), so the
- * buffer never grows (a grow copies everything written so far: 8% of an encode where values need 12–13
- * bytes against a 12-byte guess). Pages never written are never touched, so the slack costs address
- * space, not time. About 12 bytes per value for the other dtypes, which grow as needed.
+ * The answer's size: for float32, the most a value can take (18 bytes: "-0.00000123456789,") and 3 bytes
+ * per nested list ("[", "]", ","), so a float32 answer does not grow (a grow copies everything written so
+ * far: 8% of an encode where values need 12–13 bytes against a 12-byte guess); only per-row keys of a
+ * row-format answer with several outputs can still make it. Pages never written are never touched, so
+ * the slack costs address space, not time. About 12 bytes per value for the other dtypes, which grow as
+ * needed.
  */
 function sizeHint(outputs: Record<string, Tensor>): number {
   let n = 64
   for (const k in outputs) {
     const t = outputs[k]!
-    n += t.data.length * (t.dtype === 'float32' ? 18 : 12) + 4 * t.dims.length
+    let lists = 0
+    let outer = 1
+    for (const d of t.dims) {
+      lists += outer
+      outer *= d
+    }
+    n += t.data.length * (t.dtype === 'float32' ? 18 : 12) + 3 * lists + k.length + 4
   }
   return n
 }

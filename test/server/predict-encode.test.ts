@@ -12,6 +12,7 @@ import {JsonWriter} from '../../src/server/json-writer.js'
 import {formatFloat32} from '../../src/server/number-format.js'
 import {encodePredict} from '../../src/server/predict-codec.js'
 import {encodePredictBytes} from '../../src/server/predict-encode.js'
+import {BodyPool} from '../../src/server/body-pool.js'
 
 const rand = mulberry32(7)
 
@@ -123,4 +124,30 @@ test("encodePredictBytes writes encodePredict's text for every dtype, shape and 
   // Scalars and 0-d outputs in columnar form.
   const scalar = {s: {dtype: 'float32', dims: [], data: new Float32Array([0.25])} as Tensor}
   assert.equal(encodePredictBytes('columnar', scalar, ['s']).toString(), encodePredict('columnar', scalar, ['s']))
+})
+
+test('a float32 answer of the longest values fits the buffer it starts in, written into a recycled buffer exactly', () => {
+  // -0.00000123456789 and its neighbours: 17 characters plus a comma, the longest a float32 takes; in
+  // [N, 1] every value is also a list of its own (3 bytes more each).
+  const n = 70_000
+  const f = new Float32Array(n)
+  for (let i = 0; i < n; i++) f[i] = -1.23456789e-6 * (1 + (i % 97) * 1e-3)
+  const outputs = {y: {dtype: 'float32', dims: [n, 1], data: f} as Tensor}
+  const pool = new BodyPool()
+  try {
+    for (const format of ['columnar', 'row'] as const) {
+      const want = encodePredict(format, outputs, ['y'])
+      const first = encodePredictBytes(format, outputs, ['y'], pool)
+      assert.equal(first.toString('utf8'), want)
+      assert.ok(pool.owns(first), `${format}: the answer grew out of its recycled buffer`)
+      pool.give(first)
+      // Written again over the recycled bytes: the same text, nothing of the last answer left in it.
+      const again = encodePredictBytes(format, outputs, ['y'], pool)
+      assert.equal(again.buffer, first.buffer)
+      assert.equal(again.toString('utf8'), want)
+      pool.give(again)
+    }
+  } finally {
+    pool.close()
+  }
 })
