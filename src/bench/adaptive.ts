@@ -10,11 +10,14 @@
  *    stop once a step gains < 5% of the objective (Model Analyzer's stop rule; an SLO break or errors
  *    gain nothing), or the list ends. Then at most one refinement, in a gap next to the best point where a
  *    level could still beat it by 5% (see below), nearest the predicted knee when that lies in the gap
- *    (USL peak when ≥ 6 points, else the asymptotic-bounds knee), else at the gap's geometric midpoint.
+ *    (USL peak when ≥ 6 points, else the asymptotic-bounds knee), else at the gap's geometric midpoint;
+ *    not measured when the station model (closed loop, once calibrated) forecasts that level below the
+ *    best point plus the gain margin: its throughput rises with N to a plateau, so it sees the plateau.
  * 2. Later groups start from the best level of the group before (raised toward the load the SLO allows,
  *    below) and walk one list entry at a time: up while each step gains ≥ 5% and meets the SLO; down
  *    instead when the start breaks the SLO (until a point meets it, then while it gains) or is the top
- *    of the list. The walk stops at the first neighbour that gains < 5%: a configuration whose start and
+ *    of the list (unless the group before was still rising at the top: then a start there that meets the
+ *    SLO is the group's only point, since batching more does not move the peak lower). The walk stops at the first neighbour that gains < 5%: a configuration whose start and
  *    first neighbour are both poor costs two points.
  *
  * Where a later group starts (`nextStart`): the previous group's best level, or, in a closed loop with an
@@ -40,6 +43,16 @@ export interface AdaptiveOptions {
   /** Refinement points allowed after the first group's climb (default 1). */
   refine?: number
   knee?: (measured: LoadResult[]) => number | undefined
+  /**
+   * The station model's throughput forecast at a load (closed loop, once it can be calibrated): a
+   * refinement whose level it forecasts below the best point by the gain margin is not measured.
+   */
+  forecast?: (load: number) => number | undefined
+  /**
+   * The group before had its best at the top of the list (still rising there): a later group that starts
+   * at the top and meets the SLO there does not walk down (more batching does not move the peak lower).
+   */
+  risingAtTop?: boolean
 }
 
 export const meetsSlo = (r: LoadResult, slo?: number): boolean => r.clean && (slo === undefined || r.p99Ms <= slo)
@@ -68,6 +81,7 @@ export function nextLoad(loads: number[], measured: LoadResult[], o: AdaptiveOpt
     let j = Math.min(Math.max(o.hintIndex, 0), last)
     let cur = byLoad.get(loads[j]!)
     if (!cur) return loads[j]
+    if (j === last && meetsSlo(cur, slo) && o.risingAtTop) return undefined
     const dir = meetsSlo(cur, slo) && j < last ? 1 : -1
     for (;;) {
       j += dir
@@ -119,7 +133,10 @@ export function nextLoad(loads: number[], measured: LoadResult[], o: AdaptiveOpt
   const lo = Math.min(side.load, best.load)
   const hi = Math.max(side.load, best.load)
   const target = inside(side) ? knee! : Math.sqrt(lo * hi)
-  return gap(side).reduce((a, b) => (Math.abs(Math.log(b / target)) < Math.abs(Math.log(a / target)) ? b : a))
+  const pick = gap(side).reduce((a, b) => (Math.abs(Math.log(b / target)) < Math.abs(Math.log(a / target)) ? b : a))
+  const forecast = o.forecast?.(pick)
+  if (forecast !== undefined && !(forecast >= best.throughput * gain)) return undefined
+  return pick
 }
 
 export interface StartOptions {
@@ -158,13 +175,24 @@ export function nextStart(loads: number[], results: LoadResult[], o: StartOption
  */
 export class AdaptiveSearch {
   private start?: number
+  private risingAtTop = false
   constructor(private readonly o: {sloP99Ms?: number; gainPct?: number} = {}) {}
 
-  next(loads: number[], results: LoadResult[], knee?: AdaptiveOptions['knee']): number | undefined {
-    return nextLoad(loads, results, {sloP99Ms: this.o.sloP99Ms, gainPct: this.o.gainPct, hintIndex: this.start, refine: this.start === undefined ? 1 : 0, knee})
+  next(loads: number[], results: LoadResult[], knee?: AdaptiveOptions['knee'], forecast?: AdaptiveOptions['forecast']): number | undefined {
+    return nextLoad(loads, results, {
+      sloP99Ms: this.o.sloP99Ms,
+      gainPct: this.o.gainPct,
+      hintIndex: this.start,
+      refine: this.start === undefined ? 1 : 0,
+      knee,
+      forecast,
+      risingAtTop: this.risingAtTop,
+    })
   }
 
   endGroup(loads: number[], results: LoadResult[], closedLoop: boolean): void {
     this.start = nextStart(loads, results, {sloP99Ms: this.o.sloP99Ms, closedLoop}, this.start)
+    const best = bestOf(results, this.o.sloP99Ms)
+    this.risingAtTop = best !== undefined && best.load === loads[loads.length - 1]
   }
 }

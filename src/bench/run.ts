@@ -283,8 +283,10 @@ export class BenchEngine extends EventEmitter {
       const workers = session.server.workers ?? 1
       // The knee to refine toward: the station model's once a lone client and a loaded point are in, else the USL/bounds.
       const knee = (ms: LoadResult[]) => stationKnee(points, v.loads, cores, workers) ?? predictedKnee(ms)
+      // And its forecast at a level: a refinement it forecasts no gain at is not measured.
+      const forecastX = (n: number) => stationForecastAt(points, n, cores, workers)?.throughput
       for (;;) {
-        const next = session.search.next(v.loads, results, v.mode === 'closed' ? knee : undefined)
+        const next = session.search.next(v.loads, results, v.mode === 'closed' ? knee : undefined, v.mode === 'closed' ? forecastX : undefined)
         if (next === undefined || this.signal?.aborted) break
         loads.push(next)
         const forecast = v.mode === 'closed' ? stationForecastAt(points, next, cores, workers) : undefined

@@ -71,6 +71,11 @@ test('first group: climbs ×4, stops once a step gains < 5%, refines between the
   assert.deepEqual(drive({refine: 0}), [1, 4, 16, 64])
   // A retrograde curve (USL, peak at 8): 16 no better than 4, the refinement goes to 8 between them.
   assert.deepEqual(drive({}, usl(1000, 0.05, 8)), [1, 4, 16, 8])
+  // With a forecast at the refinement level: measured only if it forecasts ≥ 5% over the best (500 at
+  // 16 here): 520 is within the margin, 530 beyond it; no forecast (undefined) leaves the rule as it was.
+  assert.deepEqual(drive({knee: () => 5, forecast: () => 520}), [1, 4, 16, 64])
+  assert.deepEqual(drive({knee: () => 5, forecast: () => 530}), [1, 4, 16, 64, 32])
+  assert.deepEqual(drive({knee: () => 5, forecast: () => undefined}), [1, 4, 16, 64, 32])
   // The upper neighbour broke the SLO with < 5% more throughput: the plateau, no refinement.
   assert.deepEqual(drive({sloP99Ms: 50}, batching(3200, 0.5)), [1, 4, 16, 64])
   // It broke the SLO with a real gain: a level between may meet it with more throughput.
@@ -107,6 +112,9 @@ test('later group: starts at the hint, walks to a neighbour, stops at the first 
   assert.deepEqual(drive({hintIndex: 6, sloP99Ms: 50}), [64, 32, 16, 8, 4])
   // The top of the list: its lower neighbour only.
   assert.deepEqual(drive({hintIndex: 7}), [128, 64])
+  // ...unless the group before was still rising at the top: then the top alone, if it meets the SLO.
+  assert.deepEqual(drive({hintIndex: 7, risingAtTop: true}), [128])
+  assert.deepEqual(drive({hintIndex: 7, risingAtTop: true, sloP99Ms: 50}), [128, 64, 32, 16, 8, 4])
   // Never above a level that broke the SLO.
   assert.deepEqual(drive({hintIndex: 4, sloP99Ms: 50}), [16, 8, 4])
 })
