@@ -6,6 +6,10 @@
  * on the main thread give their buffer back as soon as their tensors are out of it; a body handed to a
  * worker takes its buffer along (transferred), and the pool simply allocates another.
  *
+ * Large JSON answers are written into these buffers too (predict-encode.ts): the main thread's go back
+ * to the server's pool when the response finishes; a worker keeps a pool of its own, and each answer's
+ * buffer is transferred back to it once sent (`adopt`). ("Recycled answer buffers" in BENCHMARKS.md.)
+ *
  * Bounded: only bodies of MIN_POOLED..MAX_POOLED bytes, at most `maxIdleBytes` held idle, and all of it
  * dropped after TRIM_MS without a request that used it.
  */

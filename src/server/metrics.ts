@@ -332,30 +332,18 @@ export class ServerMetrics {
   /** Request-body bytes held in flight and budget refusals (body-budget.ts); plain numbers, read at scrape. */
   inflightBodyBytesNow = 0
   bodyBudgetRefusalsNow = 0
-  readonly inflightBodyBytes = new Gauge({
-    name: 'tfsopt_inflight_body_bytes',
-    help: 'Bytes of request bodies held in flight, against --max-inflight-body-bytes',
-    registers: [this.registry],
-    collect: (() => {
-      const self = this
-      return function (this: Gauge) {
-        this.set(self.inflightBodyBytesNow)
-      }
-    })(),
-  })
-  /** The recycled body buffers (body-pool.ts), read at scrape. */
+  readonly inflightBodyBytes = this.readGauge(
+    'tfsopt_inflight_body_bytes',
+    'Bytes of request bodies held in flight, against --max-inflight-body-bytes',
+    () => this.inflightBodyBytesNow,
+  )
+  /** The recycled body and answer buffers (body-pool.ts), read at scrape. */
   bodyPool: {idleBytes: number} | undefined
-  readonly bodyPoolIdleBytes = new Gauge({
-    name: 'tfsopt_body_pool_idle_bytes',
-    help: 'Bytes of recycled request-body buffers held idle for the next large bodies (dropped after 10 s unused)',
-    registers: [this.registry],
-    collect: (() => {
-      const self = this
-      return function (this: Gauge) {
-        this.set(self.bodyPool?.idleBytes ?? 0)
-      }
-    })(),
-  })
+  readonly bodyPoolIdleBytes = this.readGauge(
+    'tfsopt_body_pool_idle_bytes',
+    'Bytes of recycled buffers (request bodies and JSON answers written on the main thread) held idle for the next large ones (dropped after 10 s unused)',
+    () => this.bodyPool?.idleBytes ?? 0,
+  )
   readonly bodyBudgetRefusals = new Counter({
     name: 'tfsopt_body_budget_refusals_total',
     help: 'Requests refused with 503 because the in-flight request-body budget was full',
@@ -372,6 +360,18 @@ export class ServerMetrics {
 
   constructor() {
     collectDefaultMetrics({register: this.registry})
+  }
+
+  /** A gauge set from `read` at each scrape (a plain number the server keeps; nothing to update per request). */
+  private readGauge(name: string, help: string, read: () => number): Gauge {
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(read())
+      },
+    })
   }
 
   private busyCells = new Map<string, CounterCell>()
