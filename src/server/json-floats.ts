@@ -128,6 +128,8 @@ const KEEP = 1 << 22
  * model's, is checked as each dimension becomes known: a body the model would refuse stops with
  * NOT_FUSED before its values pile up, and the caller validates it the two-pass way, which allocates
  * nothing for a refused tensor.
+ * The structure loop repeats scanShape's (predict-bytes.ts) on purpose: sharing it would put a call per
+ * leaf, with two different callees, in both hot loops.
  */
 export function scanFillFloats(
   r: Reader,
